@@ -1,0 +1,185 @@
+/**
+ * Every body shape of the User Interviews participant API, and nothing else.
+ *
+ * This is the ONE place that knows the wire format: the client, the field validation and the
+ * emulator all import from here, so that a correction to an [assumed] item of the contract is a
+ * one-file change. Source of every fact: see shared docs, user-interviews-api.md; each item carries
+ * its tag from there ([confirmed] or [assumed]).
+ */
+
+/** Production base URL [confirmed]. Sandbox has no public URL: it needs `base_url` [assumed]. */
+export const PRODUCTION_BASE_URL = 'https://www.userinterviews.com/api';
+
+/** Sent as `Accept` on every request [confirmed]. */
+export const ACCEPT = 'application/vnd.user-interviews.v2';
+/** Sent as `Content-Type` on every request with a body [confirmed]. */
+export const CONTENT_TYPE = 'application/vnd.user-interviews.v2+json';
+
+/** At most this many participants in one `PATCH /participants/batches` [confirmed, connector vendors]. */
+export const MAX_BATCH_SIZE = 100;
+/** `page[size]` default and maximum for `GET /participants` [confirmed]. */
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 200;
+/** Default participant fields are text of at most this many characters [assumed]. */
+export const MAX_TEXT_LENGTH = 255;
+
+/** Routes, relative to the base URL (which ends in `/api`). */
+export const ROUTES = {
+  listParticipants: '/participants',
+  batchUpsert: '/participants/batches',
+  createParticipant: '/participants',
+  /** `DELETE /participants/{id}` [assumed]. */
+  participant: (id: string) => `/participants/${encodeURIComponent(id)}`,
+  /** `GET /characteristics` [assumed path]. */
+  characteristics: '/characteristics',
+} as const;
+
+/** Default participant fields, besides `email` which is the identity [confirmed, connector vendors]. */
+export const PARTICIPANT_FIELDS = [
+  'first_name',
+  'last_name',
+  'phone_number',
+  'title',
+  'company',
+  'city',
+  'state',
+  'country',
+] as const;
+export type ParticipantField = (typeof PARTICIPANT_FIELDS)[number];
+
+/** Characteristic (custom field) types [confirmed, help center]. */
+export const CHARACTERISTIC_TYPES = ['text', 'number', 'date', 'boolean'] as const;
+export type CharacteristicType = (typeof CHARACTERISTIC_TYPES)[number];
+
+/** A characteristic value as sent: `date` is `YYYY-MM-DD`; `null` clears it. */
+export type CharacteristicValue = string | number | boolean | null;
+
+/**
+ * One participant as written by batch upsert or create. Keys present are written, keys absent are
+ * left alone, `null` clears a field [assumed].
+ */
+export type ParticipantInput = { email: string } & Partial<Record<ParticipantField, string | null>> & {
+  characteristics?: Record<string, CharacteristicValue>;
+  /**
+   * When present, the participant with this id is the one written, and `email` becomes its new
+   * email; without it the participant is found by email [assumed: lets a primary key whose email
+   * changed update the same participant instead of creating a second one].
+   */
+  id?: string;
+};
+
+/** `PATCH /participants/batches` request [confirmed path; body assumed]. */
+export interface BatchUpsertRequest {
+  participants: ParticipantInput[];
+}
+
+/** `POST /participants` request [confirmed path; body assumed]. */
+export interface CreateParticipantRequest {
+  participant: ParticipantInput;
+}
+
+/** A participant resource as returned, JSON:API style, camelCase attributes [assumed]. */
+export interface ParticipantResource {
+  id: string;
+  type: 'participant';
+  attributes: {
+    email: string;
+    firstName: string | null;
+    lastName: string | null;
+    phoneNumber: string | null;
+    title: string | null;
+    company: string | null;
+    city: string | null;
+    state: string | null;
+    country: string | null;
+    characteristics: Record<string, CharacteristicValue>;
+    createdAt: string;
+    updatedAt: string;
+  };
+}
+
+/** Snake-case field name -> camelCase attribute name of {@link ParticipantResource}. */
+export const ATTRIBUTE_NAMES: Record<ParticipantField, keyof ParticipantResource['attributes']> = {
+  first_name: 'firstName',
+  last_name: 'lastName',
+  phone_number: 'phoneNumber',
+  title: 'title',
+  company: 'company',
+  city: 'city',
+  state: 'state',
+  country: 'country',
+};
+
+/** `PATCH /participants/batches` 200: `data` in request order [assumed]. */
+export interface BatchUpsertResponse {
+  data: ParticipantResource[];
+}
+
+/** `POST /participants` 201 [assumed]. */
+export interface CreateParticipantResponse {
+  data: ParticipantResource;
+}
+
+/** `GET /participants?page[size]=N&page[number]=K` 200 [assumed shape]. */
+export interface ListParticipantsResponse {
+  data: ParticipantResource[];
+  meta: { pagination: { currentPage: number; hasMore: boolean } };
+}
+
+/** `GET /characteristics` 200 [assumed path and shape]. */
+export interface CharacteristicResource {
+  id: string;
+  type: 'characteristic';
+  attributes: { name: string; slug: string; type: CharacteristicType };
+}
+export interface ListCharacteristicsResponse {
+  data: CharacteristicResource[];
+}
+
+/**
+ * One error entry. For a batch, `source.pointer` is `/participants/{index}/{field}` and names the
+ * offending participant by its index in the request [assumed].
+ */
+export interface ApiErrorEntry {
+  status: string;
+  title: string;
+  detail: string;
+  source?: { pointer: string };
+}
+/** Body of every 4xx/5xx that has one (401, 404, 422, 429) [assumed]. */
+export interface ApiErrorResponse {
+  errors: ApiErrorEntry[];
+}
+
+/** Builds the JSON pointer of a participant's field in a batch request. */
+export function batchPointer(index: number, field: string): string {
+  return `/participants/${index}/${field}`;
+}
+
+/** Reads the participant index out of a batch error pointer; `null` when it names none. */
+export function pointerIndex(pointer: string | undefined): number | null {
+  const match = pointer ? /^\/participants\/(\d+)(?:\/|$)/.exec(pointer) : null;
+  return match ? Number(match[1]) : null;
+}
+
+/** `page[size]`/`page[number]` query of `GET /participants`. */
+export function pageQuery(size: number, page: number): string {
+  return `page%5Bsize%5D=${size}&page%5Bnumber%5D=${page}`;
+}
+
+/** The detail User Interviews gives when `POST /participants` meets an existing email [assumed]. */
+export const EMAIL_TAKEN_DETAIL = 'email has already been taken';
+
+/**
+ * Normalizes an email for matching: participants are matched case-insensitively, ignoring
+ * surrounding spaces [assumed].
+ */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * A syntactically valid email, as both the client (local validation) and the emulator judge it:
+ * one `@`, a non-empty local part without spaces, a dotted domain [assumed; no public rule].
+ */
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
