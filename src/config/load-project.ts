@@ -1,0 +1,102 @@
+/**
+ * Finds, reads and validates the project file (`panelsync.yml`) of a project directory.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigIssue } from './config-error.ts';
+import type { Env } from './interpolate-env.ts';
+import { validateProject, type Project } from './validate-project.ts';
+
+export type { Project } from './validate-project.ts';
+
+/** The project file's names, in the order they are looked for. */
+export const PROJECT_FILE_NAMES = ['panelsync.yml', 'panelsync.yaml'] as const;
+
+export interface LoadProjectOptions {
+  /** The directory holding the project file; default `process.cwd()`. */
+  projectDir?: string;
+  /** Where `${VAR}` values come from; default `process.env`. */
+  env?: Env;
+}
+
+/**
+ * Loads `panelsync.yml` (or `panelsync.yaml`) from `projectDir`: YAML -> `${VAR}` interpolation
+ * -> schema with defaults -> normalization -> cross-field rules (see {@link validateProject}).
+ *
+ * Throws {@link ConfigError}:
+ * - `CONFIG_NOT_FOUND` when the directory has no project file, has both names, or it cannot be read
+ *   (the message names the directory);
+ * - `CONFIG_INVALID` with every problem in `issues`: YAML syntax errors (path
+ *   `panelsync.yml:LINE:COLUMN`), unset variables, schema and cross-field problems.
+ */
+export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
+  const projectDir = path.resolve(options.projectDir ?? process.cwd());
+  const projectFile = await findProjectFile(projectDir);
+  const fileName = path.basename(projectFile);
+
+  let text: string;
+  try {
+    text = await readFile(projectFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError('CONFIG_NOT_FOUND', [
+      { path: '', message: `cannot read ${projectFile}: ${(error as Error).message}; check its permissions` },
+    ], { cause: error });
+  }
+
+  const lineCounter = new LineCounter();
+  // `merge: true` lets `<<: *defaults` share keys between syncs, as most YAML users expect.
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
+  if (document.errors.length > 0) {
+    const issues: ConfigIssue[] = document.errors.map((error) => {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      return { path: `${fileName}:${line}:${col}`, message: `YAML syntax error: ${error.message}` };
+    });
+    throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
+  }
+  let raw: unknown;
+  try {
+    raw = document.toJS();
+  } catch (error) {
+    // e.g. "Excessive alias count": a YAML bomb or a runaway anchor
+    throw new ConfigError('CONFIG_INVALID', [{ path: fileName, message: `cannot read the YAML: ${(error as Error).message}` }], {
+      file: projectFile,
+      cause: error,
+    });
+  }
+
+  const { project, issues } = validateProject(raw, options.env ?? process.env, { projectDir, projectFile });
+  if (project === undefined) throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
+  return project;
+}
+
+async function findProjectFile(projectDir: string): Promise<string> {
+  const dirStat = await stat(projectDir).catch(() => undefined);
+  if (dirStat === undefined || !dirStat.isDirectory()) {
+    throw new ConfigError('CONFIG_NOT_FOUND', [
+      {
+        path: '',
+        message: `the project directory ${projectDir} does not exist${dirStat === undefined ? '' : ' (it is a file)'}; point --project at the directory that holds ${PROJECT_FILE_NAMES[0]}`,
+      },
+    ]);
+  }
+  const found: string[] = [];
+  for (const name of PROJECT_FILE_NAMES) {
+    const candidate = path.join(projectDir, name);
+    if ((await stat(candidate).catch(() => undefined))?.isFile()) found.push(candidate);
+  }
+  if (found.length > 1) {
+    throw new ConfigError('CONFIG_NOT_FOUND', [
+      { path: '', message: `${projectDir} has both ${PROJECT_FILE_NAMES.join(' and ')}; keep one of them` },
+    ]);
+  }
+  if (found[0] === undefined) {
+    throw new ConfigError('CONFIG_NOT_FOUND', [
+      {
+        path: '',
+        message: `no ${PROJECT_FILE_NAMES[0]} (or ${PROJECT_FILE_NAMES[1]}) in ${projectDir}; create one there, or point --project at the directory that holds it`,
+      },
+    ]);
+  }
+  return found[0];
+}

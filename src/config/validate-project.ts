@@ -1,0 +1,241 @@
+/**
+ * The project file's rules, without files: interpolate `${VAR}` -> schema (defaults) -> normalize
+ * -> cross-field rules. Every problem is collected, not just the first.
+ */
+import path from 'node:path';
+import { Liquid } from 'liquidjs';
+import type { ConfigIssue } from './config-error.ts';
+import { formatConfigPath, type ConfigPathSegment } from './config-path.ts';
+import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
+import { mappingTargetKey, parseMappingTarget } from './mapping-target.ts';
+import { DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
+import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
+
+/**
+ * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
+ *
+ * Normalized: `sources.*.path` (sqlite, duckdb) is absolute (resolved against `projectDir`;
+ * `:memory:` kept); `destinations.*.base_url` has no trailing `/`. `state` keeps the text as written;
+ * `statePath` is the absolute file.
+ */
+export type Project = ProjectConfig & {
+  /** The directory holding the project file, absolute. Relative paths in the file start here. */
+  projectDir: string;
+  /** The project file, absolute; absent when validated from a value ({@link validateProject}). */
+  projectFile?: string;
+  /** The state database file, absolute. */
+  statePath: string;
+  /**
+   * Strings to redact wherever text may leave the process (logs, run records, UI, errors),
+   * longest first, never empty: every `api_key` (interpolated or literal), every environment value
+   * interpolated into a key naming a token, secret or password (and the whole resulting string),
+   * and the password (raw and percent-decoded) and secret query parameters of every source URL.
+   */
+  secrets: string[];
+};
+
+/** Which delete behaviours each mode allows (see docs/architecture.md, "Delete behaviour"). */
+export const DELETE_BEHAVIORS_BY_MODE: Record<SyncMode, readonly DeleteBehavior[]> = {
+  upsert: ['do_nothing', 'clear', 'delete'],
+  update: ['do_nothing', 'clear'],
+  insert: ['do_nothing'],
+};
+
+export interface ValidateProjectOptions {
+  /** Relative paths are resolved against it; default `process.cwd()`. */
+  projectDir?: string;
+  /** The project file the value came from, kept on the result. */
+  projectFile?: string;
+}
+
+/**
+ * Validates a parsed project file (`raw`, e.g. YAML's `toJS()`), interpolating `${VAR}` from `env`.
+ * Returns `project` only when `issues` is empty. Issue messages never contain a secret: a secret
+ * that would appear is replaced by `[redacted]`. Never throws for bad input.
+ */
+export function validateProject(
+  raw: unknown,
+  env: Env = {},
+  options: ValidateProjectOptions = {},
+): { project?: Project; issues: ConfigIssue[] } {
+  const projectDir = path.resolve(options.projectDir ?? process.cwd());
+  const interpolated = interpolateEnv(raw, env);
+  const issues: ConfigIssue[] = [...interpolated.issues];
+  const secrets = new Set(interpolated.secrets);
+  collectLiteralSecrets(interpolated.value, secrets);
+
+  const parsed = projectSchema.safeParse(interpolated.value);
+  if (!parsed.success) {
+    issues.push(...zodIssuesToConfigIssues(parsed.error.issues, interpolated.value, projectSchema, mappingSchema));
+  }
+  // Cross-field rules read the interpolated value (not the parse result) so that they run, and
+  // their problems are reported, even when the schema found others.
+  issues.push(...crossFieldIssues(interpolated.value));
+
+  const secretList = [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
+  const redacted = issues.map((issue) => ({ ...issue, message: redact(issue.message, secretList) }));
+  if (redacted.length > 0 || !parsed.success) return { issues: redacted };
+
+  const project: Project = {
+    ...normalize(parsed.data, projectDir),
+    projectDir,
+    statePath: path.resolve(projectDir, parsed.data.state),
+    secrets: secretList,
+  };
+  if (options.projectFile !== undefined) project.projectFile = path.resolve(options.projectFile);
+  return { project, issues: [] };
+}
+
+function normalize(config: ProjectConfig, projectDir: string): ProjectConfig {
+  const sources = Object.fromEntries(
+    Object.entries(config.sources).map(([name, source]) => {
+      if ((source.type === 'sqlite' || source.type === 'duckdb') && source.path !== ':memory:') {
+        return [name, { ...source, path: path.resolve(projectDir, source.path) }];
+      }
+      return [name, source];
+    }),
+  );
+  const destinations = Object.fromEntries(
+    Object.entries(config.destinations).map(([name, destination]) => [
+      name,
+      destination.base_url === undefined ? destination : { ...destination, base_url: destination.base_url.replace(/\/+$/, '') },
+    ]),
+  );
+  return { ...config, sources, destinations } as ProjectConfig;
+}
+
+/** api_key values written literally, and passwords in source URLs (literal or interpolated). */
+function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
+  if (!isRecord(value)) return;
+  for (const destination of Object.values(isRecord(value.destinations) ? value.destinations : {})) {
+    if (isRecord(destination) && typeof destination.api_key === 'string') secrets.add(destination.api_key);
+  }
+  for (const source of Object.values(isRecord(value.sources) ? value.sources : {})) {
+    if (isRecord(source) && typeof source.url === 'string') for (const s of urlSecrets(source.url)) secrets.add(s);
+  }
+}
+
+/** The password of `scheme://user:password@host/...` (raw and decoded) and secret-named query parameters. */
+export function urlSecrets(url: string): string[] {
+  const found: string[] = [];
+  const addDecoded = (text: string) => {
+    found.push(text);
+    try {
+      found.push(decodeURIComponent(text));
+    } catch {
+      // not percent-encoded: the raw text is the secret
+    }
+  };
+  const scheme = url.indexOf('://');
+  if (scheme !== -1) {
+    const rest = url.slice(scheme + 3);
+    // The host follows the LAST "@": an unencoded "@" or "/" in a password still counts as password.
+    const at = rest.lastIndexOf('@');
+    const userinfo = at === -1 ? '' : rest.slice(0, at);
+    const colon = userinfo.indexOf(':');
+    if (colon !== -1) addDecoded(userinfo.slice(colon + 1));
+  }
+  const query = url.indexOf('?');
+  if (query !== -1) {
+    for (const [key, value] of new URLSearchParams(url.slice(query + 1))) {
+      if (SECRET_KEY.test(key)) found.push(value);
+    }
+  }
+  return [...new Set(found)].filter((s) => s !== '');
+}
+
+function redact(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+const liquid = new Liquid();
+
+/**
+ * Rules that span keys, on the interpolated value; anything of the wrong shape is skipped (the
+ * schema reports it).
+ */
+function crossFieldIssues(value: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (at: ConfigPathSegment[], message: string) => issues.push({ path: formatConfigPath(at), message });
+  if (!isRecord(value)) return issues;
+  const section = (key: string) => (isRecord(value[key]) ? value[key] : undefined);
+  const sources = section('sources');
+  const destinations = section('destinations');
+  const models = section('models');
+  const syncs = section('syncs');
+
+  const reference = (at: ConfigPathSegment[], name: unknown, kind: string, defined: Record<string, unknown> | undefined) => {
+    if (typeof name !== 'string' || defined === undefined || Object.hasOwn(defined, name)) return;
+    const known = Object.keys(defined);
+    add(
+      at,
+      `unknown ${kind} "${name}" ` +
+        (known.length === 0 ? `(no ${kind}s are defined; add one under ${kind}s)` : `(known: ${known.join(', ')})`),
+    );
+  };
+
+  for (const [name, destination] of Object.entries(destinations ?? {})) {
+    if (isRecord(destination) && destination.environment === 'sandbox' && destination.base_url === undefined) {
+      add(
+        ['destinations', name, 'base_url'],
+        'missing: environment sandbox needs base_url (the sandbox has no public URL): set base_url to its API URL, ending in /api, or use environment: production',
+      );
+    }
+  }
+
+  for (const [name, model] of Object.entries(models ?? {})) {
+    if (isRecord(model)) reference(['models', name, 'source'], model.source, 'source', sources);
+  }
+
+  for (const [name, sync] of Object.entries(syncs ?? {})) {
+    if (!isRecord(sync)) continue;
+    const at = (...rest: ConfigPathSegment[]) => ['syncs', name, ...rest];
+    reference(at('model'), sync.model, 'model', models);
+    reference(at('destination'), sync.destination, 'destination', destinations);
+
+    const mode = sync.mode ?? 'upsert';
+    const deleteBehavior = sync.delete_behavior ?? 'do_nothing';
+    if (isOneOf(mode, SYNC_MODES) && isOneOf(deleteBehavior, DELETE_BEHAVIORS)) {
+      const allowed = DELETE_BEHAVIORS_BY_MODE[mode];
+      if (!allowed.includes(deleteBehavior)) {
+        const modes = SYNC_MODES.filter((m) => DELETE_BEHAVIORS_BY_MODE[m].includes(deleteBehavior));
+        add(
+          at('delete_behavior'),
+          `${deleteBehavior} is not allowed in ${mode} mode (allowed in ${mode} mode: ${allowed.join(', ')}; ${deleteBehavior} needs mode ${modes.join(' or ')})`,
+        );
+      }
+    }
+
+    if (!Array.isArray(sync.mappings)) continue;
+    const written = new Map<string, number>();
+    sync.mappings.forEach((mapping: unknown, index: number) => {
+      if (!isRecord(mapping)) return;
+      if (typeof mapping.to === 'string' && mapping.to !== '') {
+        const result = parseMappingTarget(mapping.to);
+        if ('error' in result) {
+          add(at('mappings', index, 'to'), result.error);
+        } else {
+          const key = mappingTargetKey(result.target);
+          const first = written.get(key);
+          if (first === undefined) written.set(key, index);
+          else add(at('mappings', index, 'to'), `${key} is already written by mappings[${first}]; map each target once`);
+        }
+      }
+      if (typeof mapping.template === 'string') {
+        try {
+          liquid.parse(mapping.template);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          add(at('mappings', index, 'template'), `the Liquid template does not parse: ${reason}`);
+        }
+      }
+    });
+  }
+  return issues;
+}
+
+function isOneOf<T extends string>(value: unknown, values: readonly T[]): value is T {
+  return typeof value === 'string' && (values as readonly string[]).includes(value);
+}

@@ -1,0 +1,278 @@
+/**
+ * The User Interviews participant API, one method per endpoint. It holds API knowledge only: it
+ * receives an {@link HttpClient} that already carries auth, timeouts, retries and rate limiting,
+ * and every body shape comes from ./wire.ts. Source of every fact: see shared docs:
+ * user-interviews-api (tags [confirmed] / [assumed] repeated on each method).
+ */
+import { HttpUnexpectedResponseError } from '../../http/errors.ts';
+import type { HttpClient, HttpResponse, RequestContext } from '../../http/http-client.ts';
+import {
+  ACCEPT,
+  CHARACTERISTIC_TYPES,
+  CONTENT_TYPE,
+  EMAIL_TAKEN_DETAIL,
+  MAX_BATCH_SIZE,
+  MAX_PAGE_SIZE,
+  ROUTES,
+  pageQuery,
+  pointerIndex,
+  type ApiErrorEntry,
+  type ApiErrorResponse,
+  type BatchUpsertRequest,
+  type BatchUpsertResponse,
+  type CharacteristicType,
+  type CreateParticipantRequest,
+  type CreateParticipantResponse,
+  type ListCharacteristicsResponse,
+  type ListParticipantsResponse,
+  type ParticipantInput,
+} from './wire.ts';
+
+/**
+ * The outcome of one row sent to the API. `own: true` means the API named this row as the
+ * offender; `own: false` means it was rejected because of its batch or the request as a whole
+ * (splitting the batch may get it through). `code` is `ALREADY_EXISTS` for an insert that met an
+ * existing email.
+ */
+export type RowResult = { ok: true; id: string } | { ok: false; error: string; own: boolean; code?: string };
+
+/** A characteristic (custom field) of the account. */
+export interface Characteristic {
+  slug: string;
+  name: string;
+  type: CharacteristicType;
+}
+
+/** The part of a listed participant panelsync needs to build its email -> id directory. */
+export interface ListedParticipant {
+  id: string;
+  email: string;
+}
+
+const CHARACTERISTIC_TYPE_SET: ReadonlySet<string> = new Set(CHARACTERISTIC_TYPES);
+
+/** Client for one User Interviews account (see shared docs: user-interviews-api). */
+export class UserInterviewsClient {
+  constructor(private readonly http: HttpClient) {}
+
+  /**
+   * Headers of every request: `Authorization: Bearer <key>` [confirmed], `Accept` and
+   * `Content-Type` of the v2 API [confirmed] (the HttpClient drops `Content-Type` without a body).
+   */
+  static headers(apiKey: string): Record<string, string> {
+    return { Authorization: `Bearer ${apiKey}`, Accept: ACCEPT, 'Content-Type': CONTENT_TYPE };
+  }
+
+  /**
+   * `GET /characteristics` [assumed path; concept and types confirmed]. Throws
+   * {@link HttpUnexpectedResponseError} on any status but 200, a body without `data`, or a type
+   * panelsync does not know; HttpError from the HttpClient (401, transient exhausted).
+   */
+  async listCharacteristics(context?: RequestContext): Promise<Characteristic[]> {
+    const res = await this.http.request<ListCharacteristicsResponse | ApiErrorResponse>(
+      { method: 'GET', path: ROUTES.characteristics },
+      context,
+    );
+    const data = expectData(res, 'GET /characteristics', 200);
+    return data.map((item) => {
+      const { slug, name, type } = (item as ListCharacteristicsResponse['data'][number]).attributes ?? {};
+      if (typeof slug !== 'string' || !CHARACTERISTIC_TYPE_SET.has(type)) {
+        throw new HttpUnexpectedResponseError(
+          `GET /characteristics returned characteristic ${JSON.stringify(slug)} of type ` +
+            `${JSON.stringify(type)}, which panelsync does not know (known: ${CHARACTERISTIC_TYPES.join(', ')}); ` +
+            `upgrade panelsync or remove that characteristic from the mappings`,
+          res.status,
+        );
+      }
+      return { slug, name: typeof name === 'string' ? name : slug, type };
+    });
+  }
+
+  /**
+   * `GET /participants?page[size]=N&page[number]=K` [confirmed; response shape assumed]. `page` is
+   * 1-based; `size` 1..200 rows, default 200. `hasMore` comes from `meta.pagination.hasMore`
+   * (when absent: a full page means more). Throws RangeError on a bad page or size,
+   * {@link HttpUnexpectedResponseError} on a status but 200 or a body without `data`.
+   */
+  async listParticipantsPage(
+    page: number,
+    size: number = MAX_PAGE_SIZE,
+    context?: RequestContext,
+  ): Promise<{ participants: ListedParticipant[]; hasMore: boolean }> {
+    if (!Number.isInteger(page) || page < 1) throw new RangeError(`page must be an integer >= 1, got ${page}`);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+      throw new RangeError(`page size must be an integer in 1..${MAX_PAGE_SIZE}, got ${size}`);
+    }
+    const res = await this.http.request<ListParticipantsResponse | ApiErrorResponse>(
+      { method: 'GET', path: `${ROUTES.listParticipants}?${pageQuery(size, page)}` },
+      context,
+    );
+    const data = expectData(res, 'GET /participants', 200) as ListParticipantsResponse['data'];
+    const participants = data.map((p) => ({ id: String(p.id), email: p.attributes.email }));
+    const meta = (res.body as Partial<ListParticipantsResponse>).meta;
+    const hasMore = meta?.pagination?.hasMore ?? participants.length >= size;
+    return { participants, hasMore };
+  }
+
+  /**
+   * Every participant of the account, page after page of `size` rows (default 200), in the API's
+   * order. Stops at the first page with `hasMore: false` or no rows. Errors as
+   * {@link listParticipantsPage}.
+   */
+  async *participants(size: number = MAX_PAGE_SIZE, context?: RequestContext): AsyncGenerator<ListedParticipant> {
+    for (let page = 1; ; page += 1) {
+      const { participants, hasMore } = await this.listParticipantsPage(page, size, context);
+      yield* participants;
+      if (!hasMore || participants.length === 0) return;
+    }
+  }
+
+  /**
+   * `PATCH /participants/batches` [confirmed path; body assumed], at most 100 rows [confirmed].
+   * Returns one {@link RowResult} per input row, in order:
+   * - 200: every row `{ ok: true, id }` from `data`, in request order [assumed];
+   * - 422 (all or nothing, nothing written [confirmed]): rows named by an error's
+   *   `source.pointer` (`/participants/{index}/{field}` [assumed]) get their own details,
+   *   `field: detail` joined by `; `, `own: true`; the others `own: false`,
+   *   `batch rejected: N other participant(s) invalid`. Without usable pointers every row gets the
+   *   errors' details with `own: false`;
+   * - any other status: every row `{ ok: false, own: false, error: "HTTP <status>: <detail>" }`.
+   * Throws only when the whole batch fails: HttpError from the HttpClient (401, transient
+   * exhausted, rate limit exceeded), {@link HttpUnexpectedResponseError} when a 200 does not carry
+   * one participant per row, RangeError over 100 rows.
+   */
+  async batchUpsert(participants: ParticipantInput[], context?: RequestContext): Promise<RowResult[]> {
+    if (participants.length === 0) return [];
+    if (participants.length > MAX_BATCH_SIZE) {
+      throw new RangeError(`a batch holds at most ${MAX_BATCH_SIZE} participants, got ${participants.length}`);
+    }
+    const body: BatchUpsertRequest = { participants };
+    const res = await this.http.request<BatchUpsertResponse | ApiErrorResponse>(
+      { method: 'PATCH', path: ROUTES.batchUpsert, body },
+      context,
+    );
+    const n = participants.length;
+    if (isSuccess(res.status)) {
+      const data = expectData(res, 'PATCH /participants/batches', res.status);
+      if (data.length !== n || data.some((p) => !hasId(p))) {
+        throw new HttpUnexpectedResponseError(
+          `PATCH /participants/batches returned ${data.length} participant(s) for ${n} sent ` +
+            `(HTTP ${res.status}); the API did not answer as documented, report this with the run's API calls`,
+          res.status,
+        );
+      }
+      return data.map((p) => ({ ok: true, id: String((p as { id: unknown }).id) }));
+    }
+    const errors = errorEntries(res.body);
+    if (res.status !== 422) {
+      const error = `HTTP ${res.status}: ${detailsText(errors)}`;
+      return participants.map(() => ({ ok: false, own: false, error }));
+    }
+    const own = new Map<number, string[]>();
+    const general: string[] = [];
+    for (const entry of errors) {
+      const index = pointerIndex(entry.source?.pointer);
+      if (index !== null && index < n) {
+        own.set(index, [...(own.get(index) ?? []), fieldDetail(entry, /^\/participants\/\d+\/?(.*)$/)]);
+      } else {
+        general.push(entryDetail(entry));
+      }
+    }
+    if (own.size === 0) {
+      const error = general.length > 0 ? general.join('; ') : 'HTTP 422: batch rejected without details';
+      return participants.map(() => ({ ok: false, own: false, error }));
+    }
+    const others = [`batch rejected: ${own.size} other participant(s) invalid`, ...general].join('; ');
+    return participants.map((_, i) => {
+      const details = own.get(i);
+      return details ? { ok: false, own: true, error: details.join('; ') } : { ok: false, own: false, error: others };
+    });
+  }
+
+  /**
+   * `POST /participants` [confirmed path; body assumed]: creates one participant, never overwrites.
+   * 201 -> `{ ok: true, id }`; 422 with "email has already been taken" [assumed] ->
+   * `{ ok: false, own: true, code: 'ALREADY_EXISTS' }`; other 422 -> the row's own error; any other
+   * status -> `own: false`. Throws as {@link batchUpsert}. Note: a create retried after a timeout
+   * may meet the participant its first attempt created, and report `ALREADY_EXISTS`.
+   */
+  async createParticipant(p: ParticipantInput, context?: RequestContext): Promise<RowResult> {
+    const body: CreateParticipantRequest = { participant: p };
+    const res = await this.http.request<CreateParticipantResponse | ApiErrorResponse>(
+      { method: 'POST', path: ROUTES.createParticipant, body },
+      context,
+    );
+    if (isSuccess(res.status)) {
+      const data = (res.body as Partial<CreateParticipantResponse> | undefined)?.data;
+      if (!hasId(data)) {
+        throw new HttpUnexpectedResponseError(
+          `POST /participants answered HTTP ${res.status} without data.id; the API did not answer as ` +
+            `documented, report this with the run's API calls`,
+          res.status,
+        );
+      }
+      return { ok: true, id: String(data.id) };
+    }
+    const errors = errorEntries(res.body);
+    if (res.status === 422) {
+      if (errors.some((e) => e.detail?.trim().toLowerCase() === EMAIL_TAKEN_DETAIL)) {
+        return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: ${EMAIL_TAKEN_DETAIL}` };
+      }
+      const details = errors.map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
+      return { ok: false, own: true, error: details.length > 0 ? details.join('; ') : 'HTTP 422: rejected without details' };
+    }
+    return { ok: false, own: false, error: `HTTP ${res.status}: ${detailsText(errors)}` };
+  }
+
+  /**
+   * `DELETE /participants/{id}` [assumed]: 204 -> `{ ok: true, id }`; 404 -> `{ ok: true, id }`
+   * (already deleted [assumed]); any other status -> `{ ok: false, own: false }`. Throws as
+   * {@link batchUpsert}.
+   */
+  async deleteParticipant(id: string, context?: RequestContext): Promise<RowResult> {
+    const res = await this.http.request<ApiErrorResponse>({ method: 'DELETE', path: ROUTES.participant(id) }, context);
+    if (isSuccess(res.status) || res.status === 404) return { ok: true, id };
+    return { ok: false, own: false, error: `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}` };
+  }
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
+function hasId(value: unknown): value is { id: string | number } {
+  const id = (value as { id?: unknown } | null | undefined)?.id;
+  return (typeof id === 'string' && id !== '') || typeof id === 'number';
+}
+
+/** `body.data` as an array when `res.status` is `expected`; otherwise HttpUnexpectedResponseError. */
+function expectData(res: HttpResponse<unknown>, route: string, expected: number): unknown[] {
+  const data = (res.body as { data?: unknown } | undefined)?.data;
+  if (res.status === expected && Array.isArray(data)) return data;
+  const why =
+    res.status === expected ? 'a body without a data array' : `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}`;
+  const fix =
+    res.status === 403 || res.status === 404
+      ? "check that the destination's base_url points at the User Interviews API and the key may use this endpoint"
+      : "the API did not answer as documented, report this with the run's API calls";
+  throw new HttpUnexpectedResponseError(`${route} answered ${why}; ${fix}`, res.status);
+}
+
+function errorEntries(body: unknown): ApiErrorEntry[] {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) ? errors.filter((e): e is ApiErrorEntry => typeof e === 'object' && e !== null) : [];
+}
+
+function entryDetail(entry: ApiErrorEntry): string {
+  return entry.detail || entry.title || 'invalid';
+}
+
+/** `email: email is not a valid email address` from an entry whose pointer's tail (group 1 of `tail`) names the field. */
+function fieldDetail(entry: ApiErrorEntry, tail: RegExp): string {
+  const field = tail.exec(entry.source?.pointer ?? '')?.[1]?.split('/').filter(Boolean).join('.');
+  return field ? `${field}: ${entryDetail(entry)}` : entryDetail(entry);
+}
+
+function detailsText(errors: ApiErrorEntry[]): string {
+  return errors.length > 0 ? errors.map(entryDetail).join('; ') : 'no error detail';
+}

@@ -1,0 +1,130 @@
+/**
+ * Participant fields and characteristics: where a mapping may write, and how a model value is cast
+ * and validated locally so that a bad row is rejected before any API call and never poisons a
+ * batch. Source of the rules: see shared docs, user-interviews-api ("Default participant fields",
+ * "Characteristics"); the limits themselves live in wire.ts.
+ */
+import type { JsonValue } from '../../sources/source.ts';
+import {
+  EMAIL_PATTERN,
+  MAX_TEXT_LENGTH,
+  PARTICIPANT_FIELDS,
+  type CharacteristicType,
+  type CharacteristicValue,
+  type ParticipantField,
+} from './wire.ts';
+
+/** Where a mapping writes: a default participant field or a characteristic slug. */
+export type FieldTarget = { kind: 'field'; field: ParticipantField } | { kind: 'characteristic'; slug: string };
+
+const CHARACTERISTIC_PREFIX = 'characteristics.';
+
+/**
+ * Parses a mapping's `to` (`first_name`, `characteristics.lifetime_value`). Returns `null` when it
+ * names neither a default participant field nor a characteristic.
+ */
+export function parseFieldTarget(to: string): FieldTarget | null {
+  if (to.startsWith(CHARACTERISTIC_PREFIX)) {
+    const slug = to.slice(CHARACTERISTIC_PREFIX.length);
+    return /^[a-z0-9_]+$/.test(slug) ? { kind: 'characteristic', slug } : null;
+  }
+  return (PARTICIPANT_FIELDS as readonly string[]).includes(to) ? { kind: 'field', field: to as ParticipantField } : null;
+}
+
+/** The outcome of casting one value: the value to send, or why the row cannot be sent. */
+export type CastResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * Validates a model's match value as an email. Returns the trimmed email (case kept, as the user
+ * wrote it) or the reason it is invalid: null, blank, not text, or not an email address.
+ */
+export function castEmail(value: JsonValue): CastResult<string> {
+  if (value === null) return { ok: false, reason: 'email is null' };
+  if (typeof value !== 'string') return { ok: false, reason: `email is not text (${describe(value)})` };
+  const email = value.trim();
+  if (email === '') return { ok: false, reason: 'email is blank' };
+  if (email.length > MAX_TEXT_LENGTH) return { ok: false, reason: `email is longer than ${MAX_TEXT_LENGTH} characters` };
+  if (!EMAIL_PATTERN.test(email)) return { ok: false, reason: `email ${JSON.stringify(email)} is not a valid email address` };
+  return { ok: true, value: email };
+}
+
+/**
+ * Casts a value for a default participant field (text of at most 255 characters). Numbers and
+ * booleans become their text; `null` stays `null` (clears the field); objects and arrays are refused.
+ */
+export function castFieldValue(field: ParticipantField, value: JsonValue): CastResult<string | null> {
+  if (value === null) return { ok: true, value: null };
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
+  else return { ok: false, reason: `${field}: expected text, got ${describe(value)}` };
+  if (text.length > MAX_TEXT_LENGTH) {
+    return { ok: false, reason: `${field}: longer than ${MAX_TEXT_LENGTH} characters (${text.length})` };
+  }
+  return { ok: true, value: text };
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
+
+/**
+ * Casts a value to a characteristic's type (see shared docs: user-interviews-api, types confirmed
+ * by the help center): `number` takes numbers and decimal strings; `date` takes `YYYY-MM-DD` and
+ * ISO timestamps (their UTC date); `boolean` takes true/false, 0/1 and their text forms; `text`
+ * takes text, numbers and booleans. `null` always stays `null` (clears the characteristic).
+ */
+export function castCharacteristic(slug: string, type: CharacteristicType, value: JsonValue): CastResult<CharacteristicValue> {
+  if (value === null) return { ok: true, value: null };
+  const fail = (what: string): CastResult<CharacteristicValue> => ({
+    ok: false,
+    reason: `characteristics.${slug}: ${describe(value)} is not ${what}`,
+  });
+  switch (type) {
+    case 'text':
+      if (typeof value === 'string') return { ok: true, value };
+      if (typeof value === 'number' || typeof value === 'boolean') return { ok: true, value: String(value) };
+      return fail('text');
+    case 'number': {
+      if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : fail('a finite number');
+      if (typeof value === 'string' && DECIMAL.test(value.trim())) {
+        const number = Number(value.trim());
+        return Number.isFinite(number) ? { ok: true, value: number } : fail('a finite number');
+      }
+      return fail('a number');
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return { ok: true, value };
+      if (value === 1 || value === 0) return { ok: true, value: value === 1 };
+      if (typeof value === 'string') {
+        const text = value.trim().toLowerCase();
+        if (text === 'true' || text === '1') return { ok: true, value: true };
+        if (text === 'false' || text === '0') return { ok: true, value: false };
+      }
+      return fail('a boolean (true/false, 1/0)');
+    case 'date': {
+      if (typeof value !== 'string') return fail('a date (YYYY-MM-DD)');
+      const text = value.trim();
+      if (DATE.test(text)) return isRealDate(text) ? { ok: true, value: text } : fail('a real date');
+      if (TIMESTAMP.test(text)) {
+        // A timestamp without an offset is read as UTC, like the sources do.
+        const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
+        const time = Date.parse(hasZone ? text : `${text.replace(' ', 'T')}Z`);
+        if (!Number.isNaN(time)) return { ok: true, value: new Date(time).toISOString().slice(0, 10) };
+      }
+      return fail('a date (YYYY-MM-DD) or an ISO timestamp');
+    }
+  }
+}
+
+function isRealDate(text: string): boolean {
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+}
+
+function describe(value: JsonValue): string {
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

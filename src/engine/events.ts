@@ -1,0 +1,43 @@
+/**
+ * The typed event map of a run. Side concerns (run log, live debugger, alerts, progress bar, UI)
+ * subscribe here; the engine never calls them directly (style.md: graphile/worker WorkerEventMap).
+ */
+import { EventEmitter } from 'node:events';
+import type { ApiCall } from '../http/http-client.ts';
+import type { ChangeClass, PlanCounts, RunTrigger } from '../state/state-store.ts';
+import type { RunSummary } from './run-summary.ts';
+
+export interface SyncEventMap {
+  'run:start': { runId: string; sync: string; trigger: RunTrigger; startedAt: string };
+  /** The model was read and diffed; `counts` says what the run will act on. */
+  'run:planned': { runId: string; sync: string; counts: PlanCounts };
+  'row:invalid': { runId: string; sync: string; pk: string | null; reason: string };
+  'row:rejected': { runId: string; sync: string; pk: string; class: ChangeClass; error: string };
+  /** A batch (or single-row request) reached its final outcome. `rows` counts its rows. */
+  'batch:done': { runId: string; sync: string; class: ChangeClass; rows: number; succeeded: number; rejected: number };
+  /** Every attempt of every API call, already redacted. */
+  'call:done': { runId: string; sync: string; seq: number; call: ApiCall };
+  'run:end': { runId: string; sync: string; summary: RunSummary };
+}
+export type SyncEventName = keyof SyncEventMap;
+
+/** A typed emitter over {@link SyncEventMap}. A listener that throws is reported, never breaks a run. */
+export class SyncEvents {
+  private readonly emitter = new EventEmitter();
+
+  on<E extends SyncEventName>(event: E, listener: (payload: SyncEventMap[E]) => void): () => void {
+    const wrapped = (payload: SyncEventMap[E]) => {
+      try {
+        listener(payload);
+      } catch (error) {
+        process.emitWarning(`panelsync: a ${event} listener failed: ${(error as Error).message}`);
+      }
+    };
+    this.emitter.on(event, wrapped);
+    return () => this.emitter.off(event, wrapped);
+  }
+
+  emit<E extends SyncEventName>(event: E, payload: SyncEventMap[E]): void {
+    this.emitter.emit(event, payload);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * plan: reads the model, maps every row and diffs the result against the snapshot. Pure with
+ * respect to the destination: it makes no API call and changes no snapshot row (changesets'
+ * assembleReleasePlan / applyReleasePlan split: `execute` applies what `plan` computed).
+ */
+import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import type { Source } from '../sources/source.ts';
+import type { PlanCounts, Stage, StagedRow } from '../state/state-store.ts';
+import { canonicalJson, type RowMapper } from './row-mapper.ts';
+
+export interface PlanOptions {
+  source: Source;
+  sql: string;
+  mapper: RowMapper;
+  stage: Stage;
+  fullResync?: boolean;
+  /** Rows per chunk read from the source. */
+  chunkSize?: number;
+  /** Called after each staged chunk with the number of rows read so far. */
+  onProgress?: (rowsRead: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Streams the model into the stage (bounded memory: one chunk at a time) and diffs it.
+ * @returns the plan's row counts; the planned rows are then read from the stage
+ * @throws SourceError when the model's SQL fails; RowMapperError when a mapped column is missing
+ */
+export async function plan(options: PlanOptions): Promise<PlanCounts> {
+  const { source, sql, mapper, stage } = options;
+  let read = 0;
+  for await (const chunk of source.stream(sql, { chunkSize: options.chunkSize })) {
+    options.signal?.throwIfAborted();
+    const staged: StagedRow[] = chunk.map((row) => {
+      const mapped = mapper.map(row);
+      if (!mapped.ok) return mapped;
+      return {
+        ok: true,
+        pk: mapped.pk,
+        email: mapped.email,
+        emailKey: normalizeEmail(mapped.email),
+        payload: canonicalJson(mapped.fields),
+      };
+    });
+    stage.insert(staged);
+    read += chunk.length;
+    options.onProgress?.(read);
+  }
+  return stage.diff({ fullResync: options.fullResync });
+}

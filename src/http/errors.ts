@@ -1,0 +1,221 @@
+/**
+ * The ONE place that decides which HTTP failures are retryable, and the errors the HTTP layer
+ * throws. Callers never write their own `if (status === 429 || ...)` chains: they ask
+ * {@link isRetryableStatus}, {@link isRetryableNetworkError} or an error's `retryable` flag.
+ *
+ * Facts: `5xx` and connection errors are transient, `429` carries `Retry-After`, `422` and every
+ * other `4xx` is permanent for the request (see shared docs: user-interviews-api, "Limits and
+ * errors" [assumed]).
+ */
+
+/** Stable codes of {@link HttpError}. */
+export const HTTP_ERROR_CODES = [
+  /** `401`: the API key was refused. Never retried. */
+  'HTTP_UNAUTHORIZED',
+  /** Every attempt failed transiently (5xx, 408, timeout, reset); carries the last failure. */
+  'HTTP_TRANSIENT_EXHAUSTED',
+  /** `429` kept coming for longer than the request may wait on rate limits. */
+  'HTTP_RATE_LIMIT_EXCEEDED',
+  /** One attempt got no complete response within the timeout. */
+  'HTTP_TIMEOUT',
+  /** One attempt failed below HTTP (reset, refused, DNS, TLS). */
+  'HTTP_NETWORK',
+  /** A response the caller cannot use (an unexpected status or body shape). */
+  'HTTP_UNEXPECTED_RESPONSE',
+] as const;
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+
+/**
+ * Base of every error thrown by the HTTP layer. Messages never contain a secret: URLs in them are
+ * already redacted by the thrower.
+ */
+export class HttpError extends Error {
+  readonly code: HttpErrorCode;
+  /** Whether trying the same request again may succeed. */
+  readonly retryable: boolean;
+  /** HTTP status of the response behind the error; `null` when there was no response. */
+  readonly status: number | null;
+  constructor(
+    code: HttpErrorCode,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; status?: number | null } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HttpError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.status = options.status ?? null;
+  }
+}
+
+/** `401`: the key is wrong, revoked, or belongs to another environment. Never retried. */
+export class HttpUnauthorizedError extends HttpError {
+  /** @param target `METHOD url`, secrets already redacted. */
+  constructor(target: string) {
+    super(
+      'HTTP_UNAUTHORIZED',
+      `${target} was refused with HTTP 401 (unauthorized): check the destination's API key, and ` +
+        `that its environment / base_url point at the User Interviews account the key belongs to`,
+      { status: 401 },
+    );
+    this.name = 'HttpUnauthorizedError';
+  }
+}
+
+/** One attempt got no complete response (headers and body) within `timeoutMs`. Retryable. */
+export class HttpTimeoutError extends HttpError {
+  readonly timeoutMs: number;
+  /** @param target `METHOD url`, secrets already redacted. */
+  constructor(target: string, timeoutMs: number, cause?: unknown) {
+    super(
+      'HTTP_TIMEOUT',
+      `${target} timed out after ${timeoutMs} ms: the API is slow or unreachable; raise the ` +
+        `timeout if this persists (a timed-out request may still have been applied)`,
+      { cause, retryable: true },
+    );
+    this.name = 'HttpTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * One attempt failed below HTTP. `retryable` comes from {@link isRetryableNetworkError}: resets,
+ * refusals and closed sockets are; DNS failures, bad URLs and TLS errors are not.
+ */
+export class HttpNetworkError extends HttpError {
+  /** The system or undici error code found in the cause chain (`ECONNRESET`, `UND_ERR_SOCKET`), if any. */
+  readonly networkCode: string | null;
+  /**
+   * @param target `METHOD url`, secrets already redacted.
+   * @param detail a description of `cause`, secrets already redacted.
+   */
+  constructor(target: string, detail: string, cause: unknown) {
+    const retryable = isRetryableNetworkError(cause);
+    super(
+      'HTTP_NETWORK',
+      `${target} failed: ${detail}` +
+        (retryable
+          ? ' (connection trouble; retried with backoff)'
+          : ": check the destination's base_url and the network between panelsync and the API"),
+      { cause, retryable },
+    );
+    this.name = 'HttpNetworkError';
+    this.networkCode = networkErrorCode(cause);
+  }
+}
+
+/** Every attempt of a request failed transiently. Whole-batch failure: the run may resume later. */
+export class HttpTransientExhaustedError extends HttpError {
+  readonly attempts: number;
+  /**
+   * @param target `METHOD url`, secrets already redacted.
+   * @param last the last failure: a retryable status, or the last timeout / network error (also the `cause`).
+   */
+  constructor(target: string, attempts: number, last: { status: number } | { error: HttpError }) {
+    const lastText = 'status' in last ? `HTTP ${last.status}` : last.error.message;
+    super(
+      'HTTP_TRANSIENT_EXHAUSTED',
+      `${target} failed ${attempts} time(s) with transient errors (last: ${lastText}): the API is ` +
+        `unavailable or overloaded; run the sync again later, or raise max attempts / timeout`,
+      {
+        status: 'status' in last ? last.status : null,
+        cause: 'error' in last ? last.error : undefined,
+        retryable: true,
+      },
+    );
+    this.name = 'HttpTransientExhaustedError';
+    this.attempts = attempts;
+  }
+}
+
+/** `429` responses asked one request to wait longer, in total, than `maxRateLimitWaitMs`. */
+export class HttpRateLimitExceededError extends HttpError {
+  /** Time already waited on rate limits by this request, ms. */
+  readonly waitedMs: number;
+  /** The wait the last `Retry-After` asked for, ms. */
+  readonly retryAfterMs: number;
+  /** @param target `METHOD url`, secrets already redacted. */
+  constructor(target: string, waitedMs: number, retryAfterMs: number, maxWaitMs: number) {
+    super(
+      'HTTP_RATE_LIMIT_EXCEEDED',
+      `${target} stayed rate limited (HTTP 429): waited ${waitedMs} ms and was asked to wait ` +
+        `${retryAfterMs} ms more, over the limit of ${maxWaitMs} ms; run the sync again later or ` +
+        `lower its concurrency`,
+      { status: 429, retryable: true },
+    );
+    this.name = 'HttpRateLimitExceededError';
+    this.waitedMs = waitedMs;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A response the caller cannot use: an unexpected status or body shape. Not retryable. */
+export class HttpUnexpectedResponseError extends HttpError {
+  /** @param message says what was expected and what came, secrets already redacted. */
+  constructor(message: string, status: number | null) {
+    super('HTTP_UNEXPECTED_RESPONSE', message, { status });
+    this.name = 'HttpUnexpectedResponseError';
+  }
+}
+
+/** `408`, `429` and every `5xx` are retryable; `401`, `403`, `404`, `422`, other `4xx` and `2xx` are not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+/** System and undici error codes of failures worth another attempt (the server or the path hiccupped). */
+export const RETRYABLE_NETWORK_CODES = [
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+] as const;
+const RETRYABLE_CODES: ReadonlySet<string> = new Set(RETRYABLE_NETWORK_CODES);
+
+/**
+ * Whether a failure below HTTP is worth another attempt: connection reset / refused / aborted,
+ * socket closed (undici `UND_ERR_SOCKET`, `UND_ERR_CLOSED`), timeouts (an `AbortSignal.timeout`
+ * `TimeoutError`, undici connect/headers/body timeouts, {@link HttpTimeoutError}). Looks through
+ * the `cause` chain (fetch wraps everything in `TypeError: fetch failed`) and `AggregateError`s.
+ * An {@link HttpError} answers with its own `retryable`. DNS `ENOTFOUND`, invalid URLs and TLS
+ * errors are not retryable: they need a configuration fix.
+ */
+export function isRetryableNetworkError(error: unknown): boolean {
+  if (error instanceof HttpError) return error.retryable;
+  return someInChain(error, (e) => {
+    const code = (e as { code?: unknown }).code;
+    const name = (e as { name?: unknown }).name;
+    return (typeof code === 'string' && RETRYABLE_CODES.has(code)) || name === 'TimeoutError';
+  });
+}
+
+/** The first string `code` in an error's cause chain (`ECONNRESET`, `UND_ERR_SOCKET`), or `null`. */
+export function networkErrorCode(error: unknown): string | null {
+  let found: string | null = null;
+  someInChain(error, (e) => {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') found = code;
+    return found !== null;
+  });
+  return found;
+}
+
+function someInChain(error: unknown, test: (e: object) => boolean, depth = 0): boolean {
+  if (depth > 8 || typeof error !== 'object' || error === null) return false;
+  if (test(error)) return true;
+  if (error instanceof AggregateError && error.errors.some((e) => someInChain(e, test, depth + 1))) {
+    return true;
+  }
+  return someInChain((error as { cause?: unknown }).cause, test, depth + 1);
+}

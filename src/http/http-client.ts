@@ -1,0 +1,338 @@
+/**
+ * The request client every destination receives: base URL, auth headers, per-attempt timeouts,
+ * retries with exponential backoff and full jitter, a shared rate-limit gate driven by `429
+ * Retry-After`, and a call recorder (the live debugger) that never sees a secret.
+ *
+ * Which failures are retried is decided in ./errors.ts, not here. Built on Node's global fetch
+ * (undici), whose keep-alive connection pool is the default.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  HttpError,
+  HttpNetworkError,
+  HttpRateLimitExceededError,
+  HttpTimeoutError,
+  HttpTransientExhaustedError,
+  HttpUnauthorizedError,
+  isRetryableStatus,
+} from './errors.ts';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** One HTTP exchange (one attempt) as the live debugger keeps it. Secrets are already `[REDACTED]`. */
+export interface ApiCall {
+  method: HttpMethod;
+  /** Full URL, secrets redacted. */
+  url: string;
+  /** Response status; `null` when no response came (timeout, reset). */
+  status: number | null;
+  /** From sending the request to the end of the response body (or the failure), ms. */
+  duration_ms: number;
+  /** 1-based number of this exchange within its request; `429` responses count here too. */
+  attempt: number;
+  /** ISO 8601 time the exchange started. */
+  started_at: string;
+  /** The JSON sent, redacted; `null` without a body. */
+  request_body: string | null;
+  /** The body received as text, redacted; `null` without a response. */
+  response_body: string | null;
+  /** What went wrong below HTTP (timeout, reset), redacted; `null` when a response came. */
+  error: string | null;
+  /** The caller's label for the request (e.g. a batch id). */
+  tag?: string;
+}
+
+export interface HttpClientOptions {
+  /** Prefix of every request path, e.g. `https://www.userinterviews.com/api` (a trailing `/` is ignored). */
+  baseUrl: string;
+  /**
+   * Sent with every request (including `Authorization`); `Content-Type` is left out of requests
+   * without a body. Never recorded. The `Authorization` value and its bearer token are redacted
+   * from records and errors even when not listed in `secrets`.
+   */
+  headers: Record<string, string>;
+  /** Limit for one attempt, from sending to the end of the response body, ms. */
+  timeoutMs: number;
+  /** Attempts per request that may fail transiently (5xx, 408, timeout, reset); `429`s do not count. At least 1. */
+  maxAttempts: number;
+  /**
+   * Delay before retry n (1-based) is uniform in [0, min(maxMs, baseMs * 2^(n-1))] ms ("full
+   * jitter"), raised to a `Retry-After` of a 5xx/408 when one is given (capped at maxMs).
+   * Default `{ baseMs: 500, maxMs: 30_000 }`.
+   */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Total time one request may wait on `429`s before failing with `HTTP_RATE_LIMIT_EXCEEDED`, ms. Default 10 minutes. */
+  maxRateLimitWaitMs?: number;
+  /** Strings replaced by `[REDACTED]` in every recorded URL, body and error, and in thrown messages. */
+  secrets: string[];
+  /** Receives every exchange, failed ones included. Exceptions it throws are ignored. */
+  onCall?: (call: ApiCall) => void;
+  /** Replaces the real timer (tests). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** One request: `path` is relative to the base URL and may carry a query (already encoded). */
+export interface HttpRequest {
+  method: HttpMethod;
+  path: string;
+  /** Sent as JSON. */
+  body?: unknown;
+}
+
+/** Per-request extras. */
+export interface RequestContext {
+  /** Copied to every {@link ApiCall} of the request. */
+  tag?: string;
+}
+
+/**
+ * A final response: any status that is not retried (2xx, and 4xx other than 401/408/429).
+ * `body` is the parsed JSON (an error body for 4xx), `undefined` when empty or not JSON.
+ */
+export interface HttpResponse<T> {
+  status: number;
+  body: T | undefined;
+  /** Response headers, names in lower case. */
+  headers: Record<string, string>;
+  /** Exchanges it took, `429`s included. */
+  attempts: number;
+}
+
+export const DEFAULT_BACKOFF = { baseMs: 500, maxMs: 30_000 } as const;
+export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 10 * 60_000;
+/** Wait after a `429` without a usable `Retry-After`, ms. */
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+const REDACTED = '[REDACTED]';
+
+/**
+ * Replaces every occurrence of each non-empty secret in `text` by `[REDACTED]`, including its
+ * percent-encoded and JSON-escaped forms (how it appears in a URL or a JSON body).
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  let out = text;
+  // Longest first, so that a secret containing another is replaced whole.
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    if (form) out = out.split(form).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * `Retry-After` as a wait in ms from `nowMs`: delta seconds (`"2"`, decimals accepted) or an HTTP
+ * date; `null` when absent or unreadable. Never negative.
+ */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | null {
+  if (value == null || value.trim() === '') return null;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
+}
+
+type AttemptOutcome =
+  | { kind: 'response'; status: number; text: string; headers: Record<string, string> }
+  | { kind: 'error'; error: HttpError };
+
+/**
+ * HTTP client for one API account. Returns every final response (2xx, 4xx incl. 422) and throws
+ * {@link HttpError} only when the request as a whole fails:
+ * - `HTTP_UNAUTHORIZED` on 401, at once;
+ * - `HTTP_TRANSIENT_EXHAUSTED` when `maxAttempts` attempts failed with 5xx/408/timeout/reset;
+ * - `HTTP_RATE_LIMIT_EXCEEDED` when `429`s would make it wait over `maxRateLimitWaitMs`;
+ * - `HTTP_NETWORK` for a failure that is not retryable (DNS, bad URL, TLS).
+ *
+ * A `429` pauses the whole client until its `Retry-After` time: every request of this client
+ * waits at that gate before its next exchange, so concurrent batches do not hammer the API.
+ */
+export class HttpClient {
+  private readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly headersWithoutBody: Record<string, string>;
+  private readonly secrets: string[];
+  private readonly backoff: { baseMs: number; maxMs: number };
+  private readonly maxRateLimitWaitMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Epoch ms before which no exchange starts (set by `429`s). */
+  private pausedUntil = 0;
+
+  constructor(private readonly options: HttpClientOptions) {
+    if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
+      throw new RangeError(`maxAttempts must be an integer >= 1, got ${options.maxAttempts}`);
+    }
+    if (!(options.timeoutMs > 0)) {
+      throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.headers = { ...options.headers };
+    this.headersWithoutBody = Object.fromEntries(
+      Object.entries(options.headers).filter(([name]) => name.toLowerCase() !== 'content-type'),
+    );
+    const secrets = [...options.secrets];
+    for (const [name, value] of Object.entries(options.headers)) {
+      if (name.toLowerCase() !== 'authorization') continue;
+      secrets.push(value);
+      const token = /^\s*\S+\s+(.+)$/.exec(value)?.[1];
+      if (token) secrets.push(token);
+    }
+    this.secrets = secrets.filter((s) => s.length > 0);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? DEFAULT_MAX_RATE_LIMIT_WAIT_MS;
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+  }
+
+  /**
+   * Sends `req` (body as JSON) to `baseUrl + req.path`, retrying as described on the class.
+   * Throws {@link HttpError} (see the class docs for codes).
+   */
+  async request<T>(req: HttpRequest, context: RequestContext = {}): Promise<HttpResponse<T>> {
+    const url = this.baseUrl + (req.path.startsWith('/') ? req.path : `/${req.path}`);
+    const shownUrl = redact(url, this.secrets);
+    const target = `${req.method} ${shownUrl}`;
+    const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let exchange = 0;
+    let failures = 0;
+    let rateLimitWaitedMs = 0;
+
+    for (;;) {
+      rateLimitWaitedMs += await this.waitAtGate();
+      exchange += 1;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const outcome = await this.attempt(req.method, url, target, bodyText);
+      const retryAfterMs =
+        outcome.kind === 'response' ? parseRetryAfter(outcome.headers['retry-after'], Date.now()) : null;
+      if (outcome.kind === 'response' && outcome.status === 429) {
+        // Close the gate before anyone (the recorder included) can start another exchange.
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
+      }
+      this.record({
+        method: req.method,
+        url: shownUrl,
+        status: outcome.kind === 'response' ? outcome.status : null,
+        duration_ms: Math.round(performance.now() - t0),
+        attempt: exchange,
+        started_at: startedAt.toISOString(),
+        request_body: bodyText === undefined ? null : redact(bodyText, this.secrets),
+        response_body: outcome.kind === 'response' ? redact(outcome.text, this.secrets) : null,
+        error: outcome.kind === 'error' ? outcome.error.message : null,
+        ...(context.tag === undefined ? {} : { tag: context.tag }),
+      });
+
+      if (outcome.kind === 'response') {
+        const { status } = outcome;
+        if (status === 429) {
+          const wait = retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+          if (rateLimitWaitedMs + wait > this.maxRateLimitWaitMs) {
+            throw new HttpRateLimitExceededError(target, rateLimitWaitedMs, wait, this.maxRateLimitWaitMs);
+          }
+          continue;
+        }
+        if (status === 401) throw new HttpUnauthorizedError(target);
+        if (!isRetryableStatus(status)) {
+          return { status, body: parseJson<T>(outcome.text), headers: outcome.headers, attempts: exchange };
+        }
+        failures += 1;
+        if (failures >= this.options.maxAttempts) {
+          throw new HttpTransientExhaustedError(target, failures, { status });
+        }
+      } else {
+        if (!outcome.error.retryable) throw outcome.error;
+        failures += 1;
+        if (failures >= this.options.maxAttempts) {
+          throw new HttpTransientExhaustedError(target, failures, { error: outcome.error });
+        }
+      }
+      await this.sleep(this.backoffMs(failures, retryAfterMs));
+    }
+  }
+
+  /** One exchange; never throws. */
+  private async attempt(
+    method: HttpMethod,
+    url: string,
+    target: string,
+    bodyText: string | undefined,
+  ): Promise<AttemptOutcome> {
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    try {
+      const res = await fetch(url, {
+        method,
+        headers: bodyText === undefined ? this.headersWithoutBody : this.headers,
+        ...(bodyText === undefined ? {} : { body: bodyText }),
+        signal,
+      });
+      // The same signal bounds reading the body: a stalled body is a timeout too.
+      const text = await res.text();
+      return { kind: 'response', status: res.status, text, headers: Object.fromEntries(res.headers) };
+    } catch (error) {
+      if (signal.aborted || (error as { name?: unknown } | null)?.name === 'TimeoutError') {
+        return { kind: 'error', error: new HttpTimeoutError(target, this.options.timeoutMs, error) };
+      }
+      return { kind: 'error', error: new HttpNetworkError(target, redact(describe(error), this.secrets), error) };
+    }
+  }
+
+  /** Waits until the rate-limit gate opens; returns the ms waited. */
+  private async waitAtGate(): Promise<number> {
+    let waited = 0;
+    let seen = -1;
+    // Loop while another request's 429 pushed the gate further out while we slept.
+    while (this.pausedUntil !== seen) {
+      seen = this.pausedUntil;
+      const wait = seen - Date.now();
+      if (wait <= 0) break;
+      await this.sleep(wait);
+      waited += wait;
+    }
+    return waited;
+  }
+
+  private backoffMs(retry: number, retryAfterMs: number | null): number {
+    const { baseMs, maxMs } = this.backoff;
+    const cap = Math.min(maxMs, baseMs * 2 ** (retry - 1));
+    const jittered = Math.floor(Math.random() * (cap + 1));
+    return retryAfterMs === null ? jittered : Math.max(jittered, Math.min(retryAfterMs, maxMs));
+  }
+
+  private record(call: ApiCall): void {
+    if (!this.options.onCall) return;
+    try {
+      this.options.onCall(call);
+    } catch {
+      // A broken recorder must not fail a request whose writes the API may already have applied.
+    }
+  }
+}
+
+function parseJson<T>(text: string): T | undefined {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fetch failed: other side closed (UND_ERR_SOCKET)`: the message chain with the deepest code. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  let code: string | undefined;
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth += 1) {
+    const { message, code: c } = e as { message?: unknown; code?: unknown };
+    if (typeof message === 'string' && message && !parts.includes(message)) parts.push(message);
+    if (typeof c === 'string') code = c;
+    e = (e as { cause?: unknown }).cause;
+  }
+  if (parts.length === 0) parts.push(String(error));
+  return parts.join(': ') + (code ? ` (${code})` : '');
+}

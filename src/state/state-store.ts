@@ -1,0 +1,125 @@
+/**
+ * What a run keeps between runs and for the live debugger: the snapshot (per sync, what the
+ * destination last acknowledged for each primary key), run records, row outcomes and API calls.
+ * The diff itself runs as SQL inside the state database, on a staged copy of the model result.
+ */
+import type { ApiCall } from '../http/http-client.ts';
+
+export const RUN_STATUSES = ['running', 'success', 'warning', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const RUN_TRIGGERS = ['manual', 'schedule', 'api'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/** Classes of a planned row that is sent (or, for `removed`, acted on by the delete behaviour). */
+export const CHANGE_CLASSES = ['added', 'changed', 'removed'] as const;
+export type ChangeClass = (typeof CHANGE_CLASSES)[number];
+
+export const ROW_RESULTS = ['succeeded', 'rejected', 'invalid', 'skipped'] as const;
+export type RowResultKind = (typeof ROW_RESULTS)[number];
+
+/** A row of the model after mapping, as staged for the diff. */
+export type StagedRow =
+  | { ok: true; pk: string; email: string; emailKey: string; payload: string }
+  | { ok: false; pk: string | null; reason: string };
+
+/** Row counts of a plan. `queried = added + changed + unchanged + invalid`; `removed` is apart. */
+export interface PlanCounts {
+  queried: number;
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  invalid: number;
+}
+
+/** One row a run must act on, in plan order (`seq`). */
+export interface PlannedRow {
+  seq: number;
+  pk: string;
+  class: ChangeClass;
+  /** Current email (for `removed`: the last synced one). */
+  email: string;
+  emailKey: string;
+  /** Current mapped fields (for `removed`: the last synced ones), canonical JSON. */
+  payload: string;
+  /** The participant id we last got for this primary key, if any. */
+  participantId: string | null;
+  /** What the snapshot holds (for `changed`), to show field-level changes. */
+  previousPayload: string | null;
+  previousEmail: string | null;
+}
+
+/** What happened to one row in a run. */
+export interface RowOutcome {
+  pk: string | null;
+  class: ChangeClass | 'invalid' | 'skipped';
+  result: RowResultKind;
+  error: string | null;
+  participantId: string | null;
+}
+
+/** A run's staged model result and its diff against the snapshot. Dropped when the run ends. */
+export interface Stage {
+  /** Adds mapped rows (call with chunks of a few thousand). */
+  insert(rows: readonly StagedRow[]): void;
+  /**
+   * Marks duplicates invalid (every copy of a duplicated primary key; every row sharing an email
+   * with another valid row) and diffs the stage against the sync's snapshot by primary key, over
+   * the mapped values and the normalized email. Call once, after the last insert.
+   * With `fullResync`, every valid row is planned as `added` (keeping its known participant id)
+   * and no row is planned as `removed`.
+   */
+  diff(options?: { fullResync?: boolean }): PlanCounts;
+  /** Planned rows of the given classes after `afterSeq`, in order, at most `limit`. */
+  page(classes: readonly ChangeClass[], afterSeq: number, limit: number): PlannedRow[];
+  /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
+  invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
+  drop(): void;
+}
+
+/** A stored run. */
+export interface RunRecord {
+  id: string;
+  sync: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  summary: unknown;
+  error: string | null;
+}
+
+/** The outcome of one acknowledged (or finally rejected) batch, committed atomically. */
+export interface BatchCommit {
+  runId: string;
+  sync: string;
+  /** Rows the destination acknowledged: the snapshot takes their current values. */
+  synced: Array<{ pk: string; email: string; emailKey: string; payload: string; participantId: string | null }>;
+  /** Primary keys to forget (removed rows that were deleted, cleared or left alone). */
+  forgotten: string[];
+  outcomes: RowOutcome[];
+}
+
+/**
+ * The store interface. The embedded default is SQLite ({@link SqliteStateStore}); every method
+ * is synchronous there, so the interface is synchronous too.
+ */
+export interface StateStore {
+  /** Takes the sync's run lock. Returns the holder's run id when another live process has it. */
+  acquireLock(sync: string, runId: string): { ok: true } | { ok: false; heldBy: string };
+  releaseLock(sync: string, runId: string): void;
+  /** Marks runs of `sync` still `running` (their process died) as `interrupted`; returns how many. */
+  interruptStaleRuns(sync: string): number;
+  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string }): void;
+  finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void;
+  getRun(id: string): RunRecord | null;
+  /** Opens a stage for a run of `sync`. */
+  openStage(sync: string, runId: string): Stage;
+  commitBatch(commit: BatchCommit): void;
+  recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void;
+  recordCall(runId: string, seq: number, call: ApiCall): void;
+  /** Rows the snapshot holds for a sync. */
+  snapshotSize(sync: string): number;
+  close(): void;
+}
