@@ -13,6 +13,9 @@ export type { Project } from './validate-project.ts';
 /** The project file's names, in the order they are looked for. */
 export const PROJECT_FILE_NAMES = ['panelsync.yml', 'panelsync.yaml'] as const;
 
+/** YAML syntax errors listed before the rest are summed up in one line. */
+const MAX_YAML_ERRORS = 3;
+
 export interface LoadProjectOptions {
   /** The directory holding the project file; default `process.cwd()`. */
   projectDir?: string;
@@ -48,10 +51,15 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
   // `merge: true` lets `<<: *defaults` share keys between syncs, as most YAML users expect.
   const document = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   if (document.errors.length > 0) {
-    const issues: ConfigIssue[] = document.errors.map((error) => {
+    // One syntax error often makes the parser trip over every line after it: the first few say it all.
+    const issues: ConfigIssue[] = document.errors.slice(0, MAX_YAML_ERRORS).map((error) => {
       const { line, col } = lineCounter.linePos(error.pos[0]);
       return { path: `${fileName}:${line}:${col}`, message: `YAML syntax error: ${error.message}` };
     });
+    const more = document.errors.length - MAX_YAML_ERRORS;
+    if (more > 0) {
+      issues.push({ path: fileName, message: `${more} more YAML syntax error${more === 1 ? '' : 's'} after these, most likely caused by the first; fix it and run again` });
+    }
     throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
   }
   let raw: unknown;

@@ -35,7 +35,7 @@ export function zodIssuesToConfigIssues(
         const expected = describeExpected(issue.expected);
         if (value === undefined) {
           const description = descriptionOf(schemaAt(root, raw, path));
-          add(path, `missing: add it (${expected}${description === undefined ? '' : `: ${lowerFirst(description)}`})`);
+          add(path, `missing: add it (${expected}${description === undefined ? '' : `: ${lowerFirst(description).replace(/\.$/, '')}`})`);
         } else {
           const hint =
             issue.expected === 'number' && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))

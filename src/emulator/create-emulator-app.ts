@@ -98,7 +98,7 @@ type Env = { Bindings: Partial<HttpBindings> | undefined };
  * not clamped, so that a client bug shows), `PATCH /participants/batches`, `POST /participants`,
  * `DELETE /participants/{id}`, `GET /characteristics`. Every `/api` request passes, in order:
  * counted in stats, latency, injected fault (`fail_next`, then random), auth (401), rate limit
- * (429), `Accept` (406), `Content-Type` for bodies (415), the route (404 when unknown).
+ * (429), `Accept` (406), the route (404 when unknown), then for writes `Content-Type` (415) and JSON (400).
  * Test routes: `GET /_emulator/state`, `POST /_emulator/reset`, `GET /_emulator/stats`,
  * `POST /_emulator/characteristics`, `GET|PATCH /_emulator/knobs`.
  * @throws EmulatorOptionsError when an option is invalid.
@@ -225,9 +225,6 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     if (!acceptsApiVersion(c.req.header('accept'))) {
       return errorResponse(c, 406, 'Not Acceptable', `send "Accept: ${ACCEPT}" on every request`);
     }
-    if (['POST', 'PATCH', 'PUT'].includes(c.req.method) && mediaType(c.req.header('content-type')) !== CONTENT_TYPE) {
-      return errorResponse(c, 415, 'Unsupported Media Type', `send request bodies as "Content-Type: ${CONTENT_TYPE}"`);
-    }
     await next();
     if (c.req.method !== 'GET' && knobs.apply_then_drop_next > 0) {
       knobs.apply_then_drop_next -= 1;
@@ -245,7 +242,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   });
 
   api.patch('/participants/batches', async (c) => {
-    const body = await readJson(c);
+    const body = await readApiJson(c);
     if (!body.ok) return body.response;
     const participants = (body.value as { participants?: unknown } | null)?.participants;
     if (!Array.isArray(participants)) {
@@ -272,7 +269,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   });
 
   api.post('/participants', async (c) => {
-    const body = await readJson(c);
+    const body = await readApiJson(c);
     if (!body.ok) return body.response;
     const value = body.value as { participant?: unknown } | null;
     if (typeof value !== 'object' || value === null || !('participant' in value)) {
@@ -387,6 +384,14 @@ function errorResponse(
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
+}
+
+/** Reads an API request body: 415 unless sent as the version's Content-Type, 400 unless JSON. */
+async function readApiJson(c: Context<Env>): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  if (mediaType(c.req.header('content-type')) !== CONTENT_TYPE) {
+    return { ok: false, response: errorResponse(c, 415, 'Unsupported Media Type', `send request bodies as "Content-Type: ${CONTENT_TYPE}"`) };
+  }
+  return readJson(c);
 }
 
 async function readJson(c: Context<Env>): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {

@@ -76,7 +76,7 @@ describe('PostgresSource', () => {
     url.searchParams.set('options', '-c TimeZone=Asia/Kolkata');
     const kolkata = new PostgresSource({ url: url.toString() });
     try {
-      const [row] = await collectRows(kolkata, `SELECT current_setting('TimeZone') AS zone, ${'timestamptz'} '2026-01-02 03:04:05+02' AS tstz`);
+      const [row] = await collectRows(kolkata, `SELECT current_setting('TimeZone') AS zone, timestamptz '2026-01-02 03:04:05+02' AS tstz`);
       expect(row).toEqual({ zone: 'Asia/Kolkata', tstz: '2026-01-02T01:04:05.000Z' });
     } finally {
       await kolkata.close();
@@ -85,8 +85,7 @@ describe('PostgresSource', () => {
 
   it('streams 10,005 rows in chunks of 1,000 through a server-side cursor, in order', async () => {
     const chunks = await collectChunks(source, 'SELECT n FROM generate_series(1, 10005) AS n ORDER BY n', 1000);
-    expect(sequenceOf(chunks)).toEqual({ sizes: [...Array<number>(10).fill(1000), 5], values: EXPECTED_VALUES });
-    expect(chunks.map((c) => c.length)).toEqual(EXPECTED_SIZES);
+    expect(sequenceOf(chunks)).toEqual({ sizes: EXPECTED_SIZES, values: EXPECTED_VALUES });
   });
 
   it('releases the cursor and the connection when the consumer stops early', async () => {
@@ -97,8 +96,12 @@ describe('PostgresSource', () => {
       expect(chunk).toHaveLength(100);
     }
     expect(await collectRows(source, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
-    const [open] = await collectRows(source, 'SELECT count(*)::int AS cursors FROM pg_cursors');
-    expect(open).toEqual({ cursors: 1 }); // only this query's own cursor
+    // An unclosed cursor leaves its backend 'active' or 'idle in transaction'.
+    const busy = await collectRows(
+      source,
+      "SELECT count(*)::int AS busy FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'",
+    );
+    expect(busy).toEqual([{ busy: 0 }]);
   });
 
   it('throws SOURCE_QUERY_FAILED for bad SQL, and the source keeps working', async () => {
