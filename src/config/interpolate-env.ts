@@ -13,8 +13,14 @@ import type { ConfigIssue } from './config-error.ts';
 /** Environment variables, as `process.env`. */
 export type Env = Record<string, string | undefined>;
 
-/** A key whose value is a secret when interpolated: `api_key`, or any key naming a token, secret or password. */
-export const SECRET_KEY = /api_key|token|secret|password/i;
+/**
+ * A key whose value is a secret when interpolated: `api_key`, any key naming a token, secret or
+ * password (`auth_token`), and the alert channels' `routing_key`, `webhook_url` and `smtp_url`.
+ */
+export const SECRET_KEY = /api_key|token|secret|password|routing_key|webhook_url|smtp_url/i;
+
+/** A key whose every value is a secret when interpolated: a webhook channel's `headers`. */
+export const SECRET_PARENT_KEY = /^headers$/i;
 
 export interface InterpolationResult {
   /** A copy of the input with every string interpolated (strings that failed are left as written). */
@@ -22,7 +28,8 @@ export interface InterpolationResult {
   /** One issue per bad reference: unset variable, unterminated `${`, malformed name. */
   issues: ConfigIssue[];
   /**
-   * Values that came from the environment into a secret-bearing key ({@link SECRET_KEY}): each
+   * Values that came from the environment into a secret-bearing key ({@link SECRET_KEY}, or any
+   * key under one matching {@link SECRET_PARENT_KEY}): each
    * variable's value and the whole resulting string. Empty strings are left out.
    */
   secrets: string[];
@@ -39,7 +46,9 @@ export function interpolateEnv(value: unknown, env: Env): InterpolationResult {
       const result = interpolateString(node, env);
       for (const message of result.errors) issues.push({ path: formatConfigPath(path), message });
       const key = path.at(-1);
-      if (typeof key === 'string' && SECRET_KEY.test(key) && result.fromEnv.length > 0) {
+      const parent = path.at(-2);
+      const secretKey = (typeof key === 'string' && SECRET_KEY.test(key)) || (typeof parent === 'string' && SECRET_PARENT_KEY.test(parent));
+      if (secretKey && result.fromEnv.length > 0) {
         for (const secret of [...result.fromEnv, result.value]) if (secret !== '') secrets.add(secret);
       }
       return result.value;

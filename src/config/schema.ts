@@ -124,6 +124,115 @@ export const mappingSchema = z
   .describe('Writes one participant field: exactly one of from, static or template, and to.');
 export type MappingConfig = z.infer<typeof mappingSchema>;
 
+/** Alert levels a recipient can ask for; a trigger's state is `ok` or one of these. */
+export const ALERT_LEVELS = ['warning', 'critical'] as const;
+export type AlertLevel = (typeof ALERT_LEVELS)[number];
+
+/** Notification channel types (see src/alerts/). */
+export const ALERT_CHANNEL_TYPES = ['slack', 'pagerduty', 'sms', 'email', 'webhook'] as const;
+export type AlertChannelType = (typeof ALERT_CHANNEL_TYPES)[number];
+
+/** SMS providers; only Twilio for now. */
+export const SMS_PROVIDERS = ['twilio'] as const;
+
+/**
+ * A phone number in E.164 form: "+", a country code not starting with 0, at most 15 digits in
+ * all (ITU-T E.164). Only the form is checked, not whether the number exists.
+ */
+export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
+
+const httpUrl = (description: string) =>
+  z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).describe(description);
+const e164 = z.string().regex(E164_PATTERN, 'must be a phone number in E.164 form, e.g. "+15550199"');
+
+const slackChannel = z.strictObject({
+  type: z.literal('slack'),
+  webhook_url: httpUrl('Secret: the Slack incoming webhook URL; write it as "${SLACK_WEBHOOK_URL}".'),
+});
+const pagerdutyChannel = z.strictObject({
+  type: z.literal('pagerduty'),
+  routing_key: z.string().min(1).describe('Secret: the Events API v2 integration (routing) key; write it as "${PD_ROUTING_KEY}".'),
+  events_url: httpUrl('Overrides the Events API v2 URL; default https://events.pagerduty.com/v2/enqueue.').optional(),
+});
+const smsChannel = z.strictObject({
+  type: z.literal('sms'),
+  provider: z.enum(SMS_PROVIDERS).describe('The SMS provider: twilio.'),
+  account_sid: z.string().min(1).describe('The Twilio account SID (AC...).'),
+  auth_token: z.string().min(1).describe('Secret: the Twilio auth token; write it as "${TWILIO_TOKEN}".'),
+  from: z
+    .string()
+    .regex(/^(\+[1-9][0-9]{1,14}|[A-Za-z0-9 ]*[A-Za-z][A-Za-z0-9 ]*)$/, 'must be an E.164 phone number ("+15550100") or an alphanumeric sender ID')
+    .describe('The sending number (E.164) or alphanumeric sender ID.'),
+  to: z.array(e164).min(1).describe('Phone numbers to text, in E.164 form ("+15550199").'),
+  base_url: httpUrl('Overrides the Twilio API base URL; default https://api.twilio.com.').optional(),
+});
+const emailChannel = z.strictObject({
+  type: z.literal('email'),
+  smtp_url: z
+    .url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' })
+    .describe('Secret: smtp://user:password@host:port (smtps:// for TLS from the start); write it as "${SMTP_URL}".'),
+  from: z.string().min(1).describe('The sender, e.g. "panelsync@example.com" or "panelsync <panelsync@example.com>".'),
+  to: z.array(z.email('must be an email address')).min(1).describe('Email addresses to notify.'),
+});
+const webhookChannel = z.strictObject({
+  type: z.literal('webhook'),
+  url: httpUrl('The URL notifications are POSTed to as JSON.'),
+  headers: z
+    .record(z.string().min(1), z.string())
+    .default({})
+    .describe('Headers sent with every notification. Secret values: write them as "${HOOK_TOKEN}".'),
+});
+export const alertChannelSchema = z
+  .discriminatedUnion('type', [slackChannel, pagerdutyChannel, smsChannel, emailChannel, webhookChannel])
+  .describe('Where notifications go: slack, pagerduty, sms, email or webhook.');
+export type AlertChannelConfig = z.infer<typeof alertChannelSchema>;
+
+const share = z.number().min(0).max(1);
+const runCount = z.number().int().min(1);
+export const alertRecipientSchema = z
+  .strictObject({
+    channel: name.describe('The name of a channel defined under alerts.channels.'),
+    levels: z.array(z.enum(ALERT_LEVELS)).min(1).describe('The levels sent to this channel: warning, critical.'),
+  })
+  .describe('A channel and the levels it is notified of (and their recovery).');
+export type AlertRecipientConfig = z.infer<typeof alertRecipientSchema>;
+
+/** Alert rules: under alerts.defaults for every sync, and under syncs.NAME.alerts to override them key by key. */
+export const alertRulesSchema = z
+  .strictObject({
+    recipients: z.array(alertRecipientSchema).describe('Who is notified, at which levels. A sync\'s list replaces the default list.'),
+    rejected_rows: z
+      .strictObject({
+        warning: share.optional().describe('Share (0..1) at which a run is a warning; default 0 (any rejected or invalid row).'),
+        critical: share.optional().describe('Share (0..1) at which a run is critical; default 0.2.'),
+      })
+      .describe(
+        "Share of the run's rows (queried + removed) that were rejected or invalid. A level is reached when the share is above 0 and at least its threshold; warning <= critical.",
+      ),
+    failed_runs: z
+      .strictObject({
+        warning: runCount.optional().describe('Consecutive failed runs that make a warning; default none.'),
+        critical: runCount.optional().describe('Consecutive failed runs that make it critical; default 1.'),
+      })
+      .describe('Failed runs in a row before notifying; always on.'),
+    slow_run_minutes: z
+      .number()
+      .positive()
+      .nullable()
+      .describe('A run longer than this, minutes, is a warning; null or absent: off.'),
+  })
+  .partial()
+  .describe('Alert rules: recipients and trigger thresholds.');
+export type AlertRulesConfig = z.infer<typeof alertRulesSchema>;
+
+export const alertsSchema = z
+  .strictObject({
+    channels: z.record(name, alertChannelSchema).default({}).describe('Notification channels, by name.'),
+    defaults: alertRulesSchema.default({}).describe('Rules for every sync; a sync may override them under syncs.NAME.alerts.'),
+  })
+  .describe('Sync alerts: one notification per change of state per sync and trigger, and one when it recovers.');
+export type AlertsConfig = z.infer<typeof alertsSchema>;
+
 export const syncSchema = z
   .strictObject({
     model: name.describe('The name of a model defined under models.'),
@@ -148,6 +257,7 @@ export const syncSchema = z
       .boolean()
       .default(true)
       .describe('Split a batch rejected as a whole until each row is accepted or rejected on its own.'),
+    alerts: alertRulesSchema.optional().describe('Overrides alerts.defaults for this sync, key by key.'),
   })
   .describe('Keeps a destination in step with a model.');
 export type SyncConfig = z.infer<typeof syncSchema>;
@@ -160,10 +270,21 @@ export const projectSchema = z
       .min(1)
       .default('.panelsync/state.db')
       .describe('The state database (SQLite file), relative to the project file.'),
+    retention_days: z
+      .number()
+      .int()
+      .min(1)
+      .default(30)
+      .describe('Days the API calls and row outcomes of a run are kept for the debugger; older ones are pruned at the start of each run.'),
     sources: z.record(name, sourceSchema).describe('Database connections, by name.'),
     destinations: z.record(name, destinationSchema).describe('User Interviews accounts, by name.'),
     models: z.record(name, modelSchema).describe('SQL models, by name.'),
     syncs: z.record(name, syncSchema).describe('Syncs from a model to a destination, by name.'),
+    alerts: alertsSchema.optional(),
+    public_url: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .optional()
+      .describe('Where the web UI is reached; alerts link to {public_url}/runs/{run_id}.'),
   })
   .meta({ title: 'panelsync project file (panelsync.yml)' });
 /** A project file after defaults, before cross-field rules. */

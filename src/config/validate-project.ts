@@ -49,7 +49,8 @@ export interface ValidateProjectOptions {
 }
 
 /**
- * Validates a parsed project file (`raw`, e.g. YAML's `toJS()`), interpolating `${VAR}` from `env`.
+ * Validates a parsed project file (`raw`, e.g. YAML's `toJS()`), interpolating `${VAR}` from `env`
+ * (default `{}`: pure, it never reads `process.env`; {@link loadProject} passes it).
  * Returns `project` only when `issues` is empty. Issue messages never contain a secret: a secret
  * that would appear is replaced by `[redacted]`. Never throws for bad input.
  */

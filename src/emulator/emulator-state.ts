@@ -24,7 +24,7 @@ import {
   validateParticipant,
   type CharacteristicDefinition,
   type StoredCharacteristicValue,
-} from './participant-validation.ts';
+} from './validate-participant.ts';
 
 /** One stored participant. Timestamps are epoch ms. */
 export type StoredParticipant = {
@@ -345,9 +345,16 @@ function toSnapshot(participant: StoredParticipant): ParticipantSnapshot {
   };
 }
 
-/** `2026-01-02T03:04:05Z`, as the API writes timestamps. */
+let lastSecond = NaN;
+let lastIso = '';
+/** `2026-01-02T03:04:05Z`, as the API writes timestamps. Cached: most calls in a row share a second. */
 function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastIso = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastIso;
 }
 
 function humanize(slug: string): string {

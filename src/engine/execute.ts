@@ -3,6 +3,15 @@
  * sent in batches (several in flight), and each batch's outcome is committed at once: the
  * snapshot takes a row only after the destination acknowledged it, so a crash at any point leaves
  * a snapshot that is true for every row it holds.
+ *
+ * What each mode sends (see shared docs: architecture, "Semantics that must be exactly right"):
+ * - upsert: added and changed rows through `PATCH /participants/batches`;
+ * - update: the same, but only for participants that exist (an email -> id directory is read
+ *   first); the others are skipped, never created;
+ * - insert: added rows never synced before, one `POST /participants` each; an existing email is
+ *   rejected ("already exists"), never overwritten; changed rows are skipped.
+ * Rows that left the model get the delete behaviour: `do_nothing` (forgotten), `clear` (every
+ * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`).
  */
 import type { SyncConfig } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
@@ -23,7 +32,7 @@ export interface ExecuteOptions {
   events: SyncEvents;
   /** Participants per batch (at most 100). */
   batchSize: number;
-  /** Batches in flight at once. */
+  /** Batches (or single-row requests) in flight at once. */
   concurrency: number;
   /** Once aborted, no new batch starts; batches in flight finish and are committed. */
   signal?: AbortSignal;
@@ -32,133 +41,236 @@ export interface ExecuteOptions {
 export interface ExecuteResult {
   succeeded: ClassCounts;
   rejected: ClassCounts;
-  /** True when the signal stopped the run before every planned row was sent. */
+  /** Rows the mode does not act on (update: no such participant; insert: already synced). */
+  skipped: ClassCounts;
+  /** True when the signal stopped the run before every planned row was acted on. */
   interrupted: boolean;
 }
 
 /** Planned rows read from the stage per page; a page is cut into batches. */
 const PAGE_ROWS = 1_000;
 
+/** A row's outcome before it is committed: the API's answer, or skipped with the reason. */
+type Outcome = RowResult | { skipped: string };
+
+interface Context extends ExecuteOptions {
+  result: ExecuteResult;
+  /** Set by the first error that must fail the run (a refused API key); stops every worker. */
+  fatal: unknown;
+  directoryLoaded: boolean;
+}
+
 /**
- * Sends every planned added and changed row (upsert mode) and commits each batch's outcome.
- * Row-level failures are outcomes, not exceptions.
+ * Acts on every planned row and commits each batch's outcome. Row-level failures are outcomes,
+ * not exceptions.
  *
  * @throws HttpError (`HTTP_UNAUTHORIZED`) when the API key is refused: the run fails at once,
  *   after the batches in flight are committed
  */
 export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
-  const { stage, signal } = options;
-  const succeeded = emptyClassCounts();
-  const rejected = emptyClassCounts();
-  const classes: ChangeClass[] = ['added', 'changed'];
-  let afterSeq = 0;
-  let buffer: PlannedRow[] = [];
-  let fatal: unknown = null;
-
-  const nextBatch = (): PlannedRow[] | null => {
-    if (fatal !== null || signal?.aborted) return null;
-    if (buffer.length === 0) {
-      buffer = stage.page(classes, afterSeq, PAGE_ROWS);
-      if (buffer.length === 0) return null;
-      afterSeq = buffer[buffer.length - 1]!.seq;
-    }
-    return buffer.splice(0, options.batchSize);
+  const ctx: Context = {
+    ...options,
+    result: { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false },
+    fatal: null,
+    directoryLoaded: false,
   };
+  const { mode, delete_behavior: deleteBehavior } = options.sync;
 
-  const worker = async () => {
-    for (let batch = nextBatch(); batch; batch = nextBatch()) {
-      try {
-        const results = await sendWithSplitRetries(
-          batch,
-          (rows) => options.client.batchUpsert(rows.map(toParticipant), { tag: 'upsert' }),
-          options.sync.split_retries,
-        );
-        commit(options, batch, results, succeeded, rejected);
-      } catch (error) {
-        if (error instanceof HttpError && error.code === 'HTTP_UNAUTHORIZED') {
-          fatal ??= error;
-          return;
-        }
-        // Attempts ran out (or another whole-batch failure): these rows are rejected for this
-        // run and planned again by the next one, with their values then.
-        const message = error instanceof Error ? error.message : String(error);
-        commit(options, batch, batch.map(() => ({ ok: false, own: false, error: message })), succeeded, rejected);
-      }
-    }
-  };
+  if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'])) await loadDirectory(ctx);
+  if (mode === 'insert') {
+    await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
+  } else {
+    await phase(ctx, ['added', 'changed'], options.batchSize, (batch) => upsertRows(ctx, batch), 'sync');
+  }
 
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  if (fatal !== null) throw fatal;
-  if (!signal?.aborted) forgetRemoved(options, succeeded);
-  return { succeeded, rejected, interrupted: signal?.aborted === true && nextPlanned(stage, classes, afterSeq, buffer) };
+  if (deleteBehavior === 'do_nothing') {
+    await phase(ctx, ['removed'], PAGE_ROWS, async (batch) => batch.map(() => ({ ok: true, id: '' })), 'forget');
+  } else if (deleteBehavior === 'clear') {
+    await phase(ctx, ['removed'], options.batchSize, (batch) => clearRows(ctx, batch), 'forget');
+  } else {
+    if (hasPlanned(ctx, ['removed'], (row) => row.participantId === null)) await loadDirectory(ctx);
+    await phase(ctx, ['removed'], 1, async ([row]) => [await deleteRow(ctx, row!)], 'forget');
+  }
+
+  if (ctx.fatal !== null) throw ctx.fatal;
+  ctx.result.interrupted = options.signal?.aborted === true && ctx.result.interrupted;
+  return ctx.result;
 }
 
 /**
- * Delete behaviour `do_nothing`: a row that left the model leaves the participant as it is; the
- * snapshot forgets it, so that it is planned as added again should it come back.
+ * Pages the planned rows of `classes`, cuts them into batches of `size`, and runs `send` on each
+ * with `concurrency` workers. Each batch is committed as soon as its outcome is known.
+ * `onSuccess`: `sync` writes acknowledged rows to the snapshot, `forget` removes them from it.
  */
-function forgetRemoved(options: ExecuteOptions, succeeded: ClassCounts): void {
-  const { stage, store, runId, syncName } = options;
-  for (let afterSeq = 0; ; ) {
-    const rows = stage.page(['removed'], afterSeq, PAGE_ROWS);
-    if (rows.length === 0) return;
-    afterSeq = rows[rows.length - 1]!.seq;
-    store.commitBatch({
-      runId,
-      sync: syncName,
-      synced: [],
-      forgotten: rows.map((r) => r.pk),
-      outcomes: rows.map((r) => ({ pk: r.pk, class: 'removed', result: 'succeeded', error: null, participantId: r.participantId })),
-    });
-    succeeded.removed += rows.length;
-  }
+async function phase(
+  ctx: Context,
+  classes: ChangeClass[],
+  size: number,
+  send: (batch: PlannedRow[]) => Promise<Outcome[]>,
+  onSuccess: 'sync' | 'forget',
+): Promise<void> {
+  let afterSeq = 0;
+  let buffer: PlannedRow[] = [];
+  const next = (): PlannedRow[] | null => {
+    if (ctx.fatal !== null) return null;
+    if (buffer.length === 0) {
+      buffer = ctx.stage.page(classes, afterSeq, PAGE_ROWS);
+      if (buffer.length === 0) return null;
+      afterSeq = buffer[buffer.length - 1]!.seq;
+    }
+    if (ctx.signal?.aborted) {
+      ctx.result.interrupted = true;
+      return null;
+    }
+    return buffer.splice(0, size);
+  };
+  const worker = async () => {
+    for (let batch = next(); batch; batch = next()) {
+      let outcomes: Outcome[];
+      try {
+        outcomes = await send(batch);
+      } catch (error) {
+        if (error instanceof HttpError && error.code === 'HTTP_UNAUTHORIZED') {
+          ctx.fatal ??= error;
+          return;
+        }
+        // Attempts ran out, or the whole batch failed otherwise: its rows are rejected for this
+        // run, and planned again by the next one with their values then.
+        const message = error instanceof Error ? error.message : String(error);
+        outcomes = batch.map(() => ({ ok: false, own: false, error: message }));
+      }
+      commit(ctx, batch, outcomes, onSuccess);
+    }
+  };
+  await Promise.all(Array.from({ length: ctx.concurrency }, worker));
 }
 
-function nextPlanned(stage: Stage, classes: ChangeClass[], afterSeq: number, buffer: PlannedRow[]): boolean {
-  return buffer.length > 0 || stage.page(classes, afterSeq, 1).length > 0;
+/** upsert and update modes: one batch call, split on whole-batch rejection. */
+async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(batch.length);
+  const send: Array<{ index: number; participant: ParticipantInput }> = [];
+  batch.forEach((row, index) => {
+    if (ctx.sync.mode === 'update' && row.existingId === null) {
+      outcomes[index] = { skipped: 'no participant with this email exists (update mode never creates one)' };
+    } else {
+      send.push({ index, participant: toParticipant(row) });
+    }
+  });
+  if (send.length > 0) {
+    const results = await sendWithSplitRetries(
+      send,
+      (rows) => ctx.client.batchUpsert(rows.map((r) => r.participant), { tag: ctx.sync.mode }),
+      ctx.sync.split_retries,
+    );
+    send.forEach((r, i) => (outcomes[r.index] = results[i]!));
+  }
+  return outcomes;
+}
+
+/** insert mode: a row never synced before is created; nothing is ever overwritten. */
+async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
+  if (row.class === 'changed' || row.previousPayload !== null) {
+    return { skipped: 'already synced (insert mode never updates a participant)' };
+  }
+  if (row.existingId !== null) {
+    return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: participant ${row.existingId} has this email` };
+  }
+  const result = await ctx.client.createParticipant(toParticipant(row), { tag: 'insert' });
+  if (!result.ok && result.code === 'ALREADY_EXISTS' && result.afterRetry) {
+    // The email was free when the run started, and an earlier attempt of this very request got
+    // no answer: that attempt created the participant. Find it rather than report a conflict.
+    await loadDirectory(ctx, true);
+    const id = ctx.stage.directoryId(row.emailKey);
+    if (id !== null) return { ok: true, id };
+  }
+  return result;
+}
+
+/** Delete behaviour `clear`: every mapped field of the last synced values set to null. */
+async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
+  const participants = batch.map((row) => {
+    const last = JSON.parse(row.payload) as Record<string, unknown>;
+    const cleared: ParticipantInput = { email: row.email };
+    for (const [field, value] of Object.entries(last)) {
+      if (field === 'characteristics') {
+        cleared.characteristics = Object.fromEntries(Object.keys(value as object).map((slug) => [slug, null]));
+      } else {
+        (cleared as Record<string, unknown>)[field] = null;
+      }
+    }
+    if (row.participantId !== null) cleared.id = row.participantId;
+    return cleared;
+  });
+  return sendWithSplitRetries(participants, (rows) => ctx.client.batchUpsert([...rows], { tag: 'clear' }), ctx.sync.split_retries);
+}
+
+/** Delete behaviour `delete`: by the stored participant id, else by the directory's. */
+async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
+  const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
+  if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
+  return ctx.client.deleteParticipant(id, { tag: 'delete' });
 }
 
 /** The participant sent for a planned row. A changed email updates the same participant by id. */
 function toParticipant(row: PlannedRow): ParticipantInput {
   const fields = JSON.parse(row.payload) as Omit<ParticipantInput, 'email'>;
   const participant: ParticipantInput = { email: row.email, ...fields };
-  if (row.class === 'changed' && row.participantId !== null && row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail)) {
-    participant.id = row.participantId;
-  }
+  const id = row.participantId ?? row.existingId;
+  const emailChanged = row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
+  if (id !== null && emailChanged) participant.id = id;
   return participant;
 }
 
-function commit(
-  options: ExecuteOptions,
-  batch: readonly PlannedRow[],
-  results: readonly RowResult[],
-  succeeded: ClassCounts,
-  rejected: ClassCounts,
-): void {
-  const { runId, syncName, events } = options;
+/** Reads the destination's email -> id directory into the stage (once per run, unless `reload`). */
+async function loadDirectory(ctx: Context, reload = false): Promise<void> {
+  if (ctx.directoryLoaded && !reload) return;
+  const client = ctx.client;
+  await ctx.stage.loadDirectory(
+    (async function* () {
+      for await (const p of client.participants(200, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
+    })(),
+  );
+  ctx.directoryLoaded = true;
+}
+
+function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
+  for (let afterSeq = 0; ; ) {
+    const rows = ctx.stage.page(classes, afterSeq, PAGE_ROWS);
+    if (rows.length === 0) return false;
+    if (rows.some(where)) return true;
+    afterSeq = rows[rows.length - 1]!.seq;
+  }
+}
+
+function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Outcome[], onSuccess: 'sync' | 'forget'): void {
+  const { runId, syncName, events, result } = ctx;
   const synced: Array<{ pk: string; email: string; emailKey: string; payload: string; participantId: string | null }> = [];
+  const forgotten: string[] = [];
   const outcomes: RowOutcome[] = [];
   let ok = 0;
+  let rejected = 0;
   batch.forEach((row, i) => {
-    const result = results[i]!;
-    if (result.ok) {
+    const outcome = results[i]!;
+    if ('skipped' in outcome) {
+      result.skipped[row.class]++;
+      outcomes.push({ pk: row.pk, class: row.class, result: 'skipped', error: outcome.skipped, participantId: row.participantId });
+    } else if (outcome.ok) {
       ok++;
-      succeeded[row.class]++;
-      synced.push({ pk: row.pk, email: row.email, emailKey: row.emailKey, payload: row.payload, participantId: result.id });
-      outcomes.push({ pk: row.pk, class: row.class, result: 'succeeded', error: null, participantId: result.id });
+      result.succeeded[row.class]++;
+      const participantId = outcome.id === '' ? row.participantId : outcome.id;
+      if (onSuccess === 'sync') {
+        synced.push({ pk: row.pk, email: row.email, emailKey: row.emailKey, payload: row.payload, participantId });
+      } else {
+        forgotten.push(row.pk);
+      }
+      outcomes.push({ pk: row.pk, class: row.class, result: 'succeeded', error: null, participantId });
     } else {
-      rejected[row.class]++;
-      outcomes.push({ pk: row.pk, class: row.class, result: 'rejected', error: result.error, participantId: row.participantId });
-      events.emit('row:rejected', { runId, sync: syncName, pk: row.pk, class: row.class, error: result.error });
+      rejected++;
+      result.rejected[row.class]++;
+      outcomes.push({ pk: row.pk, class: row.class, result: 'rejected', error: outcome.error, participantId: row.participantId });
+      events.emit('row:rejected', { runId, sync: syncName, pk: row.pk, class: row.class, error: outcome.error });
     }
   });
-  options.store.commitBatch({ runId, sync: syncName, synced, forgotten: [], outcomes });
-  events.emit('batch:done', {
-    runId,
-    sync: syncName,
-    class: batch[0]!.class,
-    rows: batch.length,
-    succeeded: ok,
-    rejected: batch.length - ok,
-  });
+  ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes });
+  events.emit('batch:done', { runId, sync: syncName, class: batch[0]!.class, rows: batch.length, succeeded: ok, rejected });
 }

@@ -1,8 +1,8 @@
 /**
  * A run's summary: the JSON object `panelsync run --json` prints and the run record stores.
  * `rows.queried = added + changed + unchanged + invalid`; `removed` is counted apart. For each of
- * added / changed / removed, `succeeded + rejected` equals the planned count unless the run
- * failed or was interrupted part-way.
+ * added / changed / removed, `succeeded + rejected + skipped` equals the planned count unless the
+ * run failed or was interrupted part-way.
  */
 import type { PlanCounts, RunStatus } from '../state/state-store.ts';
 
@@ -19,6 +19,8 @@ export interface RunSummary {
   rows: PlanCounts;
   succeeded: ClassCounts;
   rejected: ClassCounts;
+  /** Rows the mode does not act on: update mode, no such participant; insert mode, already synced. */
+  skipped: ClassCounts;
   /** Every HTTP attempt made to the destination, reads included. */
   api_calls: number;
   duration_ms: number;

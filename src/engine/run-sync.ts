@@ -12,8 +12,10 @@ import { createSource } from '../sources/create-source.ts';
 import type { Source } from '../sources/source.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { PlanCounts, RunTrigger, Stage, StateStore } from '../state/state-store.ts';
+import type { ApiCall } from '../http/http-client.ts';
 import { SyncEvents } from './events.ts';
-import { execute } from './execute.ts';
+import { execute, type ExecuteResult } from './execute.ts';
+import { resetCdc } from './reset-cdc.ts';
 import { plan } from './plan.ts';
 import { RowMapper } from './row-mapper.ts';
 import { completedStatus, emptyClassCounts, emptyCounts, type RunSummary } from './run-summary.ts';
@@ -24,6 +26,10 @@ export interface RunSyncOptions {
   trigger?: RunTrigger;
   /** Send every current row as added; apply no delete behaviour. */
   fullResync?: boolean;
+  /** Record every current row as synced without sending anything (a panel loaded by hand). */
+  resetCdc?: boolean;
+  /** Let a run clear or delete more than `max_delete_share` of the synced rows, or empty the model. */
+  allowMassDelete?: boolean;
   events?: SyncEvents;
   /** Aborting stops new batches; the run ends `interrupted` and the next run resumes it. */
   signal?: AbortSignal;
@@ -31,10 +37,10 @@ export interface RunSyncOptions {
   store?: StateStore;
 }
 
-export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING'] as const;
+export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'MASS_DELETE_GUARD'] as const;
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
 
-/** A run could not start. Failures once started are a `failed` summary, not an exception. */
+/** A run could not start, or stopped before sending anything. Other failures are a `failed` summary. */
 export class RunError extends Error {
   readonly code: RunErrorCode;
   constructor(code: RunErrorCode, message: string, options?: { cause?: unknown }) {
@@ -55,17 +61,12 @@ const INVALID_PAGE = 1_000;
 export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const { project } = options;
   const syncName = options.sync;
-  const sync = project.syncs[syncName];
-  if (!sync) {
-    const known = Object.keys(project.syncs).join(', ') || 'none';
-    throw new RunError('SYNC_UNKNOWN', `unknown sync "${syncName}" (known: ${known})`);
-  }
-  const model = project.models[sync.model]!;
-  const destination = project.destinations[sync.destination]!;
+  const { sync, destination } = resolveSync(project, syncName);
   const events = options.events ?? new SyncEvents();
   const store = options.store ?? new SqliteStateStore(project.statePath);
   const runId = newRunId();
   const startedAt = new Date();
+  const trigger = options.trigger ?? 'manual';
 
   try {
     const lock = store.acquireLock(syncName, runId);
@@ -73,76 +74,65 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       throw new RunError('SYNC_ALREADY_RUNNING', `sync "${syncName}" is already running (run ${lock.heldBy}); wait for it to finish`);
     }
     store.interruptStaleRuns(syncName);
-    store.startRun({ id: runId, sync: syncName, trigger: options.trigger ?? 'manual', startedAt: startedAt.toISOString() });
-    events.emit('run:start', { runId, sync: syncName, trigger: options.trigger ?? 'manual', startedAt: startedAt.toISOString() });
+    store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
+    store.startRun({ id: runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
+    events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
 
     let apiCalls = 0;
-    const http = new HttpClient({
-      baseUrl: destination.base_url ?? PRODUCTION_BASE_URL,
-      headers: UserInterviewsClient.headers(destination.api_key),
-      timeoutMs: destination.timeout_ms,
-      maxAttempts: destination.max_attempts,
-      secrets: project.secrets,
-      onCall: (call) => {
-        const seq = ++apiCalls;
-        store.recordCall(runId, seq, call);
-        events.emit('call:done', { runId, sync: syncName, seq, call });
-      },
+    const client = createClient(project, destination, (call) => {
+      const seq = ++apiCalls;
+      store.recordCall(runId, seq, call);
+      events.emit('call:done', { runId, sync: syncName, seq, call });
     });
-    const client = new UserInterviewsClient(http);
 
     let counts: PlanCounts = emptyCounts();
-    let succeeded = emptyClassCounts();
-    let rejected = emptyClassCounts();
-    let source: Source | null = null;
-    let stage: Stage | null = null;
+    let result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
     const summarize = (status: RunSummary['status'], error?: string): RunSummary => ({
       run_id: runId,
       sync: syncName,
       status,
       rows: counts,
-      succeeded,
-      rejected,
+      succeeded: result.succeeded,
+      rejected: result.rejected,
+      skipped: result.skipped,
       api_calls: apiCalls,
       duration_ms: Date.now() - startedAt.getTime(),
       ...(error === undefined ? {} : { error }),
     });
 
     let summary: RunSummary;
+    let staged: StagedModel | null = null;
     try {
-      const usesCharacteristics = sync.mappings.some((m) => m.to.startsWith('characteristics.'));
-      const types = new Map<string, CharacteristicType>();
-      if (usesCharacteristics) for (const c of await client.listCharacteristics()) types.set(c.slug, c.type);
-      const mapper = new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
-
-      source = createSource(project.sources[model.source]!, project.projectDir);
-      stage = store.openStage(syncName, runId);
-      counts = await plan({ source, sql: model.sql, mapper, stage, fullResync: options.fullResync, signal: options.signal });
-      recordInvalid(store, stage, events, runId, syncName);
+      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal: options.signal });
+      counts = staged.counts;
+      recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
-
-      const result = await execute({
+      if (!options.allowMassDelete && !options.fullResync && !options.resetCdc) {
+        guardMassDelete(counts, store.snapshotSize(syncName), sync);
+      }
+      const executeOptions = {
         runId,
         syncName,
         sync,
-        stage,
+        stage: staged.stage,
         store,
         client,
         events,
         batchSize: destination.batch_size,
         concurrency: destination.concurrency,
         signal: options.signal,
-      });
-      succeeded = result.succeeded;
-      rejected = result.rejected;
-      summary = options.signal?.aborted ? summarize('interrupted', 'stopped before every row was sent; the next run resumes') : summarize(completedStatus(counts, rejected));
+      };
+      result = options.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
+      summary = result.interrupted
+        ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
+        : summarize(completedStatus(counts, result.rejected));
     } catch (error) {
       summary = options.signal?.aborted
         ? summarize('interrupted', 'stopped before the plan was sent; the next run resumes')
         : summarize('failed', error instanceof Error ? error.message : String(error));
     } finally {
-      stage?.drop();
-      await source?.close();
+      staged?.stage.drop();
+      await staged?.source.close();
     }
     store.finishRun(runId, {
       status: summary.status,
@@ -155,6 +145,98 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   } finally {
     store.releaseLock(syncName, runId);
     if (!options.store) store.close();
+  }
+}
+
+/**
+ * The sync and its destination, by name.
+ * @throws RunError (`SYNC_UNKNOWN`) naming the known syncs
+ */
+export function resolveSync(project: Project, syncName: string) {
+  const sync = project.syncs[syncName];
+  if (!sync) {
+    const known = Object.keys(project.syncs).join(', ') || 'none';
+    throw new RunError('SYNC_UNKNOWN', `unknown sync "${syncName}" (known: ${known})`);
+  }
+  return { sync, model: project.models[sync.model]!, destination: project.destinations[sync.destination]! };
+}
+
+/** The destination's client; every API call (each attempt, redacted) goes to `onCall`. */
+export function createClient(
+  project: Project,
+  destination: Project['destinations'][string],
+  onCall: (call: ApiCall) => void,
+): UserInterviewsClient {
+  const http = new HttpClient({
+    baseUrl: destination.base_url ?? PRODUCTION_BASE_URL,
+    headers: UserInterviewsClient.headers(destination.api_key),
+    timeoutMs: destination.timeout_ms,
+    maxAttempts: destination.max_attempts,
+    secrets: project.secrets,
+    onCall,
+  });
+  return new UserInterviewsClient(http);
+}
+
+/** A model read into a stage and diffed; the caller drops the stage and closes the source. */
+export interface StagedModel {
+  counts: PlanCounts;
+  stage: Stage;
+  source: Source;
+}
+
+/**
+ * Reads the destination's characteristic types (when the mappings write any), then reads, maps
+ * and diffs the model. Makes no write call.
+ * @throws RowMapperError, SourceError, HttpError
+ */
+export async function stageModel(options: {
+  project: Project;
+  syncName: string;
+  client: UserInterviewsClient;
+  store: StateStore;
+  runId: string;
+  fullResync?: boolean;
+  signal?: AbortSignal;
+}): Promise<StagedModel> {
+  const { project, syncName, client, store } = options;
+  const { sync, model } = resolveSync(project, syncName);
+  const types = new Map<string, CharacteristicType>();
+  if (sync.mappings.some((m) => m.to.startsWith('characteristics.'))) {
+    for (const c of await client.listCharacteristics({ tag: 'characteristics' })) types.set(c.slug, c.type);
+  }
+  const mapper = new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
+  const source = createSource(project.sources[model.source]!, project.projectDir);
+  const stage = store.openStage(syncName, options.runId);
+  try {
+    const counts = await plan({ source, sql: model.sql, mapper, stage, fullResync: options.fullResync, signal: options.signal });
+    return { counts, stage, source };
+  } catch (error) {
+    stage.drop();
+    await source.close();
+    throw error;
+  }
+}
+
+/**
+ * The mass-delete guard: refuses a model that suddenly returns no rows while rows are synced, and a
+ * run that would clear or delete more than `max_delete_share` of the synced rows.
+ * @throws RunError (`MASS_DELETE_GUARD`) naming `--allow-mass-delete`
+ */
+function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): void {
+  if (synced === 0) return;
+  if (counts.queried === 0) {
+    throw new RunError(
+      'MASS_DELETE_GUARD',
+      `the model returned 0 rows while ${synced} rows are synced; nothing was sent. If the model is right, run again with --allow-mass-delete`,
+    );
+  }
+  const share = counts.removed / synced;
+  if (sync.delete_behavior !== 'do_nothing' && share > sync.max_delete_share) {
+    throw new RunError(
+      'MASS_DELETE_GUARD',
+      `this run would ${sync.delete_behavior} ${counts.removed} of ${synced} synced rows (${(share * 100).toFixed(0)}%, more than max_delete_share ${sync.max_delete_share}); nothing was sent. If that is intended, run again with --allow-mass-delete`,
+    );
   }
 }
 

@@ -8,14 +8,21 @@ import type { SourceType } from '../config/schema.ts';
  * One JSON value of a model row. Every engine maps its types to exactly one of these:
  * - integers: `number` when |n| <= 2^53 - 1, otherwise a decimal `string` (bigints never lose digits);
  * - decimals / numerics: the exact decimal `string` as the engine prints it (`"12.50"`);
- *   floating point (`real`, `double`): `number`;
+ *   floating point (`real`, `double`): `number`, except `NaN` / `±Infinity`, which JSON cannot
+ *   hold: the strings `"NaN"`, `"Infinity"`, `"-Infinity"`;
  * - booleans: `boolean` (MySQL `TINYINT(1)`/`BOOLEAN` stays a number: MySQL cannot tell them apart);
  * - dates: `"YYYY-MM-DD"`;
  * - timestamps with or without time zone: ISO 8601 in UTC, `"2026-01-02T03:04:05.000Z"`
- *   (a timestamp without time zone is read as UTC);
- * - times: `"HH:MM:SS[.ffffff]"`; UUIDs: lower-case `string`; text: `string`;
+ *   (a timestamp without time zone is read as UTC; precision is milliseconds, finer digits are
+ *   truncated; `infinity` and instants JavaScript cannot represent keep the engine's text);
+ * - times: `"HH:MM:SS[.ffffff]"`; intervals: the engine's text; UUIDs: lower-case `string`;
+ *   text: `string`;
  * - JSON / JSONB: the parsed value (object, array, string, number, boolean or null);
  * - binary: base64 `string`; NULL: `null`.
+ *
+ * Engines without some of these types return what they store, and a model formats it in SQL:
+ * SQLite has no decimal, boolean, date or timestamp types (REAL, 0/1 and text come back as
+ * stored; see `SqliteSource`); MySQL's `SUM`/`AVG` of integers is DECIMAL, so an exact string.
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -77,4 +77,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'live debugger: calls linked to batch rows, body sizes, retention',
+    sql: `
+      -- A call that sent rows of a batch: the batch id (unique within the run, e.g. b3) and the
+      -- slice of the batch's rows it sent (0-based offset, count). NULL for other calls.
+      ALTER TABLE api_calls ADD COLUMN batch TEXT;
+      ALTER TABLE api_calls ADD COLUMN row_offset INTEGER;
+      ALTER TABLE api_calls ADD COLUMN row_count INTEGER;
+      -- Full size of each body before truncation, bytes (UTF-8). NULL without a body.
+      ALTER TABLE api_calls ADD COLUMN request_bytes INTEGER;
+      ALTER TABLE api_calls ADD COLUMN response_bytes INTEGER;
+      CREATE INDEX api_calls_by_batch ON api_calls (run_id, batch, row_offset);
+
+      -- The batch a sent row was in, and its 0-based position there; NULL for rows not sent.
+      ALTER TABLE row_outcomes ADD COLUMN batch TEXT;
+      ALTER TABLE row_outcomes ADD COLUMN batch_index INTEGER;
+      CREATE INDEX row_outcomes_by_batch ON row_outcomes (run_id, batch, batch_index);
+
+      -- When retention removed the run's calls and row outcomes (the run record stays).
+      ALTER TABLE runs ADD COLUMN details_pruned_at TEXT;
+      CREATE INDEX runs_by_start ON runs (started_at);
+    `,
+  },
 ];

@@ -7,10 +7,14 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { ApiCall } from '../http/http-client.ts';
+import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { truncateBody } from './truncate-body.ts';
 import type {
   BatchCommit,
   ChangeClass,
+  PruneResult,
+  DirectoryEntry,
   PlanCounts,
   PlannedRow,
   RowOutcome,
@@ -21,6 +25,7 @@ import type {
   StagedRow,
   StateStore,
 } from './state-store.ts';
+import { MAX_STORED_BODY_BYTES } from './state-store.ts';
 
 /** Opens (creating if needed) the state database at `path` and applies pending migrations. */
 export class SqliteStateStore implements StateStore {
@@ -139,16 +144,23 @@ export class SqliteStateStore implements StateStore {
 
   private insertOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[], at: string): void {
     const insert = this.db.prepare(
-      'INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at, batch, batch_index)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    for (const o of outcomes) insert.run(runId, sync, o.pk, o.class, o.result, o.error, o.participantId, at);
+    for (const o of outcomes) {
+      insert.run(runId, sync, o.pk, o.class, o.result, o.error, o.participantId, at, o.batch?.id ?? null, o.batch?.index ?? null);
+    }
   }
 
   recordCall(runId: string, seq: number, call: ApiCall): void {
+    const request = call.request_body === null ? null : truncateBody(call.request_body, MAX_STORED_BODY_BYTES);
+    const response = call.response_body === null ? null : truncateBody(call.response_body, MAX_STORED_BODY_BYTES);
+    const batch = parseBatchCallTag(call.tag);
     this.db
       .prepare(
-        `INSERT INTO api_calls (run_id, seq, method, url, status, duration_ms, attempt, started_at, request_body, response_body, error, tag)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO api_calls (run_id, seq, method, url, status, duration_ms, attempt, started_at, request_body, response_body, error, tag,
+           batch, row_offset, row_count, request_bytes, response_bytes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         runId,
@@ -159,11 +171,36 @@ export class SqliteStateStore implements StateStore {
         Math.round(call.duration_ms),
         call.attempt,
         call.started_at,
-        call.request_body,
-        call.response_body,
+        request?.text ?? null,
+        response?.text ?? null,
         call.error,
         call.tag ?? null,
+        batch?.batch ?? null,
+        batch?.offset ?? null,
+        batch?.count ?? null,
+        request?.bytes ?? null,
+        response?.bytes ?? null,
       );
+  }
+
+  pruneHistory(before: string): PruneResult {
+    return this.db.transaction(() => {
+      const runs = this.db
+        .prepare(`SELECT id FROM runs WHERE started_at < ? AND status <> 'running' AND details_pruned_at IS NULL`)
+        .pluck()
+        .all(before) as string[];
+      const deleteCalls = this.db.prepare('DELETE FROM api_calls WHERE run_id = ?');
+      const deleteOutcomes = this.db.prepare('DELETE FROM row_outcomes WHERE run_id = ?');
+      const mark = this.db.prepare('UPDATE runs SET details_pruned_at = ? WHERE id = ?');
+      const now = new Date().toISOString();
+      const result: PruneResult = { runs: runs.length, calls: 0, outcomes: 0 };
+      for (const id of runs) {
+        result.calls += deleteCalls.run(id).changes;
+        result.outcomes += deleteOutcomes.run(id).changes;
+        mark.run(now, id);
+      }
+      return result;
+    }).immediate();
   }
 
   snapshotSize(sync: string): number {
@@ -189,6 +226,8 @@ function isAlive(pid: number, host: string): boolean {
 class SqliteStage implements Stage {
   private readonly stage: string;
   private readonly plan: string;
+  private readonly directory: string;
+  private hasDirectory = false;
   private readonly insertRow: Database.Statement;
 
   constructor(
@@ -198,6 +237,7 @@ class SqliteStage implements Stage {
   ) {
     this.stage = `temp.stage_${suffix}`;
     this.plan = `temp.plan_${suffix}`;
+    this.directory = `temp.directory_${suffix}`;
     db.exec(`CREATE TABLE ${this.stage} (
       seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload TEXT, invalid TEXT)`);
     this.insertRow = db.prepare(`INSERT INTO ${this.stage} (pk, email, email_key, payload, invalid) VALUES (?, ?, ?, ?, ?)`);
@@ -262,16 +302,53 @@ class SqliteStage implements Stage {
     };
   }
 
+  async loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number> {
+    const name = this.directory;
+    this.db.exec(`DROP TABLE IF EXISTS ${name}; CREATE TABLE ${name} (id TEXT PRIMARY KEY, email_key TEXT NOT NULL)`);
+    const insert = this.db.prepare(`INSERT OR REPLACE INTO ${name} (id, email_key) VALUES (?, ?)`);
+    const flush = this.db.transaction((chunk: DirectoryEntry[]) => {
+      for (const e of chunk) insert.run(e.id, e.emailKey);
+    });
+    let chunk: DirectoryEntry[] = [];
+    let loaded = 0;
+    for await (const entry of entries) {
+      chunk.push(entry);
+      if (chunk.length === 1_000) {
+        flush(chunk);
+        loaded += chunk.length;
+        chunk = [];
+      }
+    }
+    flush(chunk);
+    loaded += chunk.length;
+    this.db.exec(`CREATE INDEX ${name}_email ON ${name.slice('temp.'.length)} (email_key)`);
+    this.hasDirectory = true;
+    return loaded;
+  }
+
+  directoryId(emailKey: string): string | null {
+    if (!this.hasDirectory) return null;
+    return (this.db.prepare(`SELECT id FROM ${this.directory} WHERE email_key = ? LIMIT 1`).pluck().get(emailKey) as string | undefined) ?? null;
+  }
+
   page(classes: readonly ChangeClass[], afterSeq: number, limit: number): PlannedRow[] {
     const placeholders = classes.map(() => '?').join(', ');
+    // A row's participant exists when its stored id is still there, or (no stored id) its email is.
+    const existing = this.hasDirectory
+      ? `coalesce((SELECT d.id FROM ${this.directory} AS d WHERE d.id = p.participant_id),
+                  CASE WHEN p.participant_id IS NULL THEN (SELECT d.id FROM ${this.directory} AS d WHERE d.email_key = p.email_key LIMIT 1) END)`
+      : 'NULL';
     const rows = this.db
       .prepare(
-        `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email FROM ${this.plan}
+        `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email,
+                ${existing} AS existing_id
+         FROM ${this.plan} AS p
          WHERE seq > ? AND class IN (${placeholders}) ORDER BY seq LIMIT ?`,
       )
       .all(afterSeq, ...classes, limit) as Array<{
       seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload: string;
       participant_id: string | null; previous_payload: string | null; previous_email: string | null;
+      existing_id: string | null;
     }>;
     return rows.map((r) => ({
       seq: r.seq,
@@ -283,6 +360,7 @@ class SqliteStage implements Stage {
       participantId: r.participant_id,
       previousPayload: r.previous_payload,
       previousEmail: r.previous_email,
+      existingId: r.existing_id,
     }));
   }
 
@@ -294,6 +372,6 @@ class SqliteStage implements Stage {
 
   drop(): void {
     if (!this.db.open) return;
-    this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}`);
+    this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
   }
 }

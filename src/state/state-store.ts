@@ -48,6 +48,18 @@ export interface PlannedRow {
   /** What the snapshot holds (for `changed`), to show field-level changes. */
   previousPayload: string | null;
   previousEmail: string | null;
+  /**
+   * The id of the participant that exists in User Interviews for this row (by its stored id, else
+   * by email), once a directory was loaded ({@link Stage.loadDirectory}); `null` when none exists
+   * or no directory was loaded.
+   */
+  existingId: string | null;
+}
+
+/** One participant of the destination's directory: `emailKey` is the normalized email. */
+export interface DirectoryEntry {
+  id: string;
+  emailKey: string;
 }
 
 /** What happened to one row in a run. */
@@ -57,6 +69,8 @@ export interface RowOutcome {
   result: RowResultKind;
   error: string | null;
   participantId: string | null;
+  /** The batch the row was sent in (see ./batch-call-tag.ts) and its 0-based position there; absent when not sent. */
+  batch?: { id: string; index: number } | null;
 }
 
 /** A run's staged model result and its diff against the snapshot. Dropped when the run ends. */
@@ -73,9 +87,30 @@ export interface Stage {
   diff(options?: { fullResync?: boolean }): PlanCounts;
   /** Planned rows of the given classes after `afterSeq`, in order, at most `limit`. */
   page(classes: readonly ChangeClass[], afterSeq: number, limit: number): PlannedRow[];
+  /**
+   * Loads the destination's participants (email -> id directory, from `GET /participants`), so
+   * that {@link page} can tell which planned rows exist there. Replaces any earlier directory.
+   * @returns participants loaded
+   */
+  loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number>;
+  /** The participant id of a normalized email in the loaded directory, if any. */
+  directoryId(emailKey: string): string | null;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
   drop(): void;
+}
+
+/** Stored request and response bodies are cut past this size, bytes (UTF-8): 64 KiB. */
+export const MAX_STORED_BODY_BYTES = 64 * 1024;
+
+/** Default of the project key `retention_days`: calls and row outcomes are kept this many days. */
+export const DEFAULT_RETENTION_DAYS = 30;
+
+/** What {@link StateStore.pruneHistory} removed: runs whose details went, calls and row outcomes. */
+export interface PruneResult {
+  runs: number;
+  calls: number;
+  outcomes: number;
 }
 
 /** A stored run. */
@@ -118,7 +153,18 @@ export interface StateStore {
   openStage(sync: string, runId: string): Stage;
   commitBatch(commit: BatchCommit): void;
   recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void;
+  /**
+   * Records one API call (one attempt). Bodies longer than {@link MAX_STORED_BODY_BYTES} are cut
+   * there, ending in a marker that says how many bytes were cut. A tag made by `batchCallTag`
+   * links the call to the rows of its batch.
+   */
   recordCall(runId: string, seq: number, call: ApiCall): void;
+  /**
+   * Retention: removes the API calls and row outcomes of every run that started before `before`
+   * (ISO 8601) and is no longer running. The run records (status, summary) stay, marked
+   * `details_pruned_at`.
+   */
+  pruneHistory(before: string): PruneResult;
   /** Rows the snapshot holds for a sync. */
   snapshotSize(sync: string): number;
   close(): void;

@@ -35,7 +35,6 @@ syncs:
 export const EXAMPLE_ENV = { UI_API_KEY: 'ui-key-7f3a9c' };
 
 /** A fresh parsed copy of the example, to change in one test. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function exampleRaw(): any {
   return parse(EXAMPLE_YAML);
 }

@@ -109,10 +109,14 @@ async function chinookBody(file: string): Promise<string> {
 
 /**
  * Loads Chinook (snake_case: `customer.customer_id`, `first_name`, `invoice.total` …) into the
- * PostgreSQL database at `url` with `psql -v ON_ERROR_STOP=1` (about a second).
+ * PostgreSQL database at `url` with `psql -v ON_ERROR_STOP=1` (well under a second).
+ *
+ * The dump writes strings as `N'…'`, which PostgreSQL types as `character(n)` and strips of
+ * trailing spaces on the way into `varchar` ("Edinburgh " became "Edinburgh"); the prefix is
+ * dropped so that the data matches the SQLite and MySQL copies byte for byte.
  */
 export async function loadChinookPostgres(url: string): Promise<void> {
-  const body = await chinookBody('Chinook_PostgreSql.sql');
+  const body = (await chinookBody('Chinook_PostgreSql.sql')).replace(/([(,]\s*)N'/g, "$1'");
   const child = execFileAsync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-X', '-d', url], { maxBuffer: 16 * 1024 * 1024 });
   child.child.stdin?.end(body);
   await child;

@@ -84,7 +84,7 @@ describe('DuckdbSource', () => {
   it('throws SOURCE_QUERY_FAILED for bad SQL and a missing file', async () => {
     const error = await collectRows(source, 'SELEC 1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceError);
-    expect(error).toMatchObject({ code: 'SOURCE_QUERY_FAILED', message: expect.stringMatching(/syntax error.*Fix the model's sql/) });
+    expect(error).toMatchObject({ code: 'SOURCE_QUERY_FAILED', message: expect.stringMatching(/syntax error[\s\S]*Fix the model's sql/) });
     await expect(collectRows(source, "SELECT * FROM 'no-such-file.csv'")).rejects.toMatchObject({
       code: 'SOURCE_QUERY_FAILED',
       message: expect.stringContaining('no-such-file.csv'),

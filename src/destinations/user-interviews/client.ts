@@ -34,7 +34,16 @@ import {
  * (splitting the batch may get it through). `code` is `ALREADY_EXISTS` for an insert that met an
  * existing email.
  */
-export type RowResult = { ok: true; id: string } | { ok: false; error: string; own: boolean; code?: string };
+export type RowResult =
+  | { ok: true; id: string }
+  | {
+      ok: false;
+      error: string;
+      own: boolean;
+      code?: string;
+      /** True when the request was answered only after an earlier attempt got no answer. */
+      afterRetry?: boolean;
+    };
 
 /** A characteristic (custom field) of the account. */
 export interface Characteristic {
@@ -216,7 +225,13 @@ export class UserInterviewsClient {
     const errors = errorEntries(res.body);
     if (res.status === 422) {
       if (errors.some((e) => e.detail?.trim().toLowerCase() === EMAIL_TAKEN_DETAIL)) {
-        return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: ${EMAIL_TAKEN_DETAIL}` };
+        return {
+          ok: false,
+          own: true,
+          code: 'ALREADY_EXISTS',
+          error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
+          afterRetry: res.attempts > 1,
+        };
       }
       const details = errors.map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
       return { ok: false, own: true, error: details.length > 0 ? details.join('; ') : 'HTTP 422: rejected without details' };

@@ -116,6 +116,7 @@ describe('UserInterviewsClient single-participant endpoints', () => {
       own: true,
       code: 'ALREADY_EXISTS',
       error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
+      afterRetry: false,
     });
     expect(await ui.createParticipant(cyd)).toEqual({ ok: false, own: true, error: 'title: is too long' });
     expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/api/participants' });

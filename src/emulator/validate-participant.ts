@@ -97,8 +97,8 @@ export function validateParticipant(
       return fail('characteristics', 'characteristics must be an object of slug: value');
     }
     for (const [slug, value] of Object.entries(characteristics as Record<string, unknown>)) {
-      const field = `characteristics/${escapePointerToken(slug)}`;
       const definition = context.characteristics.get(slug);
+      const field = definition ? `characteristics/${slug}` : `characteristics/${escapePointerToken(slug)}`;
       if (!definition) {
         const knownSlugs = [...context.characteristics.keys()].join(', ') || 'none defined';
         return fail(field, `unknown characteristic "${slug}" (known: ${knownSlugs})`);
