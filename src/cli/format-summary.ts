@@ -11,6 +11,8 @@ export function formatSummary(s: RunSummary): string {
     `  sent     added ${s.succeeded.added} ok, ${s.rejected.added} rejected · changed ${s.succeeded.changed} ok, ${s.rejected.changed} rejected · removed ${s.succeeded.removed} ok, ${s.rejected.removed} rejected`,
     `  api      ${s.api_calls} call${s.api_calls === 1 ? '' : 's'}`,
   ];
+  const skipped = s.skipped.added + s.skipped.changed + s.skipped.removed;
+  if (skipped > 0) lines.push(`  skipped  ${skipped} (rows this mode does not act on)`);
   if (s.error) lines.push(`  error    ${s.error}`);
   return `${lines.join('\n')}\n`;
 }

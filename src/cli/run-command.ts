@@ -1,5 +1,6 @@
 /**
- * `panelsync run SYNC [--project DIR] [--json] [--full-resync]`: runs one sync.
+ * `panelsync run SYNC [--project DIR] [--json] [--full-resync] [--reset-cdc] [--allow-mass-delete]
+ * [--dry-run]`: runs one sync (`--dry-run`: prints the plan, as `panelsync plan`).
  *
  * With `--json`, exactly one JSON object (the {@link RunSummary}) goes to stdout and everything
  * else to stderr. Exit codes: 0 success or warning, 1 failed or interrupted, 2 configuration error.
@@ -12,7 +13,17 @@ import { EXIT, type RegisterCommand } from './exit-codes.ts';
 import { addProjectOption } from './project-option.ts';
 import { attachProgress } from './run-progress.ts';
 import { formatSummary } from './format-summary.ts';
+import { printPlan } from './plan-command.ts';
 import { reportCommandError } from './report-error.ts';
+
+interface RunOptions {
+  project?: string;
+  json?: boolean;
+  fullResync?: boolean;
+  resetCdc?: boolean;
+  allowMassDelete?: boolean;
+  dryRun?: boolean;
+}
 
 export const registerRunCommand: RegisterCommand = (program: Command, setExitCode) => {
   addProjectOption(
@@ -21,8 +32,15 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       .description('run one sync: read the model, send what changed, print the summary')
       .argument('<sync>', 'the sync to run (a key of `syncs` in the project file)')
       .option('--json', 'print exactly one JSON summary on stdout; progress goes to stderr')
-      .option('--full-resync', 'send every current row as added; apply no delete behaviour'),
-  ).action(async (syncName: string, opts: { project?: string; json?: boolean; fullResync?: boolean }) => {
+      .option('--full-resync', 'send every current row as added; apply no delete behaviour')
+      .option('--reset-cdc', 'record every current row as synced without sending anything (a panel loaded by hand)')
+      .option('--allow-mass-delete', 'let this run empty the model, or clear/delete more than max_delete_share of the synced rows')
+      .option('--dry-run', 'print what the run would send, send nothing (same as `panelsync plan`)'),
+  ).action(async (syncName: string, opts: RunOptions) => {
+    if (opts.dryRun) {
+      setExitCode(await printPlan(syncName, opts));
+      return;
+    }
     try {
       const project = await loadProject({ projectDir: opts.project });
       const events = new SyncEvents();
@@ -32,7 +50,15 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        const summary = await runSync({ project, sync: syncName, fullResync: opts.fullResync, events, signal: controller.signal });
+        const summary = await runSync({
+          project,
+          sync: syncName,
+          fullResync: opts.fullResync,
+          resetCdc: opts.resetCdc,
+          allowMassDelete: opts.allowMassDelete,
+          events,
+          signal: controller.signal,
+        });
         if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else process.stdout.write(formatSummary(summary));
         setExitCode(summary.status === 'success' || summary.status === 'warning' ? EXIT.ok : EXIT.failed);

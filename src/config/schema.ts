@@ -187,6 +187,12 @@ export const alertChannelSchema = z
   .describe('Where notifications go: slack, pagerduty, sms, email or webhook.');
 export type AlertChannelConfig = z.infer<typeof alertChannelSchema>;
 
+/** Trigger thresholds when neither alerts.defaults nor the sync sets them. */
+export const ALERT_RULE_DEFAULTS = {
+  rejected_rows: { warning: 0, critical: 0.2 },
+  failed_runs: { critical: 1 },
+} as const;
+
 const share = z.number().min(0).max(1);
 const runCount = z.number().int().min(1);
 export const alertRecipientSchema = z

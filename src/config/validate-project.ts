@@ -8,7 +8,7 @@ import type { ConfigIssue } from './config-error.ts';
 import { formatConfigPath, type ConfigPathSegment } from './config-path.ts';
 import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { mappingTargetKey, parseMappingTarget } from './mapping-target.ts';
-import { DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
+import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
 
 /**
@@ -102,12 +102,29 @@ function normalize(config: ProjectConfig, projectDir: string): ProjectConfig {
       destination.base_url === undefined ? destination : { ...destination, base_url: destination.base_url.replace(/\/+$/, '') },
     ]),
   );
-  return { ...config, sources, destinations } as ProjectConfig;
+  const publicUrl = config.public_url === undefined ? {} : { public_url: config.public_url.replace(/\/+$/, '') };
+  return { ...config, sources, destinations, ...publicUrl } as ProjectConfig;
 }
 
-/** api_key values written literally, and passwords in source URLs (literal or interpolated). */
+/**
+ * api_key values written literally, passwords in source URLs (literal or interpolated), and the
+ * alert channels' secrets however written: routing_key, auth_token, webhook_url, smtp_url (whole
+ * and its password), header values, and secret query parameters / passwords of a webhook url.
+ */
 function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   if (!isRecord(value)) return;
+  const alerts = isRecord(value.alerts) ? value.alerts : {};
+  for (const channel of Object.values(isRecord(alerts.channels) ? alerts.channels : {})) {
+    if (!isRecord(channel)) continue;
+    for (const key of ['routing_key', 'auth_token', 'webhook_url', 'smtp_url'] as const) {
+      if (typeof channel[key] === 'string') secrets.add(channel[key]);
+    }
+    if (typeof channel.smtp_url === 'string') for (const s of urlSecrets(channel.smtp_url)) secrets.add(s);
+    if (typeof channel.url === 'string') for (const s of urlSecrets(channel.url)) secrets.add(s);
+    for (const header of Object.values(isRecord(channel.headers) ? channel.headers : {})) {
+      if (typeof header === 'string') secrets.add(header);
+    }
+  }
   for (const destination of Object.values(isRecord(value.destinations) ? value.destinations : {})) {
     if (isRecord(destination) && typeof destination.api_key === 'string') secrets.add(destination.api_key);
   }
@@ -186,6 +203,8 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     }
   }
 
+  alertRuleIssues(['alerts', 'defaults'], isRecord(value.alerts) ? value.alerts.defaults : undefined, value.alerts, add);
+
   for (const [name, model] of Object.entries(models ?? {})) {
     if (isRecord(model)) reference(['models', name, 'source'], model.source, 'source', sources);
   }
@@ -208,6 +227,8 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
         );
       }
     }
+
+    alertRuleIssues(at('alerts'), sync.alerts, value.alerts, add);
 
     if (!Array.isArray(sync.mappings)) continue;
     const written = new Map<string, number>();
@@ -235,6 +256,54 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     });
   }
   return issues;
+}
+
+/**
+ * Alert rules (`alerts.defaults`, or a sync's `alerts` merged over them): recipients name defined
+ * channels, once each; thresholds in order (warning <= critical) after the merge. Shapes, levels
+ * and ranges are the schema's.
+ */
+function alertRuleIssues(
+  at: ConfigPathSegment[],
+  rules: unknown,
+  alerts: unknown,
+  add: (at: ConfigPathSegment[], message: string) => void,
+): void {
+  if (!isRecord(rules)) return;
+  const channels = isRecord(alerts) && isRecord(alerts.channels) ? alerts.channels : {};
+  const defaults = isRecord(alerts) && isRecord(alerts.defaults) && at[0] === 'syncs' ? alerts.defaults : {};
+  if (Array.isArray(rules.recipients)) {
+    const seen = new Map<string, number>();
+    rules.recipients.forEach((recipient: unknown, index: number) => {
+      if (!isRecord(recipient) || typeof recipient.channel !== 'string') return;
+      const channel = recipient.channel;
+      if (!Object.hasOwn(channels, channel)) {
+        const known = Object.keys(channels);
+        add(
+          [...at, 'recipients', index, 'channel'],
+          `unknown channel "${channel}" ` +
+            (known.length === 0 ? '(no channels are defined; add one under alerts.channels)' : `(known: ${known.join(', ')})`),
+        );
+      }
+      const first = seen.get(channel);
+      if (first === undefined) seen.set(channel, index);
+      else add([...at, 'recipients', index, 'channel'], `channel "${channel}" is already listed at recipients[${first}]; list each channel once, with all its levels`);
+    });
+  }
+  for (const key of ['rejected_rows', 'failed_runs'] as const) {
+    if (!isRecord(rules[key])) continue;
+    const own = rules[key];
+    const inherited = isRecord(defaults[key]) ? defaults[key] : {};
+    const warning = own.warning ?? inherited.warning;
+    const critical = own.critical ?? inherited.critical ?? ALERT_RULE_DEFAULTS[key].critical;
+    if (typeof warning === 'number' && typeof critical === 'number' && warning > critical) {
+      const from = (k: 'warning' | 'critical') => (own[k] === undefined ? ` (from alerts.defaults.${key}.${k}${k === 'critical' && inherited[k] === undefined ? ', or the default' : ''})` : '');
+      add(
+        [...at, key],
+        `warning (${warning}${from('warning')}) must not be above critical (${critical}${from('critical')}); lower warning or raise critical`,
+      );
+    }
+  }
 }
 
 function isOneOf<T extends string>(value: unknown, values: readonly T[]): value is T {

@@ -17,6 +17,7 @@ import type { SyncConfig } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
 import { normalizeEmail, type ParticipantInput } from '../destinations/user-interviews/wire.ts';
 import { HttpError } from '../http/errors.ts';
+import { batchCallTag } from '../state/batch-call-tag.ts';
 import type { ChangeClass, PlannedRow, RowOutcome, Stage, StateStore } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
@@ -50,14 +51,19 @@ export interface ExecuteResult {
 /** Planned rows read from the stage per page; a page is cut into batches. */
 const PAGE_ROWS = 1_000;
 
-/** A row's outcome before it is committed: the API's answer, or skipped with the reason. */
-type Outcome = RowResult | { skipped: string };
+/**
+ * A row's outcome before it is committed: the API's answer, or skipped with the reason. `batch`
+ * links a sent row to the calls that carried it (their tags, see state/batch-call-tag.ts).
+ */
+type Outcome = (RowResult | { skipped: string }) & { batch?: { id: string; index: number } };
 
 interface Context extends ExecuteOptions {
   result: ExecuteResult;
   /** Set by the first error that must fail the run (a refused API key); stops every worker. */
   fatal: unknown;
   directoryLoaded: boolean;
+  /** Batch ids handed out so far (`b1`, `b2`, …), for the call tags. */
+  batches: number;
 }
 
 /**
@@ -73,6 +79,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     result: { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false },
     fatal: null,
     directoryLoaded: false,
+    batches: 0,
   };
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
@@ -157,12 +164,17 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
     }
   });
   if (send.length > 0) {
+    const batchId = `b${++ctx.batches}`;
     const results = await sendWithSplitRetries(
       send,
-      (rows) => ctx.client.batchUpsert(rows.map((r) => r.participant), { tag: ctx.sync.mode }),
+      (rows) =>
+        ctx.client.batchUpsert(
+          rows.map((r) => r.participant),
+          { tag: batchCallTag(ctx.sync.mode, batchId, send.indexOf(rows[0]!), rows.length) },
+        ),
       ctx.sync.split_retries,
     );
-    send.forEach((r, i) => (outcomes[r.index] = results[i]!));
+    send.forEach((r, i) => (outcomes[r.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
   }
   return outcomes;
 }
@@ -175,15 +187,16 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (row.existingId !== null) {
     return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: participant ${row.existingId} has this email` };
   }
-  const result = await ctx.client.createParticipant(toParticipant(row), { tag: 'insert' });
+  const batch = { id: `b${++ctx.batches}`, index: 0 };
+  const result = await ctx.client.createParticipant(toParticipant(row), { tag: batchCallTag('insert', batch.id, 0, 1) });
   if (!result.ok && result.code === 'ALREADY_EXISTS' && result.afterRetry) {
     // The email was free when the run started, and an earlier attempt of this very request got
     // no answer: that attempt created the participant. Find it rather than report a conflict.
     await loadDirectory(ctx, true);
     const id = ctx.stage.directoryId(row.emailKey);
-    if (id !== null) return { ok: true, id };
+    if (id !== null) return { ok: true, id, batch };
   }
-  return result;
+  return { ...result, batch };
 }
 
 /** Delete behaviour `clear`: every mapped field of the last synced values set to null. */
@@ -201,14 +214,21 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
     if (row.participantId !== null) cleared.id = row.participantId;
     return cleared;
   });
-  return sendWithSplitRetries(participants, (rows) => ctx.client.batchUpsert([...rows], { tag: 'clear' }), ctx.sync.split_retries);
+  const batchId = `b${++ctx.batches}`;
+  const results = await sendWithSplitRetries(
+    participants,
+    (rows) => ctx.client.batchUpsert([...rows], { tag: batchCallTag('clear', batchId, participants.indexOf(rows[0]!), rows.length) }),
+    ctx.sync.split_retries,
+  );
+  return results.map((r, index) => ({ ...r, batch: { id: batchId, index } }));
 }
 
 /** Delete behaviour `delete`: by the stored participant id, else by the directory's. */
 async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
-  return ctx.client.deleteParticipant(id, { tag: 'delete' });
+  const batch = { id: `b${++ctx.batches}`, index: 0 };
+  return { ...(await ctx.client.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
 }
 
 /** The participant sent for a planned row. A changed email updates the same participant by id. */
@@ -263,11 +283,11 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
       } else {
         forgotten.push(row.pk);
       }
-      outcomes.push({ pk: row.pk, class: row.class, result: 'succeeded', error: null, participantId });
+      outcomes.push({ pk: row.pk, class: row.class, result: 'succeeded', error: null, participantId, batch: outcome.batch ?? null });
     } else {
       rejected++;
       result.rejected[row.class]++;
-      outcomes.push({ pk: row.pk, class: row.class, result: 'rejected', error: outcome.error, participantId: row.participantId });
+      outcomes.push({ pk: row.pk, class: row.class, result: 'rejected', error: outcome.error, participantId: row.participantId, batch: outcome.batch ?? null });
       events.emit('row:rejected', { runId, sync: syncName, pk: row.pk, class: row.class, error: outcome.error });
     }
   });

@@ -101,4 +101,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_start ON runs (started_at);
     `,
   },
+  {
+    version: 3,
+    name: 'alerts: state per sync and trigger, last delivery per sync and channel',
+    sql: `
+      -- Per sync and trigger (failed_run | rejected_rows | slow_run): the state alerts last moved to.
+      CREATE TABLE alert_state (
+        sync TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        state TEXT NOT NULL,            -- ok | warning | critical
+        streak INTEGER NOT NULL,        -- consecutive runs that met the trigger (failed runs in a row)
+        since TEXT NOT NULL,            -- when the state began
+        run_id TEXT NOT NULL,           -- the last run evaluated
+        notified_at TEXT,               -- when the last change of state was handed to the channels
+        PRIMARY KEY (sync, trigger)
+      ) WITHOUT ROWID;
+
+      -- Per sync and channel: how the last notification went. No secrets, no participant data.
+      CREATE TABLE alert_deliveries (
+        sync TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        last_attempt_at TEXT NOT NULL,
+        last_status TEXT NOT NULL,      -- delivered | failed
+        attempts INTEGER NOT NULL,      -- attempts the last notification took
+        last_error TEXT,                -- the last failure's reason, kept after later successes
+        last_error_at TEXT,
+        PRIMARY KEY (sync, channel)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

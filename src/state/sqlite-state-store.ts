@@ -11,6 +11,9 @@ import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { truncateBody } from './truncate-body.ts';
 import type {
+  AlertDeliveryRecord,
+  AlertState,
+  AlertStateRecord,
   BatchCommit,
   ChangeClass,
   PruneResult,
@@ -201,6 +204,58 @@ export class SqliteStateStore implements StateStore {
       }
       return result;
     }).immediate();
+  }
+
+  alertStates(sync: string): AlertStateRecord[] {
+    const rows = this.db.prepare('SELECT * FROM alert_state WHERE sync = ? ORDER BY trigger').all(sync) as Array<{
+      sync: string; trigger: string; state: AlertState; streak: number; since: string; run_id: string; notified_at: string | null;
+    }>;
+    return rows.map((r) => ({
+      sync: r.sync,
+      trigger: r.trigger,
+      state: r.state,
+      streak: r.streak,
+      since: r.since,
+      runId: r.run_id,
+      notifiedAt: r.notified_at,
+    }));
+  }
+
+  saveAlertState(record: AlertStateRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO alert_state (sync, trigger, state, streak, since, run_id, notified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(record.sync, record.trigger, record.state, record.streak, record.since, record.runId, record.notifiedAt);
+  }
+
+  recordAlertDelivery(d: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void {
+    this.db
+      .prepare(
+        `INSERT INTO alert_deliveries (sync, channel, last_attempt_at, last_status, attempts, last_error, last_error_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (sync, channel) DO UPDATE SET last_attempt_at = excluded.last_attempt_at,
+           last_status = excluded.last_status, attempts = excluded.attempts,
+           last_error = coalesce(excluded.last_error, alert_deliveries.last_error),
+           last_error_at = coalesce(excluded.last_error_at, alert_deliveries.last_error_at)`,
+      )
+      .run(d.sync, d.channel, d.at, d.ok ? 'delivered' : 'failed', d.attempts, d.ok ? null : d.error, d.ok ? null : d.at);
+  }
+
+  alertDeliveries(sync: string): AlertDeliveryRecord[] {
+    const rows = this.db.prepare('SELECT * FROM alert_deliveries WHERE sync = ? ORDER BY channel').all(sync) as Array<{
+      sync: string; channel: string; last_attempt_at: string; last_status: 'delivered' | 'failed'; attempts: number;
+      last_error: string | null; last_error_at: string | null;
+    }>;
+    return rows.map((r) => ({
+      sync: r.sync,
+      channel: r.channel,
+      lastAttemptAt: r.last_attempt_at,
+      lastStatus: r.last_status,
+      attempts: r.attempts,
+      lastError: r.last_error,
+      lastErrorAt: r.last_error_at,
+    }));
   }
 
   snapshotSize(sync: string): number {

@@ -113,6 +113,40 @@ export interface PruneResult {
   outcomes: number;
 }
 
+/** The states of an alert trigger: `ok`, or the level it is at. */
+export const ALERT_STATES = ['ok', 'warning', 'critical'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+
+/** Per sync and trigger, the state alerts last moved to (see src/alerts/). */
+export interface AlertStateRecord {
+  sync: string;
+  /** `failed_run`, `rejected_rows` or `slow_run`. */
+  trigger: string;
+  state: AlertState;
+  /** Consecutive runs that met the trigger's condition (failed runs in a row); 0 when not met. */
+  streak: number;
+  /** ISO 8601 time the state began. */
+  since: string;
+  /** The last run evaluated. */
+  runId: string;
+  /** ISO 8601 time the last change of state was handed to the channels; `null` if none was. */
+  notifiedAt: string | null;
+}
+
+/** Per sync and channel, how the last notification went. Never holds a secret or participant data. */
+export interface AlertDeliveryRecord {
+  sync: string;
+  channel: string;
+  /** ISO 8601 time the last notification's delivery ended (delivered or given up). */
+  lastAttemptAt: string;
+  lastStatus: 'delivered' | 'failed';
+  /** Attempts the last notification took. */
+  attempts: number;
+  /** The last failure's reason, kept after later successes; `null` if none ever failed. */
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
 /** A stored run. */
 export interface RunRecord {
   id: string;
@@ -167,5 +201,13 @@ export interface StateStore {
   pruneHistory(before: string): PruneResult;
   /** Rows the snapshot holds for a sync. */
   snapshotSize(sync: string): number;
+  /** The alert state of every trigger of `sync` evaluated so far. */
+  alertStates(sync: string): AlertStateRecord[];
+  /** Creates or replaces the alert state of `record.sync` and `record.trigger`. */
+  saveAlertState(record: AlertStateRecord): void;
+  /** Records how a notification to a channel for `sync` went; keeps the last error after successes. */
+  recordAlertDelivery(delivery: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void;
+  /** The last delivery per channel of `sync`'s notifications. */
+  alertDeliveries(sync: string): AlertDeliveryRecord[];
   close(): void;
 }

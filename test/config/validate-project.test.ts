@@ -149,9 +149,9 @@ describe('validateProject: every rule reports its path', () => {
     },
     {
       name: 'unknown key in a sync',
-      change: (raw) => (raw.syncs['customers-to-panel'].schedule = '0 * * * *'),
-      path: 'syncs.customers-to-panel.schedule',
-      message: /^unknown key "schedule"; remove it or check its spelling \(known: model, destination, mode, match, mappings, delete_behavior, max_delete_share, split_retries\)$/,
+      change: (raw) => (raw.syncs['customers-to-panel'].shedule = '0 * * * *'),
+      path: 'syncs.customers-to-panel.shedule',
+      message: /^unknown key "shedule"; remove it or check its spelling \(known: model, destination, mode, match, mappings, delete_behavior, max_delete_share, split_retries, /,
     },
     {
       name: 'unknown key in a source (union resolved by type)',
@@ -167,9 +167,9 @@ describe('validateProject: every rule reports its path', () => {
     },
     {
       name: 'unknown key at the top',
-      change: (raw) => (raw.alerts = {}),
-      path: 'alerts',
-      message: /unknown key "alerts".*\(known: version, state, sources, destinations, models, syncs\)/,
+      change: (raw) => (raw.alert = {}),
+      path: 'alert',
+      message: /unknown key "alert".*\(known: version, state, retention_days, sources, destinations, models, syncs, alerts, /,
     },
     {
       name: 'unknown source type',

@@ -1,37 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SyncEvents } from '../../src/engine/events.ts';
-import { runSync } from '../../src/engine/run-sync.ts';
-import type { RunSummary } from '../../src/engine/run-summary.ts';
-import type { ApiCall } from '../../src/http/http-client.ts';
 import { createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';
+import { expectAddsUp, runProject as run, sentInBatches as sentParticipants, SYNC } from '../helpers/run-helpers.ts';
 
-const SYNC = 'customers-to-panel';
 const PATCH = 'PATCH /api/participants/batches';
-
-/** Runs the sync and returns its summary and every API call it made. */
-async function run(project: ChinookProject, options: { fullResync?: boolean } = {}) {
-  const events = new SyncEvents();
-  const calls: ApiCall[] = [];
-  events.on('call:done', (e) => calls.push(e.call));
-  const invalid: Array<{ pk: string | null; reason: string }> = [];
-  events.on('row:invalid', (e) => invalid.push({ pk: e.pk, reason: e.reason }));
-  const summary = await runSync({ project: await project.load(), sync: SYNC, events, ...options });
-  return { summary, calls, invalid };
-}
-
-/** The summary's arithmetic, in every test. */
-function expectAddsUp(s: RunSummary): void {
-  expect(s.rows.queried).toBe(s.rows.added + s.rows.changed + s.rows.unchanged + s.rows.invalid);
-  for (const c of ['added', 'changed', 'removed'] as const) {
-    expect(s.succeeded[c] + s.rejected[c]).toBe(s.rows[c]);
-  }
-}
-
-function sentParticipants(calls: ApiCall[]): Array<Record<string, unknown>> {
-  return calls
-    .filter((c) => c.method === 'PATCH' && c.status === 200)
-    .flatMap((c) => (JSON.parse(c.request_body!) as { participants: Array<Record<string, unknown>> }).participants);
-}
 
 describe('core sync (upsert) against the emulator, on the Chinook customers', () => {
   let project: ChinookProject;

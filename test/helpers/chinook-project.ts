@@ -42,6 +42,19 @@ export const STANDARD_MAPPINGS = [
   { template: '{{ row.City }}, {{ row.Country }}', to: 'characteristics.location' },
 ];
 
+/**
+ * A generated model of `rows` people (SQLite recursive CTE): CustomerId 1..rows, Email
+ * `user{i}@example.com`, FirstName `First{i}`, LastName `Last{i}`. Use with {@link NAME_MAPPINGS}.
+ */
+export function generatedModel(rows: number): string {
+  return `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+    SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName, 'Last' || i AS LastName FROM n`;
+}
+export const NAME_MAPPINGS = [
+  { from: 'FirstName', to: 'first_name' },
+  { from: 'LastName', to: 'last_name' },
+];
+
 export interface ChinookProject {
   dir: string;
   /** The project's writable copy of the Chinook database (only for sqlite-sourced projects). */
@@ -54,6 +67,12 @@ export interface ChinookProject {
   participants(): Promise<EmulatorParticipant[]>;
   /** GET /_emulator/stats `by_route`. */
   stats(): Promise<Record<string, number>>;
+  /** PATCH /_emulator/knobs. */
+  knobs(patch: Record<string, unknown>): Promise<void>;
+  /** Writes participants straight into the emulator (as if loaded by hand), through its API. */
+  seed(participants: Array<Record<string, unknown>>): Promise<void>;
+  /** Rewrites the model's SQL. */
+  writeModel(sql: string): void;
   close(): Promise<void>;
 }
 
@@ -90,6 +109,7 @@ export async function createChinookProject(options: {
     ...options.emulator,
   });
   let syncChanges: Record<string, unknown> = options.sync ?? {};
+  let modelSql = options.sql ?? CHINOOK_SQLITE_MODEL;
   const write = () => {
     const project = {
       version: 1,
@@ -104,7 +124,7 @@ export async function createChinookProject(options: {
           ...options.destination,
         },
       },
-      models: { customers: { source: 'chinook', primary_key: 'CustomerId', sql: options.sql ?? CHINOOK_SQLITE_MODEL } },
+      models: { customers: { source: 'chinook', primary_key: 'CustomerId', sql: modelSql } },
       syncs: {
         'customers-to-panel': {
           model: 'customers',
@@ -130,6 +150,32 @@ export async function createChinookProject(options: {
     writeSync(changes) {
       syncChanges = { ...syncChanges, ...changes };
       write();
+    },
+    writeModel(sql) {
+      modelSql = sql;
+      write();
+    },
+    async knobs(patch) {
+      const res = await fetch(`${emulator.url}/_emulator/knobs`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(patch),
+      });
+      if (!res.ok) throw new Error(`knobs: ${res.status} ${await res.text()}`);
+    },
+    async seed(participants) {
+      for (let i = 0; i < participants.length; i += 100) {
+        const res = await fetch(`${emulator.apiUrl}/participants/batches`, {
+          method: 'PATCH',
+          headers: {
+            authorization: `Bearer ${TEST_API_KEY}`,
+            accept: 'application/vnd.user-interviews.v2',
+            'content-type': 'application/vnd.user-interviews.v2+json',
+          },
+          body: JSON.stringify({ participants: participants.slice(i, i + 100) }),
+        });
+        if (!res.ok) throw new Error(`seed: ${res.status} ${await res.text()}`);
+      }
     },
     participants: async () => ((await getJson('/_emulator/state')) as { participants: EmulatorParticipant[] }).participants,
     stats: async () => ((await getJson('/_emulator/stats')) as { by_route: Record<string, number> }).by_route,

@@ -1,0 +1,191 @@
+/**
+ * {@link RunHistory} over the embedded SQLite state database: read-only queries on the runs,
+ * api_calls and row_outcomes tables (see ./migrations.ts).
+ */
+import type Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import type { RunSummary } from '../engine/run-summary.ts';
+import type {
+  CallDetail,
+  CallListItem,
+  FailingRow,
+  FailingRows,
+  OutcomeItem,
+  RunDetail,
+  RunHistory,
+  RunListItem,
+} from './run-history.ts';
+import { SqliteStateStore } from './sqlite-state-store.ts';
+import { ROW_RESULTS, type RowResultKind } from './state-store.ts';
+
+/** Runs listed when no limit is given. */
+export const DEFAULT_RUNS_LIMIT = 20;
+/** Failing rows listed when no limit is given. */
+export const DEFAULT_FAILING_ROWS_LIMIT = 1_000;
+
+/** Marks the end of a body the store cut (see ./truncate-body.ts). */
+const TRUNCATED = /…\[truncated: \d+ bytes not stored\]$/;
+
+const CALL_COLUMNS = 'seq, method, url, status, duration_ms, attempt, started_at, tag, batch, row_offset, row_count, error';
+
+interface RunRow {
+  id: string;
+  sync: string;
+  trigger: RunListItem['trigger'];
+  status: RunListItem['status'];
+  started_at: string;
+  finished_at: string | null;
+  summary: string | null;
+  error: string | null;
+  details_pruned_at: string | null;
+}
+
+/** Reads run history from an open state database (its migrations applied). */
+export class SqliteRunHistory implements RunHistory {
+  constructor(private readonly db: Database.Database) {}
+
+  /**
+   * Opens the state database at `path` for reading history; `null` when the file does not exist
+   * (no run has been recorded yet), so that reading never creates it.
+   * @throws the SQLite error when the file cannot be opened or is not a state database
+   */
+  static open(path: string): { history: SqliteRunHistory; close(): void } | null {
+    if (!existsSync(path)) return null;
+    const store = new SqliteStateStore(path);
+    return { history: new SqliteRunHistory(store.db), close: () => store.close() };
+  }
+
+  listRuns(options: { sync?: string; limit?: number } = {}): RunListItem[] {
+    const limit = options.limit ?? DEFAULT_RUNS_LIMIT;
+    const rows = (
+      options.sync === undefined
+        ? this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?').all(limit)
+        : this.db.prepare('SELECT * FROM runs WHERE sync = ? ORDER BY started_at DESC, id DESC LIMIT ?').all(options.sync, limit)
+    ) as RunRow[];
+    return rows.map(toRunListItem);
+  }
+
+  getRun(runId: string): RunDetail | null {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+    if (!row) return null;
+    const calls = this.db.prepare('SELECT count(*) FROM api_calls WHERE run_id = ?').pluck().get(runId) as number;
+    const counts = this.db
+      .prepare('SELECT result, count(*) AS n FROM row_outcomes WHERE run_id = ? GROUP BY result')
+      .all(runId) as Array<{ result: RowResultKind; n: number }>;
+    const outcomes = Object.fromEntries(ROW_RESULTS.map((r) => [r, counts.find((c) => c.result === r)?.n ?? 0])) as Record<RowResultKind, number>;
+    return { ...toRunListItem(row), calls, outcomes };
+  }
+
+  listCalls(runId: string, options: { afterSeq?: number; limit?: number } = {}): CallListItem[] {
+    return this.db
+      .prepare(`SELECT ${CALL_COLUMNS} FROM api_calls WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
+      .all(runId, options.afterSeq ?? 0, options.limit ?? -1) as CallListItem[];
+  }
+
+  getCall(runId: string, seq: number): CallDetail | null {
+    const row = this.db
+      .prepare(`SELECT ${CALL_COLUMNS}, request_body, response_body, request_bytes, response_bytes FROM api_calls WHERE run_id = ? AND seq = ?`)
+      .get(runId, seq) as Omit<CallDetail, 'pks' | 'request_truncated' | 'response_truncated'> | undefined;
+    if (!row) return null;
+    const pks =
+      row.batch === null || row.row_offset === null || row.row_count === null
+        ? []
+        : (this.db
+            .prepare(
+              `SELECT pk FROM row_outcomes WHERE run_id = ? AND batch = ? AND batch_index >= ? AND batch_index < ?
+               ORDER BY batch_index`,
+            )
+            .pluck()
+            .all(runId, row.batch, row.row_offset, row.row_offset + row.row_count) as string[]);
+    return {
+      ...row,
+      request_truncated: row.request_body !== null && TRUNCATED.test(row.request_body),
+      response_truncated: row.response_body !== null && TRUNCATED.test(row.response_body),
+      pks,
+    };
+  }
+
+  listOutcomes(
+    runId: string,
+    options: { results?: readonly RowResultKind[]; afterId?: number; limit?: number } = {},
+  ): OutcomeItem[] {
+    const results = options.results ?? ROW_RESULTS;
+    if (results.length === 0) return [];
+    return this.db
+      .prepare(
+        `SELECT o.rowid AS id, o.run_id, o.sync, o.pk, o.class, o.result, o.error, o.participant_id, o.at, o.batch, o.batch_index,
+           (SELECT max(c.seq) FROM api_calls AS c
+            WHERE c.run_id = o.run_id AND c.batch = o.batch AND c.row_offset <= o.batch_index
+              AND o.batch_index < c.row_offset + c.row_count) AS call_seq
+         FROM row_outcomes AS o
+         WHERE o.run_id = ? AND o.result IN (${results.map(() => '?').join(', ')}) AND o.rowid > ?
+         ORDER BY o.rowid LIMIT ?`,
+      )
+      .all(runId, ...results, options.afterId ?? 0, options.limit ?? -1) as OutcomeItem[];
+  }
+
+  failingRows(sync: string, options: { limit?: number } = {}): FailingRows {
+    const reference = this.db
+      .prepare(
+        `SELECT id, started_at FROM runs WHERE sync = ? AND status IN ('success', 'warning')
+         ORDER BY started_at DESC, id DESC LIMIT 1`,
+      )
+      .get(sync) as { id: string; started_at: string } | undefined;
+    // Without a completed run, the null-pk rows of the latest run stand in for the reference's.
+    const nullPkRun =
+      reference?.id ??
+      ((this.db.prepare('SELECT id FROM runs WHERE sync = ? ORDER BY started_at DESC, id DESC LIMIT 1').pluck().get(sync) as
+        | string
+        | undefined) ??
+        null);
+    const failing = `
+      FROM runs AS r JOIN row_outcomes AS o ON o.run_id = r.id
+      WHERE r.sync = :sync AND r.started_at >= :since AND o.result IN ('rejected', 'invalid')
+        AND (CASE WHEN o.pk IS NULL THEN o.run_id = :nullPkRun
+             ELSE NOT EXISTS (SELECT 1 FROM row_outcomes AS n WHERE n.sync = o.sync AND n.pk = o.pk AND n.rowid > o.rowid) END)`;
+    const params = { sync, since: reference?.started_at ?? '', nullPkRun };
+    const total = this.db.prepare(`SELECT count(*) ${failing}`).pluck().get(params) as number;
+    const rows = this.db
+      .prepare(
+        `WITH latest AS (
+           SELECT o.rowid AS id, o.pk, o.class, o.result, o.error, o.participant_id, o.run_id, r.started_at,
+             CASE WHEN o.pk IS NULL THEN o.rowid ELSE
+               (SELECT min(f.rowid) FROM row_outcomes AS f
+                WHERE f.sync = o.sync AND f.pk = o.pk AND f.result IN ('rejected', 'invalid')
+                  AND f.rowid > coalesce((SELECT max(s.rowid) FROM row_outcomes AS s
+                                          WHERE s.sync = o.sync AND s.pk = o.pk AND s.result IN ('succeeded', 'skipped')), 0))
+             END AS first_id
+           ${failing}
+           ORDER BY o.rowid LIMIT :limit
+         )
+         SELECT l.pk, l.class, l.result, l.error, l.participant_id,
+           f.run_id AS first_failed_run, fr.started_at AS first_failed_at,
+           l.run_id AS last_failed_run, l.started_at AS last_failed_at,
+           CASE WHEN l.pk IS NULL THEN 1 ELSE
+             (SELECT count(DISTINCT s.run_id) FROM row_outcomes AS s
+              WHERE s.sync = :sync AND s.pk = l.pk AND s.rowid >= l.first_id AND s.result IN ('rejected', 'invalid'))
+           END AS failed_runs
+         FROM latest AS l
+         JOIN row_outcomes AS f ON f.rowid = l.first_id
+         JOIN runs AS fr ON fr.id = f.run_id
+         ORDER BY l.id`,
+      )
+      .all({ ...params, limit: options.limit ?? DEFAULT_FAILING_ROWS_LIMIT }) as FailingRow[];
+    return { sync, as_of_run: reference?.id ?? null, total, rows };
+  }
+}
+
+function toRunListItem(row: RunRow): RunListItem {
+  return {
+    run_id: row.id,
+    sync: row.sync,
+    trigger: row.trigger,
+    status: row.status,
+    started_at: row.started_at,
+    finished_at: row.finished_at,
+    duration_ms: row.finished_at === null ? null : Date.parse(row.finished_at) - Date.parse(row.started_at),
+    summary: row.summary === null ? null : (JSON.parse(row.summary) as RunSummary),
+    error: row.error,
+    details_pruned_at: row.details_pruned_at,
+  };
+}
