@@ -295,8 +295,3 @@ export const projectSchema = z
   .meta({ title: 'panelsync project file (panelsync.yml)' });
 /** A project file after defaults, before cross-field rules. */
 export type ProjectConfig = z.infer<typeof projectSchema>;
-
-/** Where a mapping writes: a default participant field or a characteristic slug. */
-export type MappingTarget =
-  | { kind: 'field'; field: (typeof PARTICIPANT_FIELDS)[number] }
-  | { kind: 'characteristic'; slug: string };

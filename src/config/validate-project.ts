@@ -6,8 +6,8 @@ import path from 'node:path';
 import { Liquid } from 'liquidjs';
 import type { ConfigIssue } from './config-error.ts';
 import { formatConfigPath, type ConfigPathSegment } from './config-path.ts';
+import { fieldTargetKey, parseFieldTarget } from '../destinations/user-interviews/fields.ts';
 import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
-import { mappingTargetKey, parseMappingTarget } from './mapping-target.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
 
@@ -235,11 +235,11 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     sync.mappings.forEach((mapping: unknown, index: number) => {
       if (!isRecord(mapping)) return;
       if (typeof mapping.to === 'string' && mapping.to !== '') {
-        const result = parseMappingTarget(mapping.to);
+        const result = parseFieldTarget(mapping.to);
         if ('error' in result) {
           add(at('mappings', index, 'to'), result.error);
         } else {
-          const key = mappingTargetKey(result.target);
+          const key = fieldTargetKey(result.target);
           const first = written.get(key);
           if (first === undefined) written.set(key, index);
           else add(at('mappings', index, 'to'), `${key} is already written by mappings[${first}]; map each target once`);

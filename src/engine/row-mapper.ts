@@ -68,9 +68,10 @@ export class RowMapper {
   ) {
     const liquid = new Liquid({ strictFilters: true });
     this.mappings = mappings.map((mapping, index) => {
-      const target = parseFieldTarget(mapping.to);
+      const parsed = parseFieldTarget(mapping.to);
       const path = `syncs.${syncName}.mappings[${index}]`;
-      if (!target) throw new RowMapperError(`${path}.to: unknown participant field "${mapping.to}"`);
+      if ('error' in parsed) throw new RowMapperError(`${path}.to: ${parsed.error}`);
+      const { target } = parsed;
       if (target.kind === 'characteristic' && !characteristicTypes.has(target.slug)) {
         const known = [...characteristicTypes.keys()].sort().join(', ') || 'none';
         throw new RowMapperError(`${path}.to: unknown characteristic "${target.slug}" (known: ${known})`);

@@ -19,16 +19,40 @@ export type FieldTarget = { kind: 'field'; field: ParticipantField } | { kind: '
 
 const CHARACTERISTIC_PREFIX = 'characteristics.';
 
+/** A characteristic slug [assumed shape of the API's slugs, see shared docs: user-interviews-api]. */
+export const CHARACTERISTIC_SLUG = /^[a-z0-9_]+$/;
+
 /**
- * Parses a mapping's `to` (`first_name`, `characteristics.lifetime_value`). Returns `null` when it
- * names neither a default participant field nor a characteristic.
+ * Parses a mapping's `to`: `first_name` -> `{ target: { kind: 'field', field: 'first_name' } }`;
+ * `characteristics.lifetime_value` -> `{ target: { kind: 'characteristic', slug: 'lifetime_value' } }`.
+ * Anything else -> `{ error }`, a message saying what to write instead (`email` is refused: the
+ * sync's `match` sets it).
  */
-export function parseFieldTarget(to: string): FieldTarget | null {
+export function parseFieldTarget(to: string): { target: FieldTarget } | { error: string } {
   if (to.startsWith(CHARACTERISTIC_PREFIX)) {
     const slug = to.slice(CHARACTERISTIC_PREFIX.length);
-    return /^[a-z0-9_]+$/.test(slug) ? { kind: 'characteristic', slug } : null;
+    if (CHARACTERISTIC_SLUG.test(slug)) return { target: { kind: 'characteristic', slug } };
+    return {
+      error: `characteristic slug "${slug}" is not valid: use lower-case letters, digits and "_" (${CHARACTERISTIC_SLUG.source}), as the characteristic's slug in User Interviews`,
+    };
   }
-  return (PARTICIPANT_FIELDS as readonly string[]).includes(to) ? { kind: 'field', field: to as ParticipantField } : null;
+  if ((PARTICIPANT_FIELDS as readonly string[]).includes(to)) {
+    return { target: { kind: 'field', field: to as ParticipantField } };
+  }
+  if (to === 'email') {
+    return { error: "email is not a mapping target: the sync's `match` sets it (the model column holding the email)" };
+  }
+  const guess = PARTICIPANT_FIELDS.find((field) => field.startsWith(to) || to.startsWith(field));
+  return {
+    error:
+      `unknown participant field "${to}" (known: ${PARTICIPANT_FIELDS.join(', ')}, or characteristics.<slug>)` +
+      (guess === undefined ? '' : `; did you mean "${guess}"?`),
+  };
+}
+
+/** The target as one string (`first_name`, `characteristics.slug`), to find two mappings that write the same thing. */
+export function fieldTargetKey(target: FieldTarget): string {
+  return target.kind === 'field' ? target.field : `${CHARACTERISTIC_PREFIX}${target.slug}`;
 }
 
 /** The outcome of casting one value: the value to send, or why the row cannot be sent. */
