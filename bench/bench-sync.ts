@@ -9,7 +9,7 @@
  * measured in one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,8 @@ try {
 
   const peak = process.resourceUsage().maxRSS * 1024;
   console.log(`peak RSS:        ${(peak / 1024 ** 2).toFixed(0)} MiB (limit 1024 MiB)`);
+  const stateBytes = ['state.db', 'state.db-wal'].reduce((sum, file) => sum + (statSync(join(dir, file), { throwIfNoEntry: false })?.size ?? 0), 0);
+  console.log(`state database:  ${(stateBytes / 1024 ** 2).toFixed(0)} MiB (snapshot, two runs' calls and row outcomes)`);
 
   const broken = [
     rerun.writes > 0 ? `the no-change rerun made ${rerun.writes} write calls` : '',
