@@ -3,6 +3,7 @@ import { PostgresSource } from '../../src/sources/postgres-source.ts';
 import { SourceError } from '../../src/sources/source.ts';
 import { createPostgresDatabase, type TestDatabase } from '../helpers/databases.ts';
 import { collectChunks, collectRows, EXPECTED_SIZES, EXPECTED_VALUES, firstChunkThenBreak, sequenceOf } from './collect-rows.ts';
+import { expectMissingDatabase, expectUnreachableWithoutPassword } from './connection-errors.ts';
 
 const TYPES_SQL = `
 SELECT
@@ -114,32 +115,9 @@ describe('PostgresSource', () => {
     for (let i = 0; i < 5; i++) expect(await collectRows(source, 'SELECT 2 AS ok')).toEqual([{ ok: 2 }]);
   });
 
-  it('throws SOURCE_CONNECT_FAILED for an unreachable server, without the password', async () => {
-    const unreachable = new PostgresSource({ url: 'postgres://panel:hunter2secret@127.0.0.1:1/warehouse' });
-    try {
-      const error = await collectRows(unreachable, 'SELECT 1').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(SourceError);
-      expect(error).toMatchObject({ code: 'SOURCE_CONNECT_FAILED' });
-      const message = (error as Error).message;
-      expect(message).toContain('postgres://panel:***@127.0.0.1:1/warehouse');
-      expect(message).toMatch(/ECONNREFUSED/);
-      expect(message).not.toContain('hunter2secret');
-    } finally {
-      await unreachable.close();
-    }
-  });
+  it('throws SOURCE_CONNECT_FAILED for an unreachable server, without the password', () =>
+    expectUnreachableWithoutPassword('postgres', (url) => new PostgresSource({ url })));
 
-  it('throws SOURCE_CONNECT_FAILED for a database that does not exist', async () => {
-    const url = new URL(db.url);
-    url.pathname = '/panelsync_no_such_database';
-    const wrong = new PostgresSource({ url: url.toString() });
-    try {
-      await expect(collectRows(wrong, 'SELECT 1')).rejects.toMatchObject({
-        code: 'SOURCE_CONNECT_FAILED',
-        message: expect.stringContaining('panelsync_no_such_database'),
-      });
-    } finally {
-      await wrong.close();
-    }
-  });
+  it('throws SOURCE_CONNECT_FAILED for a database that does not exist', () =>
+    expectMissingDatabase(db.url, (url) => new PostgresSource({ url })));
 });
