@@ -5,5 +5,10 @@ import { registerPlanCommand } from './plan-command.ts';
 import { registerValidateCommand } from './validate-command.ts';
 import { registerEmulatorCommand } from './emulator-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerRunsCommand } from './runs-command.ts';
+import { registerDebugCommand } from './debug-command.ts';
+import { registerRowsCommand } from './rows-command.ts';
+import { registerAlertsCommand } from './alerts-command.ts';
+import { registerServeCommand } from './serve-command.ts';
 
-export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand];
+export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand];

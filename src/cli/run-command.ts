@@ -3,18 +3,25 @@
  * [--dry-run]`: runs one sync (`--dry-run`: prints the plan, as `panelsync plan`).
  *
  * With `--json`, exactly one JSON object (the {@link RunSummary}) goes to stdout and everything
- * else to stderr. Exit codes: 0 success or warning, 1 failed or interrupted, 2 configuration error.
+ * else to stderr. Alert notifications (see src/alerts/) are sent after the summary is printed; the
+ * command waits at most {@link ALERTS_WAIT_MS} for them (Ctrl-C stops waiting). Exit codes: 0
+ * success or warning, 1 failed or interrupted, 2 configuration error.
  */
 import type { Command } from 'commander';
 import { loadProject } from '../config/load-project.ts';
 import { SyncEvents } from '../engine/events.ts';
 import { runSync } from '../engine/run-sync.ts';
+import { watchRun } from '../alerts/index.ts';
+import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
 import { addProjectOption } from './project-option.ts';
 import { attachProgress } from './run-progress.ts';
 import { formatSummary } from './format-summary.ts';
 import { printPlan } from './plan-command.ts';
 import { reportCommandError } from './report-error.ts';
+
+/** How long the command waits for alert notifications after the run, ms; undelivered ones are then recorded as failed. */
+export const ALERTS_WAIT_MS = 30_000;
 
 interface RunOptions {
   project?: string;
@@ -45,6 +52,10 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       const project = await loadProject({ projectDir: opts.project });
       const events = new SyncEvents();
       const detach = attachProgress(events);
+      // One store for the run and its alerts: runSync leaves a store it was given open, so that
+      // alert deliveries (after the run) can still record how they went.
+      const store = new SqliteStateStore(project.statePath);
+      const alerts = watchRun({ project, store, events });
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
@@ -58,12 +69,17 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
           allowMassDelete: opts.allowMassDelete,
           events,
           signal: controller.signal,
+          store,
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else process.stdout.write(formatSummary(summary));
         setExitCode(summary.status === 'success' || summary.status === 'warning' ? EXIT.ok : EXIT.failed);
       } finally {
         detach();
+        // The summary is out; notifications get a bounded time to arrive before the process exits.
+        await alerts.settled({ timeoutMs: ALERTS_WAIT_MS, signal: controller.signal });
+        alerts.stop();
+        store.close();
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }

@@ -231,13 +231,66 @@ export const alertRulesSchema = z
   .describe('Alert rules: recipients and trigger thresholds.');
 export type AlertRulesConfig = z.infer<typeof alertRulesSchema>;
 
+/** Delivery settings when alerts.delivery does not set them. */
+export const ALERT_DELIVERY_DEFAULTS = { max_attempts: 3, retry_backoff_ms: 2_000, timeout_ms: 10_000 } as const;
+
+export const alertDeliverySchema = z
+  .strictObject({
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .default(ALERT_DELIVERY_DEFAULTS.max_attempts)
+      .describe('Attempts per notification and channel on transient failures (5xx, 429, timeouts, connection errors).'),
+    retry_backoff_ms: z
+      .number()
+      .int()
+      .min(0)
+      .max(300_000)
+      .default(ALERT_DELIVERY_DEFAULTS.retry_backoff_ms)
+      .describe('Wait before retry n is retry_backoff_ms * 2^(n-1), ms (raised to a Retry-After the channel sends, up to 60 s).'),
+    timeout_ms: z
+      .number()
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(ALERT_DELIVERY_DEFAULTS.timeout_ms)
+      .describe('Limit for one delivery attempt, ms.'),
+  })
+  .describe('How notifications are delivered. They are sent after the run ended and never fail or slow it.');
+export type AlertDeliveryConfig = z.infer<typeof alertDeliverySchema>;
+
 export const alertsSchema = z
   .strictObject({
     channels: z.record(name, alertChannelSchema).default({}).describe('Notification channels, by name.'),
+    delivery: alertDeliverySchema.default(ALERT_DELIVERY_DEFAULTS),
     defaults: alertRulesSchema.default({}).describe('Rules for every sync; a sync may override them under syncs.NAME.alerts.'),
   })
   .describe('Sync alerts: one notification per change of state per sync and trigger, and one when it recovers.');
 export type AlertsConfig = z.infer<typeof alertsSchema>;
+
+/** A schedule interval, e.g. `15m`: a whole number above 0 and a unit, s (seconds), m (minutes), h (hours) or d (days). */
+export const INTERVAL_PATTERN = /^[1-9][0-9]*[smhd]$/;
+
+/**
+ * When `panelsync serve` runs a sync: exactly one of `interval` or `cron` (checked, with the cron
+ * expression, in validate-project.ts; see src/schedule/).
+ */
+export const scheduleSchema = z
+  .strictObject({
+    interval: z
+      .string()
+      .regex(INTERVAL_PATTERN, 'must be a whole number above 0 and a unit s, m, h or d, e.g. "15m"')
+      .optional()
+      .describe('Runs the sync this long after its last run started: a number and a unit s, m, h or d, e.g. "15m".'),
+    cron: z
+      .string()
+      .optional()
+      .describe('Runs the sync at the times of this cron expression, in UTC: minute hour day-of-month month day-of-week, e.g. "0 6 * * *".'),
+  })
+  .describe('When `panelsync serve` runs the sync: { interval: 15m } or { cron: "0 6 * * *" } (UTC). Absent: only when triggered.');
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 export const syncSchema = z
   .strictObject({
@@ -264,9 +317,27 @@ export const syncSchema = z
       .default(true)
       .describe('Split a batch rejected as a whole until each row is accepted or rejected on its own.'),
     alerts: alertRulesSchema.optional().describe('Overrides alerts.defaults for this sync, key by key.'),
+    schedule: scheduleSchema.optional(),
   })
   .describe('Keeps a destination in step with a model.');
 export type SyncConfig = z.infer<typeof syncSchema>;
+
+/** The least characters of `server.api_token`. */
+export const MIN_API_TOKEN_LENGTH = 16;
+
+/** `panelsync serve`: the HTTP API's token and where it listens (command-line flags win). */
+export const serverSchema = z
+  .strictObject({
+    api_token: z
+      .string()
+      .min(MIN_API_TOKEN_LENGTH, `must be at least ${MIN_API_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
+      .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'use only letters, digits and - . _ ~ + / (then = padding), as in a bearer token (RFC 6750); `openssl rand -hex 32` gives one')
+      .describe('Secret: the bearer token every API request but /api/v1/healthz needs; write it as "${PANELSYNC_API_TOKEN}".'),
+    port: z.number().int().min(0).max(65535).optional().describe('TCP port; default 8080 (--port wins).'),
+    host: z.string().min(1).optional().describe('Interface to listen on; default 127.0.0.1 (--host wins).'),
+  })
+  .describe('The HTTP API and web UI of `panelsync serve`.');
+export type ServerConfig = z.infer<typeof serverSchema>;
 
 export const projectSchema = z
   .strictObject({
@@ -291,6 +362,7 @@ export const projectSchema = z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
       .optional()
       .describe('Where the web UI is reached; alerts link to {public_url}/runs/{run_id}.'),
+    server: serverSchema.optional(),
   })
   .meta({ title: 'panelsync project file (panelsync.yml)' });
 /** A project file after defaults, before cross-field rules. */

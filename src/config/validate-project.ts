@@ -10,6 +10,7 @@ import { fieldTargetKey, parseFieldTarget } from '../destinations/user-interview
 import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
+import { parseCron } from '../schedule/sync-schedule.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -128,6 +129,7 @@ function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   for (const destination of Object.values(isRecord(value.destinations) ? value.destinations : {})) {
     if (isRecord(destination) && typeof destination.api_key === 'string') secrets.add(destination.api_key);
   }
+  if (isRecord(value.server) && typeof value.server.api_token === 'string') secrets.add(value.server.api_token);
   for (const source of Object.values(isRecord(value.sources) ? value.sources : {})) {
     if (isRecord(source) && typeof source.url === 'string') for (const s of urlSecrets(source.url)) secrets.add(s);
   }
@@ -229,6 +231,7 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     }
 
     alertRuleIssues(at('alerts'), sync.alerts, value.alerts, add);
+    if (isRecord(sync.schedule)) scheduleIssues(at('schedule'), sync.schedule, add);
 
     if (!Array.isArray(sync.mappings)) continue;
     const written = new Map<string, number>();
@@ -300,9 +303,31 @@ function alertRuleIssues(
       const from = (k: 'warning' | 'critical') => (own[k] === undefined ? ` (from alerts.defaults.${key}.${k}${k === 'critical' && inherited[k] === undefined ? ', or the default' : ''})` : '');
       add(
         [...at, key],
-        `warning (${warning}${from('warning')}) must not be above critical (${critical}${from('critical')}); lower warning or raise critical`,
+        `warning ${warning}${from('warning')} must not be above critical ${critical}${from('critical')}; lower warning or raise critical`,
       );
     }
+  }
+}
+
+/**
+ * A sync's schedule: exactly one of interval or cron, and a cron expression that parses (see
+ * src/schedule/sync-schedule.ts). The interval's form is the schema's.
+ */
+function scheduleIssues(
+  at: ConfigPathSegment[],
+  schedule: Record<string, unknown>,
+  add: (at: ConfigPathSegment[], message: string) => void,
+): void {
+  const has = (key: string) => schedule[key] !== undefined;
+  if (has('interval') === has('cron')) {
+    add(at, `give exactly one of interval or cron (found ${has('interval') ? 'both' : 'neither'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }`);
+    return;
+  }
+  if (typeof schedule.cron !== 'string') return;
+  try {
+    parseCron(schedule.cron);
+  } catch (error) {
+    add([...at, 'cron'], (error as Error).message);
   }
 }
 

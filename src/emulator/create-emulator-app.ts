@@ -1,7 +1,7 @@
 /**
  * The User Interviews emulator as a Hono app: the participant API under `/api`, exactly as the wire
  * module encodes it (see shared docs: user-interviews-api), plus test-only routes under
- * `/_emulator/` (state dump, reset, stats, characteristics, knobs). Serve it with
+ * `/_emulator/` (state dump, reset, stats, per-email write counts, characteristics, knobs). Serve it with
  * {@link ../emulator/start-emulator.ts} or test it with `app.request(...)`.
  */
 import type { Context } from 'hono';
@@ -100,6 +100,8 @@ type Env = { Bindings: Partial<HttpBindings> | undefined };
  * counted in stats, latency, injected fault (`fail_next`, then random), auth (401), rate limit
  * (429), `Accept` (406), the route (404 when unknown), then for writes `Content-Type` (415) and JSON (400).
  * Test routes: `GET /_emulator/state`, `POST /_emulator/reset`, `GET /_emulator/stats`,
+ * `GET /_emulator/writes` (`{ by_email: { "ann@example.com": 2 } }`: writes applied per normalized
+ * email since the last reset, see {@link EmulatorState.writeCounts}),
  * `POST /_emulator/characteristics`, `GET|PATCH /_emulator/knobs`.
  * @throws EmulatorOptionsError when an option is invalid.
  */
@@ -168,6 +170,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     return c.json({ ok: true });
   });
   app.get('/_emulator/stats', (c) => c.json({ total, by_route: Object.fromEntries(stats) }));
+  app.get('/_emulator/writes', (c) => c.json({ by_email: state.writeCounts() }));
   app.post('/_emulator/characteristics', async (c) => {
     const body = await readJson(c);
     if (!body.ok) return body.response;

@@ -72,6 +72,8 @@ export class EmulatorState {
   private nextId = 1;
   private readonly characteristics = new Map<string, CharacteristicDefinition>();
   private nextCharacteristicId = 1;
+  /** Normalized email -> writes applied to the participant holding it (create, update, delete). */
+  private readonly writes = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -84,6 +86,7 @@ export class EmulatorState {
   reset(): void {
     this.participants.clear();
     this.emailIndex.clear();
+    this.writes.clear();
     this.order = [];
     this.orderIsStale = false;
     this.nextId = 1;
@@ -218,8 +221,18 @@ export class EmulatorState {
     if (!participant) return false;
     this.participants.delete(participant.id);
     this.emailIndex.delete(normalizeEmail(participant.email));
+    this.countWrite(participant.email);
     this.orderIsStale = true;
     return true;
+  }
+
+  /**
+   * `GET /_emulator/writes`: per normalized email, how many writes were applied to the participant
+   * holding it since the last reset (each create or update of a batch entry, each delete). An email
+   * change counts under the new email. Lets a test prove that no row was sent twice.
+   */
+  writeCounts(): Record<string, number> {
+    return Object.fromEntries(this.writes);
   }
 
   /** `GET /participants`: one page (1-based) of `size` participants, by id ascending. */
@@ -302,6 +315,12 @@ export class EmulatorState {
       }
     }
     participant.updatedAt = this.now();
+    this.countWrite(email);
+  }
+
+  private countWrite(email: string): void {
+    const key = normalizeEmail(email);
+    this.writes.set(key, (this.writes.get(key) ?? 0) + 1);
   }
 }
 

@@ -21,7 +21,7 @@ import { batchCallTag } from '../state/batch-call-tag.ts';
 import type { ChangeClass, PlannedRow, RowOutcome, Stage, StateStore } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
-import { sendWithSplitRetries } from './split-retry.ts';
+import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
 
 export interface ExecuteOptions {
   runId: string;
@@ -46,6 +46,11 @@ export interface ExecuteResult {
   skipped: ClassCounts;
   /** True when the signal stopped the run before every planned row was acted on. */
   interrupted: boolean;
+  /**
+   * The error that ended the run early (a refused API key, a directory read that failed); the
+   * counts above cover the batches committed before it. Absent when the run went to the end.
+   */
+  failure?: unknown;
 }
 
 /** Planned rows read from the stage per page; a page is cut into batches. */
@@ -59,47 +64,54 @@ type Outcome = (RowResult | { skipped: string }) & { batch?: { id: string; index
 
 interface Context extends ExecuteOptions {
   result: ExecuteResult;
-  /** Set by the first error that must fail the run (a refused API key); stops every worker. */
+  /** Set by the first error that must fail the run (a refused API key, a state database failure); stops every worker. */
   fatal: unknown;
-  directoryLoaded: boolean;
+  /** The last (re)load of the directory; reloads run one after the other, never two at once. */
+  directory: Promise<void> | null;
   /** Batch ids handed out so far (`b1`, `b2`, …), for the call tags. */
   batches: number;
 }
 
 /**
  * Acts on every planned row and commits each batch's outcome. Row-level failures are outcomes,
- * not exceptions.
- *
- * @throws HttpError (`HTTP_UNAUTHORIZED`) when the API key is refused: the run fails at once,
- *   after the batches in flight are committed
+ * not exceptions. Never throws: an error that must end the run (a refused API key fails it at
+ * once) stops every worker, the batches in flight are committed, and the error comes back as
+ * `failure` with the counts of what was committed.
  */
 export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const ctx: Context = {
     ...options,
     result: { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false },
     fatal: null,
-    directoryLoaded: false,
+    directory: null,
     batches: 0,
   };
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
-  if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'])) await loadDirectory(ctx);
-  if (mode === 'insert') {
-    await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
-  } else {
-    await phase(ctx, ['added', 'changed'], options.batchSize, (batch) => upsertRows(ctx, batch), 'sync');
+  try {
+    if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'])) await loadDirectory(ctx);
+    if (mode === 'insert') {
+      await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
+    } else {
+      await phase(ctx, ['added', 'changed'], options.batchSize, (batch) => upsertRows(ctx, batch), 'sync');
+    }
+
+    if (deleteBehavior === 'do_nothing') {
+      await phase(ctx, ['removed'], PAGE_ROWS, async (batch) => batch.map(() => ({ ok: true, id: '' })), 'forget');
+    } else {
+      // A removed row without a stored participant id is found by email, if it exists at all.
+      if (ctx.fatal === null && hasPlanned(ctx, ['removed'], (row) => row.participantId === null)) await loadDirectory(ctx);
+      if (deleteBehavior === 'clear') {
+        await phase(ctx, ['removed'], options.batchSize, (batch) => clearRows(ctx, batch), 'forget');
+      } else {
+        await phase(ctx, ['removed'], 1, async ([row]) => [await deleteRow(ctx, row!)], 'forget');
+      }
+    }
+  } catch (error) {
+    ctx.fatal ??= error;
   }
 
-  if (deleteBehavior === 'do_nothing') {
-    await phase(ctx, ['removed'], PAGE_ROWS, async (batch) => batch.map(() => ({ ok: true, id: '' })), 'forget');
-  } else if (deleteBehavior === 'clear') {
-    await phase(ctx, ['removed'], options.batchSize, (batch) => clearRows(ctx, batch), 'forget');
-  } else {
-    if (hasPlanned(ctx, ['removed'], (row) => row.participantId === null)) await loadDirectory(ctx);
-    await phase(ctx, ['removed'], 1, async ([row]) => [await deleteRow(ctx, row!)], 'forget');
-  }
-
-  if (ctx.fatal !== null) throw ctx.fatal;
+  if (ctx.fatal !== null) ctx.result.failure = ctx.fatal;
   ctx.result.interrupted = options.signal?.aborted === true && ctx.result.interrupted;
   return ctx.result;
 }
@@ -137,16 +149,21 @@ async function phase(
       try {
         outcomes = await send(batch);
       } catch (error) {
-        if (error instanceof HttpError && error.code === 'HTTP_UNAUTHORIZED') {
+        if (isFatal(error)) {
           ctx.fatal ??= error;
           return;
         }
         // Attempts ran out, or the whole batch failed otherwise: its rows are rejected for this
         // run, and planned again by the next one with their values then.
-        const message = error instanceof Error ? error.message : String(error);
-        outcomes = batch.map(() => ({ ok: false, own: false, error: message }));
+        outcomes = batch.map(() => ({ ok: false, own: false, error: errorMessage(error) }));
       }
-      commit(ctx, batch, outcomes, onSuccess);
+      try {
+        commit(ctx, batch, outcomes, onSuccess);
+      } catch (error) {
+        // The state database failed: stop, so that nothing is sent that could not be recorded.
+        ctx.fatal ??= error;
+        return;
+      }
     }
   };
   await Promise.all(Array.from({ length: ctx.concurrency }, worker));
@@ -165,18 +182,62 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
   });
   if (send.length > 0) {
     const batchId = `b${++ctx.batches}`;
-    const results = await sendWithSplitRetries(
+    const results = await sendBatch(
+      ctx,
       send,
       (rows) =>
         ctx.client.batchUpsert(
           rows.map((r) => r.participant),
           { tag: batchCallTag(ctx.sync.mode, batchId, send.indexOf(rows[0]!), rows.length) },
         ),
-      ctx.sync.split_retries,
+      (r) => batch[r.index]!.pk,
     );
     send.forEach((r, i) => (outcomes[r.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
   }
   return outcomes;
+}
+
+/** Offending rows named in the error of a row rejected with its batch (split retries off). */
+const MAX_CAUSES_SHOWN = 5;
+
+/**
+ * One batch through split retries; one result per row, in order. When attempts run out, the rows
+ * not acknowledged are rejected with the failure (planned again next run); a split batch that
+ * fails part-way keeps the outcomes of the halves already acknowledged. A refused API key stops
+ * the run: thrown when nothing was acknowledged, else recorded in `ctx.fatal`. With split retries
+ * off, a row rejected only because of the others gets the batch's errors, named by primary key
+ * (at most {@link MAX_CAUSES_SHOWN}).
+ */
+async function sendBatch<T>(
+  ctx: Context,
+  rows: readonly T[],
+  send: (rows: readonly T[]) => Promise<RowResult[]>,
+  pkOf: (row: T) => string,
+): Promise<RowResult[]> {
+  let results: RowResult[];
+  try {
+    results = await sendWithSplitRetries(rows, send, ctx.sync.split_retries);
+  } catch (error) {
+    if (error instanceof PartialBatchError) {
+      if (isFatal(error.cause)) ctx.fatal ??= error.cause;
+      const failure = errorMessage(error.cause);
+      results = error.results.map((r) => r ?? { ok: false, own: false, error: failure });
+    } else if (isFatal(error)) {
+      throw error;
+    } else {
+      // Attempts ran out on the first call: nothing of the batch was acknowledged.
+      results = rows.map(() => ({ ok: false, own: false, error: errorMessage(error) }));
+    }
+  }
+  if (ctx.sync.split_retries) return results;
+  const causes = rows.flatMap((row, i) => {
+    const r = results[i]!;
+    return !r.ok && r.own ? [`primary key ${pkOf(row)}: ${r.error}`] : [];
+  });
+  if (causes.length === 0) return results;
+  const shown = causes.slice(0, MAX_CAUSES_SHOWN).join('; ') + (causes.length > MAX_CAUSES_SHOWN ? `; and ${causes.length - MAX_CAUSES_SHOWN} more` : '');
+  const whole = `batch rejected as a whole (split_retries is off): ${shown}`;
+  return results.map((r) => (!r.ok && !r.own ? { ...r, error: whole } : r));
 }
 
 /** insert mode: a row never synced before is created; nothing is ever overwritten. */
@@ -199,9 +260,20 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   return { ...result, batch };
 }
 
-/** Delete behaviour `clear`: every mapped field of the last synced values set to null. */
+/**
+ * Delete behaviour `clear`: every mapped field of the last synced values set to null, on the
+ * participant by its stored id (else the directory's, by email). A row whose participant does not
+ * exist has nothing to clear: it is forgotten without a call, so clearing never creates one.
+ */
 async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
-  const participants = batch.map((row) => {
+  const outcomes: Outcome[] = new Array(batch.length);
+  const send: Array<{ index: number; participant: ParticipantInput }> = [];
+  batch.forEach((row, index) => {
+    const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
+    if (id === null) {
+      outcomes[index] = { ok: true, id: '' };
+      return;
+    }
     const last = JSON.parse(row.payload) as Record<string, unknown>;
     const cleared: ParticipantInput = { email: row.email };
     for (const [field, value] of Object.entries(last)) {
@@ -211,16 +283,24 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
         (cleared as Record<string, unknown>)[field] = null;
       }
     }
-    if (row.participantId !== null) cleared.id = row.participantId;
-    return cleared;
+    cleared.id = id;
+    send.push({ index, participant: cleared });
   });
-  const batchId = `b${++ctx.batches}`;
-  const results = await sendWithSplitRetries(
-    participants,
-    (rows) => ctx.client.batchUpsert([...rows], { tag: batchCallTag('clear', batchId, participants.indexOf(rows[0]!), rows.length) }),
-    ctx.sync.split_retries,
-  );
-  return results.map((r, index) => ({ ...r, batch: { id: batchId, index } }));
+  if (send.length > 0) {
+    const batchId = `b${++ctx.batches}`;
+    const results = await sendBatch(
+      ctx,
+      send,
+      (rows) =>
+        ctx.client.batchUpsert(
+          rows.map((r) => r.participant),
+          { tag: batchCallTag('clear', batchId, send.indexOf(rows[0]!), rows.length) },
+        ),
+      (r) => batch[r.index]!.pk,
+    );
+    send.forEach((r, i) => (outcomes[r.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
+  }
+  return outcomes;
 }
 
 /** Delete behaviour `delete`: by the stored participant id, else by the directory's. */
@@ -241,16 +321,33 @@ function toParticipant(row: PlannedRow): ParticipantInput {
   return participant;
 }
 
-/** Reads the destination's email -> id directory into the stage (once per run, unless `reload`). */
+/**
+ * Reads the destination's email -> id directory into the stage: once per run, or again with
+ * `reload` (after the previous read, never at the same time: a read replaces the stage's table).
+ */
 async function loadDirectory(ctx: Context, reload = false): Promise<void> {
-  if (ctx.directoryLoaded && !reload) return;
+  if (ctx.directory !== null && !reload) return ctx.directory;
   const client = ctx.client;
-  await ctx.stage.loadDirectory(
-    (async function* () {
-      for await (const p of client.participants(200, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
-    })(),
-  );
-  ctx.directoryLoaded = true;
+  const read = () =>
+    ctx.stage
+      .loadDirectory(
+        (async function* () {
+          for await (const p of client.participants(200, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
+        })(),
+      )
+      .then(() => undefined);
+  const previous = ctx.directory;
+  ctx.directory = previous === null ? read() : previous.catch(() => undefined).then(read);
+  return ctx.directory;
+}
+
+/** A failure that must stop the run at once: the API key was refused. */
+function isFatal(error: unknown): boolean {
+  return error instanceof HttpError && error.code === 'HTTP_UNAUTHORIZED';
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {

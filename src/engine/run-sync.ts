@@ -35,6 +35,8 @@ export interface RunSyncOptions {
   signal?: AbortSignal;
   /** The state store to use; by default the project's SQLite file, opened and closed here. */
   store?: StateStore;
+  /** The run's id, made beforehand (e.g. returned by the API before the run starts): see {@link newRunId}. Default: a new one. */
+  runId?: string;
 }
 
 export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'MASS_DELETE_GUARD'] as const;
@@ -64,7 +66,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const { sync, destination } = resolveSync(project, syncName);
   const events = options.events ?? new SyncEvents();
   const store = options.store ?? new SqliteStateStore(project.statePath);
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const startedAt = new Date();
   const trigger = options.trigger ?? 'manual';
 
@@ -123,6 +125,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         signal: options.signal,
       };
       result = options.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
+      // The run failed part-way: the summary keeps the counts of what was committed.
+      if (result.failure !== undefined) throw result.failure;
       summary = result.interrupted
         ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
         : summarize(completedStatus(counts, result.rejected));
@@ -255,6 +259,6 @@ function recordInvalid(store: StateStore, stage: Stage, events: SyncEvents, runI
 }
 
 /** A run id that sorts by start time: `r` + base-36 ms + random hex. */
-function newRunId(): string {
+export function newRunId(): string {
   return `r${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }

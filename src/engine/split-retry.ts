@@ -6,14 +6,38 @@
  */
 import type { RowResult } from '../destinations/user-interviews/client.ts';
 
+export const PARTIAL_BATCH_ERROR_CODES = ['BATCH_FAILED_PART_WAY'] as const;
+
+/**
+ * A split batch failed part-way: a half's request threw (attempts ran out, the key was refused)
+ * after other halves were acknowledged. `results` keeps what is known, so that acknowledged rows
+ * are committed; the failure is the `cause`.
+ */
+export class PartialBatchError extends Error {
+  readonly code = 'BATCH_FAILED_PART_WAY' as const;
+  /** One entry per row of the batch, in order: the row's result, or `null` when it got no answer. */
+  readonly results: Array<RowResult | null>;
+  constructor(results: Array<RowResult | null>, cause: unknown) {
+    const answered = results.filter((r) => r !== null).length;
+    super(`a split batch failed after ${answered} of ${results.length} rows were answered: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'PartialBatchError';
+    this.results = results;
+  }
+}
+
 /**
  * Sends `rows` with `send` (one result per row, in order) and splits on whole-batch rejection.
  * A batch counts as rejected whole when any row was rejected only because of another row
- * (`own: false`). With `splitRetries` off, the first answer is final.
+ * (`own: false`). With `splitRetries` off, the first answer is final. Halves are sent one after
+ * the other (they stay within the sync's concurrency).
  *
- * API calls for one bad row in a batch of n: 1 + 2·ceil(log2 n) at most.
+ * API calls for one bad row in a batch of n: 1 + 2·ceil(log2 n) at most (15 for n = 100).
  *
  * @returns one result per input row, in order
+ * @throws whatever `send` throws on the first call (nothing was answered); PartialBatchError when
+ *   a later call throws: the halves after it are not sent
  */
 export async function sendWithSplitRetries<T>(
   rows: readonly T[],
@@ -24,8 +48,19 @@ export async function sendWithSplitRetries<T>(
   const rejectedWhole = results.some((r) => !r.ok && !r.own);
   if (!splitRetries || !rejectedWhole || rows.length <= 1) return results;
   const middle = Math.ceil(rows.length / 2);
-  // One half after the other: the halves stay within the sync's concurrency.
-  const first = await sendWithSplitRetries(rows.slice(0, middle), send, splitRetries);
-  const second = await sendWithSplitRetries(rows.slice(middle), send, splitRetries);
-  return [...first, ...second];
+  const halves = [rows.slice(0, middle), rows.slice(middle)];
+  const answered: RowResult[] = [];
+  for (const [i, half] of halves.entries()) {
+    try {
+      answered.push(...(await sendWithSplitRetries(half, send, splitRetries)));
+    } catch (error) {
+      const partial = error instanceof PartialBatchError ? error : null;
+      const unsent = halves.slice(i + 1).flatMap((later) => later.map(() => null));
+      throw new PartialBatchError(
+        [...answered, ...(partial ? partial.results : half.map(() => null)), ...unsent],
+        partial ? partial.cause : error,
+      );
+    }
+  }
+  return answered;
 }

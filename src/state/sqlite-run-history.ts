@@ -17,14 +17,12 @@ import type {
 } from './run-history.ts';
 import { SqliteStateStore } from './sqlite-state-store.ts';
 import { ROW_RESULTS, type RowResultKind } from './state-store.ts';
+import { wasTruncated } from './truncate-body.ts';
 
 /** Runs listed when no limit is given. */
 export const DEFAULT_RUNS_LIMIT = 20;
 /** Failing rows listed when no limit is given. */
 export const DEFAULT_FAILING_ROWS_LIMIT = 1_000;
-
-/** Marks the end of a body the store cut (see ./truncate-body.ts). */
-const TRUNCATED = /…\[truncated: \d+ bytes not stored\]$/;
 
 const CALL_COLUMNS = 'seq, method, url, status, duration_ms, attempt, started_at, tag, batch, row_offset, row_count, error';
 
@@ -99,8 +97,8 @@ export class SqliteRunHistory implements RunHistory {
             .all(runId, row.batch, row.row_offset, row.row_offset + row.row_count) as string[]);
     return {
       ...row,
-      request_truncated: row.request_body !== null && TRUNCATED.test(row.request_body),
-      response_truncated: row.response_body !== null && TRUNCATED.test(row.response_body),
+      request_truncated: row.request_body !== null && wasTruncated(row.request_body, row.request_bytes),
+      response_truncated: row.response_body !== null && wasTruncated(row.response_body, row.response_bytes),
       pks,
     };
   }

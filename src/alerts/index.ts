@@ -1,0 +1,12 @@
+/**
+ * Sync alerts: what the rest of panelsync uses.
+ *
+ * - {@link watchRun}: subscribe to runs' events; notices go out when a trigger changes state.
+ * - {@link syncAlertStatus}: a sync's alert rules, trigger states and last deliveries (web UI/API).
+ * - {@link sendTestNotice}: `panelsync alerts test CHANNEL`.
+ */
+export { watchRun, type RunWatcher, type WatchRunOptions } from './watch-run.ts';
+export { syncAlertStatus, type SyncAlertStatus } from './sync-alert-status.ts';
+export { sendTestNotice, AlertChannelUnknownError } from './send-test-notice.ts';
+export type { DeliveryResult } from './deliver-notice.ts';
+export type { Notice } from './notice.ts';

@@ -1,0 +1,41 @@
+/** How the history commands (`runs`, `debug`, `rows`) write times, durations and run counts as text. */
+import type { RunListItem } from '../state/run-history.ts';
+
+/** `2026-11-29T16:06:13.690Z` -> `2026-11-29 16:06:13` (UTC; headers say so). An unreadable value is returned as is. */
+export function formatTime(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
+  return match ? `${match[1]} ${match[2]}` : iso;
+}
+
+/** A duration in ms as a person reads it: `840 ms`, `4.2 s`, `3 min 05 s`, `2 h 07 min`. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/** `1 row`, `3 rows`. */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A run's counts for a table row: rows queried, planned added / changed / removed, invalid, rejected
+ * (all classes) and API calls; `-` each while the run has no summary (running, or its process died).
+ */
+export function runCounts(run: RunListItem): { queried: string; added: string; changed: string; removed: string; invalid: string; rejected: string; calls: string } {
+  const s = run.summary;
+  if (s === null) return { queried: '-', added: '-', changed: '-', removed: '-', invalid: '-', rejected: '-', calls: '-' };
+  return {
+    queried: String(s.rows.queried),
+    added: String(s.rows.added),
+    changed: String(s.rows.changed),
+    removed: String(s.rows.removed),
+    invalid: String(s.rows.invalid),
+    rejected: String(s.rejected.added + s.rejected.changed + s.rejected.removed),
+    calls: String(s.api_calls),
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * The HTTP app of `panelsync serve` (Hono): the JSON API under `/api/v1`, `/metrics`, and the web
+ * UI at `/`. A factory of its dependencies, so that tests can call `app.request(...)` or serve it
+ * on a socket (style.md: `createApp(deps)`). The contract is notes/server-api.md.
+ */
+import { Hono, type Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import type { SyncAlertStatus } from '../alerts/index.ts';
+import type { Project } from '../config/load-project.ts';
+import { redact } from '../http/http-client.ts';
+import { LaunchError, type LaunchRequest, type LaunchResult } from '../schedule/run-launcher.ts';
+import { callTree } from '../state/call-tree.ts';
+import type { RunHistory } from '../state/run-history.ts';
+import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';
+import { uiRoutes } from './ui/ui-routes.ts';
+import { ApiError, apiErrorBody, type ApiErrorCode } from './api-error.ts';
+import { syncDetail, syncListItem, type SyncRuntime } from './sync-views.ts';
+
+/** Largest `limit` the list routes take. */
+export const MAX_LIST_LIMIT = 10_000;
+/** Row outcomes listed when `limit` is not given. */
+export const DEFAULT_ROWS_LIMIT = 1_000;
+/** Runs listed when `limit` is not given. */
+export const DEFAULT_RUNS_LIMIT = 20;
+
+/** What the app reads and starts runs with. */
+export interface AppDependencies {
+  /** The validated project: its syncs, `server.api_token` and the secrets to keep out of responses. */
+  project: Project;
+  history: RunHistory;
+  /** Starts runs (`POST .../trigger`) and says what runs now. */
+  launcher: Launcher;
+  /** When the scheduler runs a sync next; `null` without a schedule. */
+  nextRunAt(sync: string): Date | null;
+  metrics: { text(): Promise<string>; contentType: string };
+  /** The sync's alert rules, trigger states and deliveries (`alerts` of `GET /api/v1/syncs/{name}`). */
+  alertStatus(sync: string): SyncAlertStatus;
+  /** An error that became a `500 INTERNAL` response, for the server's log (the response holds no detail). */
+  onInternalError?(error: unknown): void;
+}
+
+/** What the trigger route needs of the run launcher. */
+export interface Launcher {
+  trigger(sync: string, request: LaunchRequest): LaunchResult;
+  runningRun(sync: string): string | null;
+  queuedRun(sync: string): string | null;
+}
+
+const triggerBody = z
+  .strictObject({
+    full_resync: z.boolean().optional(),
+    reset_cdc: z.boolean().optional(),
+  })
+  .refine((body) => !(body.full_resync && body.reset_cdc), 'give full_resync or reset_cdc, not both');
+
+const LAUNCH_ERROR_TO_API: Record<LaunchError['code'], ApiErrorCode> = {
+  SYNC_UNKNOWN: 'SYNC_NOT_FOUND',
+  SYNC_ALREADY_RUNNING: 'SYNC_ALREADY_RUNNING',
+  STOPPING: 'SHUTTING_DOWN',
+};
+
+/**
+ * Builds the app. Every `/api/v1` route but `healthz`, and `/metrics`, need
+ * `Authorization: Bearer <server.api_token>`.
+ * @throws Error when the project has no `server.api_token` (the serve command checks it first)
+ */
+export function createApp(deps: AppDependencies): Hono {
+  const { project, history, launcher } = deps;
+  const token = project.server?.api_token;
+  if (!token) throw new Error('server.api_token is not set: add it to the project file, e.g. api_token: "${PANELSYNC_API_TOKEN}"');
+  const runtime: SyncRuntime = {
+    runningRun: (sync) => launcher.runningRun(sync),
+    queuedRun: (sync) => launcher.queuedRun(sync),
+    nextRunAt: (sync) => deps.nextRunAt(sync),
+  };
+  // Last line of defence: a secret that reached a stored error or body never leaves in a response.
+  const json = (c: Context, value: unknown, status: ContentfulStatusCode = 200) => c.json(redactStrings(value, project.secrets) as object, status);
+
+  const app = new Hono();
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return json(c, apiErrorBody(error.code, error.message), error.status);
+    if (error instanceof HTTPException) return error.getResponse();
+    deps.onInternalError?.(error);
+    return c.json(apiErrorBody('INTERNAL', 'the server could not answer this request; see its log'), 500);
+  });
+  app.notFound((c) => json(c, apiErrorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see the API under /api/v1`), 404));
+
+  // Registered before the token check: the one route a load balancer may call without a token.
+  app.get('/api/v1/healthz', (c) => c.json({ status: 'ok' }));
+
+  const unauthorized = (c: Context) =>
+    c.json(apiErrorBody('UNAUTHORIZED', 'send the API token (server.api_token) as "Authorization: Bearer TOKEN"'), 401);
+  const requireToken = bearerAuth({
+    token,
+    noAuthenticationHeader: { message: unauthorized },
+    invalidAuthenticationHeader: { message: unauthorized },
+    invalidToken: { message: unauthorized },
+  });
+  app.use('/api/v1/*', requireToken);
+  app.use('/metrics', requireToken);
+
+  const metrics = async (c: Context) => c.body(await deps.metrics.text(), 200, { 'Content-Type': deps.metrics.contentType });
+  app.get('/metrics', metrics);
+  app.get('/api/v1/metrics', metrics);
+
+  const syncName = (c: Context): string => {
+    const name = c.req.param('name')!;
+    if (!Object.hasOwn(project.syncs, name)) {
+      const known = Object.keys(project.syncs).join(', ') || 'none';
+      throw new ApiError('SYNC_NOT_FOUND', `no sync "${name}" in the project file (known: ${known})`);
+    }
+    return name;
+  };
+  const runId = (c: Context): string => {
+    const id = c.req.param('id')!;
+    if (history.getRun(id) === null) throw new ApiError('RUN_NOT_FOUND', `no run "${id}"; list a sync's runs with GET /api/v1/syncs/{name}/runs`);
+    return id;
+  };
+
+  app.get('/api/v1/syncs', (c) => json(c, { syncs: Object.keys(project.syncs).map((name) => syncListItem(project, history, runtime, name)) }));
+
+  app.get('/api/v1/syncs/:name', (c) => {
+    const sync = syncName(c);
+    return json(c, { ...syncDetail(project, history, runtime, sync), alerts: deps.alertStatus(sync) });
+  });
+
+  app.get('/api/v1/syncs/:name/runs', (c) => {
+    const sync = syncName(c);
+    const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_RUNS_LIMIT;
+    return json(c, { runs: history.listRuns({ sync, limit }) });
+  });
+
+  app.post('/api/v1/syncs/:name/trigger', async (c) => {
+    const sync = syncName(c);
+    const body = await readTriggerBody(c);
+    try {
+      const result = launcher.trigger(sync, { trigger: 'api', fullResync: body.full_resync, resetCdc: body.reset_cdc });
+      return json(c, { run_id: result.runId, queued: result.queued }, 202);
+    } catch (error) {
+      if (error instanceof LaunchError) throw new ApiError(LAUNCH_ERROR_TO_API[error.code], error.message);
+      throw error;
+    }
+  });
+
+  app.get('/api/v1/runs/:id', (c) => json(c, history.getRun(runId(c))));
+
+  app.get('/api/v1/runs/:id/calls', (c) => json(c, { calls: callTree(history.listCalls(runId(c))) }));
+
+  app.get('/api/v1/runs/:id/calls/:seq', (c) => {
+    const id = runId(c);
+    const seq = c.req.param('seq');
+    const call = /^[1-9][0-9]{0,9}$/.test(seq) ? history.getCall(id, Number(seq)) : null;
+    if (call === null) throw new ApiError('NOT_FOUND', `run ${id} has no call ${seq}; list its calls with GET /api/v1/runs/${id}/calls`);
+    return json(c, call);
+  });
+
+  app.get('/api/v1/runs/:id/rows', (c) => {
+    const id = runId(c);
+    const results = resultsParam(c.req.query('result'));
+    const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_ROWS_LIMIT;
+    const after = integerParam(c, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    return json(c, { rows: history.listOutcomes(id, { results, limit, afterId: after }) });
+  });
+
+  app.all('/api/v1/*', (c) => {
+    throw new ApiError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see the API under /api/v1`);
+  });
+
+  app.route('/', uiRoutes());
+  return app;
+}
+
+/** `{}` for an empty body. @throws ApiError BAD_REQUEST for anything but the trigger options */
+async function readTriggerBody(c: Context): Promise<z.infer<typeof triggerBody>> {
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ApiError('BAD_REQUEST', 'the body is not JSON; send nothing, {"full_resync": true} or {"reset_cdc": true}');
+  }
+  const parsed = triggerBody.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message));
+    throw new ApiError('BAD_REQUEST', `${problems.join('; ')}; send nothing, {"full_resync": true} or {"reset_cdc": true}`);
+  }
+  return parsed.data;
+}
+
+/** A whole-number query parameter in [min, max]; `undefined` when absent. @throws ApiError BAD_REQUEST */
+function integerParam(c: Context, name: string, min: number, max: number): number | undefined {
+  const text = c.req.query(name);
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ApiError('BAD_REQUEST', `${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** `result=rejected,invalid`; `undefined` (every result) when absent. @throws ApiError BAD_REQUEST */
+function resultsParam(text: string | undefined): RowResultKind[] | undefined {
+  if (text === undefined || text === '') return undefined;
+  const results = text.split(',').map((r) => r.trim());
+  const unknown = results.filter((r) => !(ROW_RESULTS as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new ApiError('BAD_REQUEST', `unknown result ${unknown.map((r) => `"${r}"`).join(', ')} (known: ${ROW_RESULTS.join(', ')}); e.g. ?result=rejected,invalid`);
+  }
+  return results as RowResultKind[];
+}
+
+/** A copy of `value` with every secret in its strings replaced by `[REDACTED]`. */
+function redactStrings(value: unknown, secrets: readonly string[]): unknown {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return redact(value, secrets);
+  if (Array.isArray(value)) return value.map((item) => redactStrings(item, secrets));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactStrings(item, secrets)]));
+  }
+  return value;
+}

@@ -1,0 +1,175 @@
+/**
+ * `panelsync serve` as a library: opens the state database, starts the run launcher, the
+ * scheduler and the HTTP server, and stops them in order.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Project } from '../config/load-project.ts';
+import { newRunId } from '../engine/run-sync.ts';
+import { syncAlertStatus, watchRun, type RunWatcher } from '../alerts/index.ts';
+import { redact } from '../http/http-client.ts';
+import { RunLauncher, type LaunchedRun } from '../schedule/run-launcher.ts';
+import { Scheduler, type SchedulerClock } from '../schedule/scheduler.ts';
+import { parseSchedule, type SyncSchedule } from '../schedule/sync-schedule.ts';
+import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
+import { SqliteStateStore } from '../state/sqlite-state-store.ts';
+import { createApp } from './create-app.ts';
+import { ServerMetrics } from './server-metrics.ts';
+
+/** Where `panelsync serve` listens when neither the flags nor `server.port` / `server.host` say. */
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+
+/** How long stopping waits for alert notices still being delivered, ms. */
+export const ALERT_SETTLE_TIMEOUT_MS = 10_000;
+
+export interface StartServerOptions {
+  /** A validated project with `server.api_token` set. */
+  project: Project;
+  /** TCP port; 0 picks a free one. Default `server.port`, else {@link DEFAULT_PORT}. */
+  port?: number;
+  /** Interface to listen on. Default `server.host`, else {@link DEFAULT_HOST}. */
+  host?: string;
+  /** The scheduler's clock (tests); default the system clock. */
+  clock?: SchedulerClock;
+  /** Receives one line per event worth logging (run started/ended, errors), secrets redacted. */
+  log?: (line: string) => void;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** `http://HOST:PORT` with the port actually bound. */
+  url: string;
+  /**
+   * Stops: the scheduler fires no more runs, running runs are aborted (batches in flight finish,
+   * the run is recorded `interrupted` and the next run resumes it), alert notices still being
+   * delivered get up to {@link ALERT_SETTLE_TIMEOUT_MS}, then the HTTP server closes and the state
+   * database with it. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the server. Runs left `running` by a process that died are marked `interrupted` first;
+ * overdue scheduled syncs start once it listens.
+ * @throws Error when `server.api_token` is missing; the listen error (`EADDRINUSE`, `EACCES`…)
+ *   when the port cannot be bound (nothing is left open then)
+ */
+export async function startServer(options: StartServerOptions): Promise<RunningServer> {
+  const { project } = options;
+  const log = (line: string) => options.log?.(redact(line, project.secrets));
+  const port = options.port ?? project.server?.port ?? DEFAULT_PORT;
+  const host = options.host ?? project.server?.host ?? DEFAULT_HOST;
+
+  const store = new SqliteStateStore(project.statePath);
+  const history = new SqliteRunHistory(store.db);
+  interruptDeadRuns(store, Object.keys(project.syncs));
+  const launcher = new RunLauncher({ project, store });
+  const metrics = new ServerMetrics(Object.keys(project.syncs));
+  launcher.onRun((run) => metrics.observe(run));
+  launcher.onRun((run) => logRun(run, log));
+  const watchers = new Set<RunWatcher>();
+  launcher.onRun((run) => {
+    const watcher = watchRun({ project, store, events: run.events, log });
+    watchers.add(watcher);
+    void run.done
+      .then(() => watcher.settled())
+      .then(() => {
+        watcher.stop();
+        watchers.delete(watcher);
+      });
+  });
+
+  const schedules = new Map<string, SyncSchedule>();
+  for (const [name, sync] of Object.entries(project.syncs)) {
+    if (sync.schedule) schedules.set(name, parseSchedule(sync.schedule));
+  }
+  const scheduler = new Scheduler({
+    schedules,
+    launcher,
+    clock: options.clock,
+    lastStartedAt: (sync) => {
+      const last = history.listRuns({ sync, limit: 1 })[0];
+      return last ? new Date(last.started_at) : null;
+    },
+    onError: (sync, error) => log(`scheduled run of ${sync} did not start: ${error.message}`),
+  });
+
+  let server: Server;
+  try {
+    const app = createApp({
+      project,
+      history,
+      launcher,
+      nextRunAt: (sync) => scheduler.nextRunAt(sync),
+      alertStatus: (sync) => syncAlertStatus(project, store, sync),
+      metrics,
+      onInternalError: (error) => log(`internal error answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    });
+    server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  scheduler.start();
+
+  const address = server.address() as AddressInfo;
+  const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      (closing ??= (async () => {
+        scheduler.stop();
+        await launcher.stop();
+        await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
+        await new Promise<void>((resolve, reject) => {
+          server.close((error) => (error ? reject(error) : resolve()));
+          server.closeAllConnections();
+        });
+        store.close();
+      })()),
+  };
+}
+
+/**
+ * Marks `running` runs of `syncs` as `interrupted` when no live process holds the sync's lock
+ * (their process died), so that the API does not show them as running.
+ */
+function interruptDeadRuns(store: SqliteStateStore, syncs: readonly string[]): void {
+  for (const sync of syncs) {
+    const probe = newRunId();
+    if (!store.acquireLock(sync, probe).ok) continue;
+    try {
+      store.interruptStaleRuns(sync);
+    } finally {
+      store.releaseLock(sync, probe);
+    }
+  }
+}
+
+function logRun(run: LaunchedRun, log: (line: string) => void): void {
+  run.events.on('run:start', () => log(`run ${run.runId} of ${run.sync} started (${run.trigger})`));
+  void run.done.then((outcome) => {
+    if ('error' in outcome) {
+      log(`run ${run.runId} of ${run.sync} did not start: ${outcome.error.message}`);
+      return;
+    }
+    const s = outcome.summary;
+    const sum = (c: { added: number; changed: number; removed: number }) => c.added + c.changed + c.removed;
+    log(
+      `run ${run.runId} of ${run.sync} ended ${s.status} in ${(s.duration_ms / 1000).toFixed(1)} s: ` +
+        `${sum(s.succeeded)} rows succeeded, ${sum(s.rejected)} rejected, ${s.rows.invalid} invalid` +
+        (s.error ? ` (${s.error})` : ''),
+    );
+  });
+}

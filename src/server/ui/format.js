@@ -1,0 +1,136 @@
+/**
+ * How values read on the page: statuses with a symbol and a word (never colour alone), times
+ * relative and absolute, durations, counts and schedules.
+ */
+import { h } from './dom.js';
+
+/**
+ * Run statuses (src/state/state-store.ts RUN_STATUSES) and sync health (server-api.md), each
+ * with the word and symbol shown; the CSS class `status-{key}` gives the colour.
+ */
+const STATUS_LABELS = {
+  running: { text: 'Running', symbol: '◔' },
+  success: { text: 'Success', symbol: '✓' },
+  ok: { text: 'Healthy', symbol: '✓' },
+  warning: { text: 'Warning', symbol: '!' },
+  failed: { text: 'Failed', symbol: '✕' },
+  interrupted: { text: 'Interrupted', symbol: '⏸' },
+  never_run: { text: 'Never run', symbol: '–' },
+  queued: { text: 'Queued', symbol: '…' },
+  rejected: { text: 'Rejected', symbol: '✕' },
+  invalid: { text: 'Invalid', symbol: '!' },
+  succeeded: { text: 'Succeeded', symbol: '✓' },
+  skipped: { text: 'Skipped', symbol: '–' },
+};
+
+/**
+ * A status badge: `<span class="badge status-KEY">` with a symbol (hidden from screen readers) and
+ * a word.
+ * @param {string} key a run status, health, or row result
+ * @param {string} [text] a word other than the default
+ */
+export function statusBadge(key, text) {
+  const label = STATUS_LABELS[key] ?? { text: key, symbol: '•' };
+  return h(
+    'span',
+    { class: `badge status-${key in STATUS_LABELS ? key : 'other'}` },
+    h('span', { class: 'badge-symbol', 'aria-hidden': 'true' }, label.symbol),
+    text ?? label.text,
+  );
+}
+
+/**
+ * An HTTP status badge: 2xx success, 429 and 5xx warning (retried), other 4xx failed; `null`
+ * (no response) failed, with the transport error as its word.
+ * @param {number | null} status
+ * @param {string | null} error what went wrong below HTTP
+ */
+export function httpStatusBadge(status, error) {
+  if (status === null) return statusBadge('failed', `No response${error ? `: ${error}` : ''}`);
+  const key = status < 300 ? 'success' : status === 429 || status >= 500 ? 'warning' : 'failed';
+  return statusBadge(key, String(status));
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** `iso` as "3 minutes ago" / "in 5 minutes" relative to now. */
+export function relativeTime(iso) {
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  const abs = Math.abs(seconds);
+  if (abs < 45) return seconds <= 0 ? 'just now' : 'in a few seconds';
+  if (abs < 45 * 60) return relative.format(Math.round(seconds / 60), 'minute');
+  if (abs < 22 * 3600) return relative.format(Math.round(seconds / 3600), 'hour');
+  return relative.format(Math.round(seconds / 86400), 'day');
+}
+
+/**
+ * A `<time>` element reading relative to now, with the local date and time as its tooltip (and
+ * the ISO value in `datetime`); `null` reads as "—".
+ * @param {string | null} iso
+ */
+export function timeElement(iso) {
+  if (!iso) return h('span', { class: 'muted' }, '—');
+  const date = new Date(iso);
+  return h('time', { datetime: iso, title: absolute.format(date) }, relativeTime(iso));
+}
+
+/** The local date and time of `iso`, e.g. "12 Mar 2026, 14:03:07"; "—" for null. */
+export function absoluteTime(iso) {
+  return iso ? absolute.format(new Date(iso)) : '—';
+}
+
+/** A duration in ms as "820 ms", "4.2 s", "3 min 12 s"; "—" for null. */
+export function duration(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.round((ms % 60_000) / 1000);
+  return minutes < 60 ? `${minutes} min ${seconds} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+const numberFormat = new Intl.NumberFormat();
+
+/** A count with digit grouping ("12,345"). */
+export function count(n) {
+  return numberFormat.format(n);
+}
+
+/** A size in bytes as "512 B", "3.4 KiB", "1.2 MiB". */
+export function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/**
+ * A sync's schedule (server-api.md SyncListItem.schedule) in words: "every 15m", "cron 0 6 * * * (UTC)"
+ * or "manual".
+ */
+export function scheduleText(schedule) {
+  if (!schedule) return 'Manual';
+  if ('interval' in schedule) return `Every ${schedule.interval}`;
+  return `Cron ${schedule.cron} (UTC)`;
+}
+
+/**
+ * Row counts of a run (src/engine/run-summary.ts RunSummary): rows succeeded, rejected, skipped
+ * (summed over added, changed, removed) and invalid; `null` while the run has no summary.
+ */
+export function runCounts(run) {
+  const s = run.summary;
+  if (!s) return null;
+  const sum = (c) => c.added + c.changed + c.removed;
+  return { succeeded: sum(s.succeeded), rejected: sum(s.rejected), skipped: sum(s.skipped), invalid: s.rows.invalid };
+}
+
+/** The path and query of a URL (the host is the same for every call of a destination). */
+export function urlPath(url) {
+  try {
+    const u = new URL(url);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return url;
+  }
+}

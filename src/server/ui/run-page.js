@@ -1,0 +1,262 @@
+/**
+ * A run's page (`/runs/{id}`): summary, the rejected and invalid rows with their reasons, and the
+ * live debugger. While the run is in progress the page polls and grows: counts, new failed rows,
+ * new calls.
+ * Data: GET /api/v1/runs/{id} (RunDetail), /runs/{id}/rows?result=rejected,invalid (OutcomeItem),
+ * /runs/{id}/calls (CallTreeItem); shapes in src/state/run-history.ts.
+ */
+import { apiRequest, segment } from './api-client.js';
+import { callDebugger } from './call-debugger.js';
+import { h, region } from './dom.js';
+import { absoluteTime, count, duration, statusBadge, timeElement } from './format.js';
+
+/** Failed rows fetched per request. */
+const ROWS_PAGE = 200;
+/** While the run is in progress, new failed rows are appended until this many are shown. */
+const ROWS_AUTO_LIMIT = 1000;
+
+/**
+ * @param {HTMLElement} container
+ * @param {{ id: string }} params the run id
+ * @returns {{ refresh(): Promise<{ live: boolean, idleMs: null }>, dispose(): void }}
+ */
+export function runPage(container, { id }) {
+  const path = `/runs/${segment(id)}`;
+  const crumbs = region(renderBreadcrumb, { class: 'breadcrumb-wrap' });
+  const status = region((value) => statusBadge(value), { class: 'heading-badge' });
+  const overview = region(renderOverview);
+  const summary = region(renderSummary);
+  const rows = failedRows(path);
+  const calls = callDebugger(id);
+
+  container.replaceChildren(
+    crumbs.el,
+    h('div', { class: 'page-heading' }, h('h1', { tabindex: '-1' }, 'Run ', h('span', { class: 'mono' }, id)), status.el),
+    overview.el,
+    h('section', { 'aria-labelledby': 'summary-heading' }, h('h2', { id: 'summary-heading' }, 'Summary'), summary.el),
+    h('section', { 'aria-labelledby': 'rows-heading' }, h('h2', { id: 'rows-heading' }, 'Rejected and invalid rows'), rows.el),
+    h(
+      'section',
+      { 'aria-labelledby': 'calls-heading' },
+      h('h2', { id: 'calls-heading' }, 'API calls'),
+      h(
+        'p',
+        { class: 'help' },
+        'Every HTTP request of the run, in order, retries included. Calls that retried part of a batch rejected as a whole are nested under it. Open a call for its request and response.',
+      ),
+      calls.el,
+    ),
+  );
+  document.title = `Run ${id} · panelsync`;
+
+  // A link to #call-N (from a failed row, or shared) opens that call once it is listed.
+  let pendingCall = null;
+  const revealFromHash = () => {
+    const m = /^#call-(\d+)$/.exec(location.hash);
+    if (!m) return;
+    pendingCall = calls.reveal(Number(m[1])) ? null : Number(m[1]);
+  };
+  window.addEventListener('hashchange', revealFromHash);
+  // A second click on the same #call-N link changes no hash: open the call all the same.
+  container.addEventListener('click', (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a[href^="#call-"]') : null;
+    if (link && link.getAttribute('href') === location.hash) revealFromHash();
+  });
+
+  let first = true;
+  return {
+    async refresh() {
+      const run = await apiRequest(path);
+      const [callList] = await Promise.all([apiRequest(`${path}/calls`), rows.refresh(run)]);
+      crumbs.update(run.sync);
+      status.update(run.status);
+      overview.update(run);
+      summary.update(run);
+      calls.update(callList.calls);
+      if (first) {
+        first = false;
+        document.title = `Run ${id} (${run.sync}) · panelsync`;
+        revealFromHash();
+      } else if (pendingCall !== null && calls.reveal(pendingCall)) {
+        pendingCall = null;
+      }
+      return { live: run.status === 'running', idleMs: null };
+    },
+    dispose() {
+      window.removeEventListener('hashchange', revealFromHash);
+    },
+  };
+}
+
+function renderBreadcrumb(sync) {
+  return h(
+    'nav',
+    { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+    h('a', { href: '/' }, 'Syncs'),
+    h('span', { 'aria-hidden': 'true' }, ' / '),
+    h('a', { href: `/syncs/${segment(sync)}` }, sync),
+    h('span', { 'aria-hidden': 'true' }, ' / '),
+    'Run',
+  );
+}
+
+function renderOverview(run) {
+  const fact = (term, value) => h('div', null, h('dt', null, term), h('dd', null, value));
+  return [
+    h(
+      'dl',
+      { class: 'facts' },
+      fact('Sync', h('a', { href: `/syncs/${segment(run.sync)}` }, run.sync)),
+      fact('Trigger', run.trigger),
+      fact('Started', [absoluteTime(run.started_at), ' (', timeElement(run.started_at), ')']),
+      fact('Finished', run.finished_at ? absoluteTime(run.finished_at) : 'Still running'),
+      fact('Duration', run.status === 'running' ? 'in progress' : duration(run.duration_ms)),
+      fact('API calls', count(run.summary?.api_calls ?? run.calls)),
+    ),
+    run.error
+      ? h('div', { class: `callout status-border-${run.status}` }, h('strong', null, run.status === 'interrupted' ? 'Interrupted: ' : 'Failed: '), run.error)
+      : null,
+    run.details_pruned_at
+      ? h('p', { class: 'callout' }, `The calls and row outcomes of this run were removed by retention on ${absoluteTime(run.details_pruned_at)}.`)
+      : null,
+  ];
+}
+
+function renderSummary(run) {
+  const tile = (label, value, cls) => h('div', { class: `tile ${cls ?? ''}` }, h('span', { class: 'tile-value' }, count(value)), h('span', { class: 'tile-label' }, label));
+  const s = run.summary;
+  if (!s) {
+    const o = run.outcomes;
+    return [
+      h('p', { class: 'live-note' }, statusBadge('running', 'In progress'), ' Counts so far; they update every few seconds.'),
+      h(
+        'div',
+        { class: 'tiles' },
+        tile('succeeded', o.succeeded, 'tile-succeeded'),
+        tile('rejected', o.rejected, o.rejected ? 'tile-rejected' : ''),
+        tile('invalid', o.invalid, o.invalid ? 'tile-invalid' : ''),
+        tile('skipped', o.skipped),
+        tile('API calls', run.calls),
+      ),
+    ];
+  }
+  const sum = (c) => c.added + c.changed + c.removed;
+  return [
+    h(
+      'div',
+      { class: 'tiles' },
+      tile('succeeded', sum(s.succeeded), 'tile-succeeded'),
+      tile('rejected', sum(s.rejected), sum(s.rejected) ? 'tile-rejected' : ''),
+      tile('invalid', s.rows.invalid, s.rows.invalid ? 'tile-invalid' : ''),
+      tile('skipped', sum(s.skipped)),
+      tile('unchanged', s.rows.unchanged),
+    ),
+    h(
+      'p',
+      null,
+      `The model returned ${count(s.rows.queried)} rows: ${count(s.rows.added)} added, ${count(s.rows.changed)} changed, `,
+      `${count(s.rows.unchanged)} unchanged and ${count(s.rows.invalid)} invalid; ${count(s.rows.removed)} synced before left it.`,
+    ),
+    h('div', { class: 'table-scroll' }, countsTable(s)),
+  ];
+}
+
+/** Rows added / changed / removed: planned, succeeded, rejected, skipped (RunSummary). */
+function countsTable(s) {
+  return h(
+    'table',
+    { class: 'data-table counts-table' },
+    h('caption', { class: 'visually-hidden' }, 'Rows by change and result'),
+    h('thead', null, h('tr', null, ['Change', 'Planned', 'Succeeded', 'Rejected', 'Skipped'].map((l) => h('th', { scope: 'col' }, l)))),
+    h(
+      'tbody',
+      null,
+      ['added', 'changed', 'removed'].map((c) =>
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'row' }, c),
+          h('td', { class: 'num' }, count(s.rows[c])),
+          h('td', { class: 'num' }, count(s.succeeded[c])),
+          h('td', { class: s.rejected[c] ? 'num count-rejected' : 'num' }, count(s.rejected[c])),
+          h('td', { class: 'num' }, count(s.skipped[c])),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * The rejected and invalid rows of a run, appended as they are recorded (OutcomeItem ids grow),
+ * a page at a time; "Show more" past {@link ROWS_AUTO_LIMIT} or once the run is over.
+ */
+function failedRows(runPath) {
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { class: 'data-table stacked failed-rows-table', hidden: true },
+    h('thead', null, h('tr', null, ['Primary key', 'Result', 'Change', 'Reason', 'API call'].map((l) => h('th', { scope: 'col' }, l)))),
+    tbody,
+  );
+  const note = h('p');
+  const more = h('button', { type: 'button', class: 'button', hidden: true }, 'Show more rows');
+  let afterId = 0;
+  let shown = 0;
+  let exhausted = false;
+  let fetchedAfterEnd = false;
+
+  const fetchPage = async () => {
+    const page = await apiRequest(`${runPath}/rows?result=rejected,invalid&limit=${ROWS_PAGE}&after=${afterId}`);
+    for (const row of page.rows) {
+      tbody.append(rowElement(row));
+      afterId = row.id;
+      shown++;
+    }
+    exhausted = page.rows.length < ROWS_PAGE;
+  };
+
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      await fetchPage();
+      table.hidden = shown === 0;
+      more.hidden = exhausted;
+    } finally {
+      more.disabled = false;
+    }
+  });
+
+  return {
+    el: h('div', null, note, table, more),
+    /** Fetches rows recorded since the last call (while the run is in progress, or on first load). */
+    async refresh(run) {
+      const running = run.status === 'running';
+      // Fetch on every poll while running, and once more after the end for the last rows.
+      if (!fetchedAfterEnd && shown < ROWS_AUTO_LIMIT) {
+        await fetchPage();
+        fetchedAfterEnd = !running;
+      }
+      const total = run.outcomes.rejected + run.outcomes.invalid;
+      table.hidden = shown === 0;
+      more.hidden = exhausted || running;
+      note.textContent =
+        total === 0
+          ? running
+            ? 'No row rejected or invalid so far.'
+            : 'No row was rejected or invalid.'
+          : `${count(run.outcomes.rejected)} rejected by the API, ${count(run.outcomes.invalid)} invalid (never sent)${shown < total ? `; ${count(shown)} listed` : ''}.`;
+    },
+  };
+}
+
+function rowElement(row) {
+  return h(
+    'tr',
+    { dataset: { outcome: row.id } },
+    h('th', { scope: 'row', 'data-label': 'Primary key', class: 'mono' }, row.pk ?? '(none)'),
+    h('td', { 'data-label': 'Result' }, statusBadge(row.result)),
+    h('td', { 'data-label': 'Change' }, row.class),
+    h('td', { 'data-label': 'Reason', class: 'reason' }, row.error ?? '—'),
+    h('td', { 'data-label': 'API call' }, row.call_seq !== null ? h('a', { href: `#call-${row.call_seq}` }, `#${row.call_seq}`) : h('span', { class: 'muted' }, 'not sent')),
+  );
+}

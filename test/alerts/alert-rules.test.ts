@@ -1,0 +1,157 @@
+/**
+ * The pure parts of alerts: the project file's `alerts` rules, trigger evaluation, the state
+ * machine (who hears of which change), and the scrubbing of personal data from row errors.
+ */
+import { describe, expect, it } from 'vitest';
+import { alertPolicy, type AlertPolicy } from '../../src/alerts/alert-policy.ts';
+import { alertStateMachine } from '../../src/alerts/alert-state-machine.ts';
+import { evaluateTriggers } from '../../src/alerts/evaluate-triggers.ts';
+import { scrubPersonalData } from '../../src/alerts/scrub-personal-data.ts';
+import { validateProject } from '../../src/config/validate-project.ts';
+import type { RunSummary } from '../../src/engine/run-summary.ts';
+import type { AlertState, AlertStateRecord } from '../../src/state/state-store.ts';
+import { EXAMPLE_ENV, exampleRaw } from '../config/example-project.ts';
+
+const SYNC = 'customers-to-panel';
+
+function summary(overrides: Partial<RunSummary> & { rejected?: RunSummary['rejected'] } = {}): RunSummary {
+  return {
+    run_id: 'r1',
+    sync: SYNC,
+    status: 'success',
+    rows: { queried: 100, added: 10, changed: 0, removed: 0, unchanged: 90, invalid: 0 },
+    succeeded: { added: 10, changed: 0, removed: 0 },
+    rejected: { added: 0, changed: 0, removed: 0 },
+    skipped: { added: 0, changed: 0, removed: 0 },
+    api_calls: 1,
+    duration_ms: 1_000,
+    ...overrides,
+  };
+}
+
+const POLICY: AlertPolicy = {
+  recipients: [
+    { channel: 'slack', levels: ['warning', 'critical'] },
+    { channel: 'pd', levels: ['critical'] },
+  ],
+  rejectedRows: { warning: 0.01, critical: 0.2 },
+  failedRuns: { warning: 2, critical: 3 },
+  slowRunMinutes: 1,
+};
+
+/** Feeds summaries through evaluate + state machine as watchRun does; returns the sends per run. */
+function replay(summaries: RunSummary[], policy = POLICY) {
+  let stored: AlertStateRecord[] = [];
+  return summaries.map((s, i) => {
+    const results = evaluateTriggers(s, policy, (t) => stored.find((r) => r.trigger === t)?.streak ?? 0);
+    const { states, changes } = alertStateMachine({ sync: SYNC, runId: `r${i}`, at: `2026-01-01T00:00:0${i}Z`, results, previous: stored, recipients: policy.recipients });
+    stored = [...stored.filter((r) => !states.some((s2) => s2.trigger === r.trigger)), ...states];
+    return changes.flatMap((c) => c.sends.map((send) => `${c.trigger} ${c.from}->${c.to}: ${send.channel} ${send.kind}`));
+  });
+}
+
+const rejected = (n: number) => summary({ status: 'warning', rejected: { added: n, changed: 0, removed: 0 }, succeeded: { added: 10 - Math.min(n, 10), changed: 0, removed: 0 } });
+
+describe('trigger evaluation and the state machine', () => {
+  it('one notice per change of state, to the recipients that listen to the level, and recoveries', () => {
+    expect(replay([summary(), rejected(2), rejected(3), rejected(25), rejected(5), summary()])).toEqual([
+      [],
+      ['rejected_rows ok->warning: slack alert'],
+      [],
+      ['rejected_rows warning->critical: slack alert', 'rejected_rows warning->critical: pd alert'],
+      // A step down: slack still listens to warning; pagerduty's critical clears (a resolve).
+      ['rejected_rows critical->warning: slack alert', 'rejected_rows critical->warning: pd recovery'],
+      ['rejected_rows warning->ok: slack recovery'],
+    ]);
+  });
+
+  it('counts failed runs in a row; a failed run leaves the other triggers as they were', () => {
+    const failed = summary({ status: 'failed', error: 'boom' });
+    expect(replay([rejected(2), failed, failed, failed, failed, summary()])).toEqual([
+      ['rejected_rows ok->warning: slack alert'],
+      [],
+      ['failed_run ok->warning: slack alert'],
+      ['failed_run warning->critical: slack alert', 'failed_run warning->critical: pd alert'],
+      [],
+      ['failed_run critical->ok: slack recovery', 'failed_run critical->ok: pd recovery', 'rejected_rows warning->ok: slack recovery'],
+    ]);
+  });
+
+  it('an interrupted run speaks for no trigger; a slow run is a warning when slow_run_minutes is set', () => {
+    expect(evaluateTriggers(summary({ status: 'interrupted' }), POLICY, () => 0)).toEqual([]);
+    const slow = evaluateTriggers(summary({ duration_ms: 90_000 }), POLICY, () => 0).find((r) => r.trigger === 'slow_run')!;
+    expect(slow).toEqual({ trigger: 'slow_run', state: 'warning', streak: 1, reason: 'the run took 1.5 min (limit 1 min)' });
+    const off = evaluateTriggers(summary({ duration_ms: 90_000 }), { ...POLICY, slowRunMinutes: null }, () => 0).find((r) => r.trigger === 'slow_run')!;
+    expect(off.state).toBe('ok');
+  });
+
+  it('the rejected-rows share counts invalid rows and removed rows; a threshold is reached at equality', () => {
+    const at = (s: RunSummary): AlertState => evaluateTriggers(s, POLICY, () => 0).find((r) => r.trigger === 'rejected_rows')!.state;
+    expect(at(summary({ rows: { queried: 99, added: 0, changed: 0, removed: 1, unchanged: 79, invalid: 20 } }))).toBe('critical');
+    expect(at(summary({ rows: { queried: 100, added: 0, changed: 0, removed: 0, unchanged: 99, invalid: 1 } }))).toBe('warning');
+    expect(at(summary({ rows: { queried: 0, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0 } }))).toBe('ok');
+  });
+});
+
+describe('scrubPersonalData', () => {
+  it('drops emails, quoted values and phone numbers, keeps the reason and small numbers, redacts secrets', () => {
+    expect(scrubPersonalData('email "ann@example" is not a valid email address', [])).toBe('email "[value]" is not a valid email address');
+    expect(scrubPersonalData('email: ann.lee+x@example.com is not deliverable', [])).toBe('email: [email] is not deliverable');
+    expect(scrubPersonalData('phone_number: +1 (514) 721-4711 rejected', [])).toBe('phone_number: [phone] rejected');
+    expect(scrubPersonalData('characteristics.ltv: longer than 255 characters (300); HTTP 422', [])).toBe(
+      'characteristics.ltv: longer than 255 characters (300); HTTP 422',
+    );
+    expect(scrubPersonalData('GET http://h/api?key=k3y-s3cret failed', ['k3y-s3cret'])).toBe('GET http://h/api?key=[REDACTED] failed');
+  });
+});
+
+describe('the alerts section of the project file', () => {
+  const withAlerts = (alerts: unknown, syncAlerts?: unknown) => {
+    const raw = exampleRaw();
+    raw.alerts = alerts;
+    if (syncAlerts !== undefined) raw.syncs[SYNC].alerts = syncAlerts;
+    return validateProject(raw, { ...EXAMPLE_ENV, HOOK: 'h00k-token', SMTP_URL: 'smtp://u:pa55word@mail.example.com:587', PD: 'pd-routing-key' });
+  };
+  const channels = {
+    oncall: { type: 'pagerduty', routing_key: '${PD}' },
+    mail: { type: 'email', smtp_url: '${SMTP_URL}', from: 'panelsync@example.com', to: ['data@example.com'] },
+    hook: { type: 'webhook', url: 'https://example.com/hook', headers: { 'X-Token': '${HOOK}' } },
+    sms: { type: 'sms', provider: 'twilio', account_sid: 'AC1', auth_token: 'literal-tw-token', from: '+15550100', to: ['+15550199'] },
+  };
+
+  it('applies defaults, merges a sync over alerts.defaults key by key, and collects every channel secret', () => {
+    const { project, issues } = withAlerts(
+      { channels, defaults: { recipients: [{ channel: 'oncall', levels: ['critical'] }], rejected_rows: { warning: 0.05 } } },
+      { rejected_rows: { critical: 0.5 }, slow_run_minutes: 30 },
+    );
+    expect(issues).toEqual([]);
+    expect(project!.alerts!.delivery).toEqual({ max_attempts: 3, retry_backoff_ms: 2_000, timeout_ms: 10_000 });
+    expect(alertPolicy(project!, SYNC)).toEqual({
+      recipients: [{ channel: 'oncall', levels: ['critical'] }],
+      rejectedRows: { warning: 0.05, critical: 0.5 },
+      failedRuns: { warning: null, critical: 1 },
+      slowRunMinutes: 30,
+    });
+    for (const secret of ['h00k-token', 'pa55word', 'smtp://u:pa55word@mail.example.com:587', 'pd-routing-key', 'literal-tw-token']) {
+      expect(project!.secrets).toContain(secret);
+    }
+  });
+
+  it('names unknown channels, repeated channels and thresholds out of order, with their paths', () => {
+    const { issues } = withAlerts(
+      { channels, defaults: { recipients: [{ channel: 'slack', levels: ['warning'] }, { channel: 'oncall', levels: ['critical'] }, { channel: 'oncall', levels: ['warning'] }], rejected_rows: { warning: 0.15 } } },
+      { rejected_rows: { critical: 0.1 } },
+    );
+    expect(issues).toEqual([
+      { path: 'alerts.defaults.recipients[0].channel', message: 'unknown channel "slack" (known: oncall, mail, hook, sms)' },
+      { path: 'alerts.defaults.recipients[2].channel', message: 'channel "oncall" is already listed at recipients[1]; list each channel once, with all its levels' },
+      { path: `syncs.${SYNC}.alerts.rejected_rows`, message: 'warning 0.15 (from alerts.defaults.rejected_rows.warning) must not be above critical 0.1; lower warning or raise critical' },
+    ]);
+  });
+
+  it('refuses a bad phone number and a bad delivery setting, without showing a secret', () => {
+    const { issues } = withAlerts({ channels: { ...channels, sms: { ...channels.sms, to: ['555-0199'] } }, delivery: { max_attempts: 0 } });
+    expect(issues.map((i) => i.path)).toEqual(['alerts.channels.sms.to[0]', 'alerts.delivery.max_attempts']);
+    expect(JSON.stringify(issues)).not.toContain('pa55word');
+  });
+});

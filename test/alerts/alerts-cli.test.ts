@@ -1,0 +1,94 @@
+/**
+ * The commands, in-process through `main`: `panelsync alerts test CHANNEL` for every channel type
+ * (and a failing and an unknown channel), and `panelsync run`, which sends the run's notices
+ * before it returns.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { SYNC } from '../helpers/run-helpers.ts';
+import { ALERT_SECRETS, createAlertProject, PUBLIC_URL, type AlertProject } from './alert-project.ts';
+
+/** Runs `panelsync ARGS` in-process with the project's variables set; returns exit code and output. */
+async function cli(p: AlertProject, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const saved = { ...process.env };
+  Object.assign(process.env, p.env);
+  try {
+    const code = await main(['node', 'panelsync', ...args, '--project', p.chinook.dir]);
+    return { code, stdout, stderr };
+  } finally {
+    process.env = saved;
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('panelsync alerts test', () => {
+  let p: AlertProject;
+  beforeAll(async () => {
+    p = await createAlertProject();
+  });
+  afterAll(() => p?.close());
+
+  it('sends a test notification to each kind of channel', async () => {
+    for (const [channel, type] of [['team-slack', 'slack'], ['data-oncall', 'pagerduty'], ['ops-sms', 'sms'], ['owners', 'email'], ['hook', 'webhook']]) {
+      const { code, stdout } = await cli(p, 'alerts', 'test', channel!);
+      expect(code).toBe(0);
+      expect(stdout).toBe(`sent a test notification to "${channel}" (${type}) in 1 attempt\n`);
+    }
+    const title = '[panelsync] Test notification: a test notification for channel "team-slack": if you read this, alerts reach you here';
+    expect(p.slack.received.map((r) => r.body.text)).toEqual([title]);
+    // PagerDuty: an info trigger and its resolve, so that nothing stays open.
+    expect(p.pagerduty.received.map((r) => r.body)).toMatchObject([
+      { event_action: 'trigger', dedup_key: 'panelsync/test/data-oncall', payload: { severity: 'info', source: 'panelsync' }, links: [{ href: PUBLIC_URL }] },
+      { event_action: 'resolve', dedup_key: 'panelsync/test/data-oncall' },
+    ]);
+    expect(p.twilio.received.map((r) => r.body.To)).toEqual(['+15550199', '+15550198']);
+    expect(p.twilio.received[0]!.body.Body).toContain('Test notification');
+    expect(p.smtp.received).toHaveLength(1);
+    expect(p.smtp.received[0]!.subject).toContain('a test notification for channel "owners"');
+    expect(p.webhook.received.map((r) => [r.body.kind, r.body.sync])).toEqual([['test', null]]);
+    expect(p.invalidRequests()).toEqual([]);
+  });
+
+  it('reports why a notification was not delivered (exit 1), as JSON too', async () => {
+    p.slack.failNext(3, 500);
+    const text = await cli(p, 'alerts', 'test', 'team-slack');
+    expect(text.code).toBe(1);
+    expect(text.stderr).toBe(
+      'error: the test notification to "team-slack" (slack) was not delivered after 3 attempts: the Slack webhook answered HTTP 500: injected failure 500\n',
+    );
+
+    p.twilio.failNext(1, 401);
+    const json = await cli(p, 'alerts', 'test', 'ops-sms', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ channel: 'ops-sms', type: 'sms', ok: false, attempts: 1, error: 'the Twilio Messages API answered HTTP 401: injected failure 401' });
+    expect(json.stderr).not.toContain(ALERT_SECRETS.TWILIO_TOKEN);
+
+    // A redirect is not followed (the notification and its headers go to the configured URL only).
+    p.webhook.failNext(1, 302);
+    const redirected = await cli(p, 'alerts', 'test', 'hook');
+    expect(redirected.code).toBe(1);
+    expect(redirected.stderr).toContain('after 1 attempt: the webhook answered HTTP 302: redirects are not followed; configure the URL it redirects to');
+  });
+
+  it('refuses an unknown channel with the known ones (exit 2)', async () => {
+    const { code, stderr } = await cli(p, 'alerts', 'test', 'nope');
+    expect(code).toBe(2);
+    expect(stderr).toBe('error: unknown alert channel "nope" (known: team-slack, data-oncall, ops-sms, owners, hook)\n');
+  });
+
+  it('panelsync run sends the notices of its run before it exits', async () => {
+    await p.chinook.knobs({ fail_next: [{ status: 401 }] });
+    const before = p.slack.received.length;
+    const { code, stdout } = await cli(p, 'run', SYNC, '--json');
+    expect(code).toBe(1);
+    const summary = JSON.parse(stdout) as { run_id: string; status: string };
+    expect(summary.status).toBe('failed');
+    expect(p.slack.received.slice(before).map((r) => r.body.text)).toEqual([`[panelsync] CRITICAL ${SYNC}: the run failed`]);
+    expect(p.pagerduty.received.at(-1)!.body).toMatchObject({ event_action: 'trigger', links: [{ href: `${PUBLIC_URL}/runs/${summary.run_id}` }] });
+  });
+});

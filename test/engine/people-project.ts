@@ -1,0 +1,117 @@
+/**
+ * A small, editable model for the engine tests: a `people` table (id, email, first_name,
+ * last_name) in the project's SQLite copy, synced by `customers-to-panel` with the name mappings.
+ * Row i is `user{i}@example.com`, `First{i}`, `Last{i}`. Tests change rows with plain SQL on `db`.
+ */
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import type { RunSummary } from '../../src/engine/run-summary.ts';
+import type { StartEmulatorOptions } from '../../src/emulator/start-emulator.ts';
+import { createChinookProject, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
+import { SYNC } from '../helpers/run-helpers.ts';
+
+/** The model over `people`, with the column names the Chinook project file expects. */
+export const PEOPLE_MODEL = `SELECT id AS CustomerId, email AS Email, first_name AS FirstName, last_name AS LastName
+  FROM people ORDER BY id`;
+
+export const PATCH_BATCHES = 'PATCH /api/participants/batches';
+export const POST_PARTICIPANTS = 'POST /api/participants';
+export const DELETE_PARTICIPANT = 'DELETE /api/participants/{id}';
+export const GET_PARTICIPANTS = 'GET /api/participants';
+
+export interface PeopleProject extends ChinookProject {
+  /** Adds people `from..to` (inclusive) with the default values. */
+  addPeople(from: number, to: number): void;
+  /** GET /_emulator/writes: writes applied per normalized email. */
+  writeCounts(): Promise<Record<string, number>>;
+  /** The sync's snapshot rows in the state database, by primary key. */
+  snapshot(): Map<string, { email: string; participantId: string | null; payload: string }>;
+}
+
+/** The default person `i` as the emulator should hold it after a sync. */
+export function person(i: number): { email: string; first_name: string; last_name: string } {
+  return { email: `user${i}@example.com`, first_name: `First${i}`, last_name: `Last${i}` };
+}
+
+/**
+ * Starts an emulator and a project whose model is `people` with `rows` people.
+ * @param options.sync overrides of the sync (mode, delete_behavior, …); mappings default to names
+ */
+export async function createPeopleProject(
+  options: {
+    rows?: number;
+    sync?: Record<string, unknown>;
+    destination?: Record<string, unknown>;
+    emulator?: StartEmulatorOptions;
+  } = {},
+): Promise<PeopleProject> {
+  const project = await createChinookProject({
+    sql: PEOPLE_MODEL,
+    sync: { mappings: NAME_MAPPINGS, ...options.sync },
+    destination: options.destination,
+    emulator: options.emulator,
+  });
+  project.db.exec('CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first_name TEXT, last_name TEXT)');
+  const insert = project.db.prepare('INSERT INTO people (id, email, first_name, last_name) VALUES (?, ?, ?, ?)');
+  const addPeople = (from: number, to: number) =>
+    project.db.transaction(() => {
+      for (let i = from; i <= to; i++) insert.run(i, `user${i}@example.com`, `First${i}`, `Last${i}`);
+    })();
+  addPeople(1, options.rows ?? 10);
+  return {
+    ...project,
+    addPeople,
+    async writeCounts() {
+      const body = (await (await fetch(`${project.emulator.url}/_emulator/writes`)).json()) as { by_email: Record<string, number> };
+      return body.by_email;
+    },
+    snapshot() {
+      const state = new Database(join(project.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
+      try {
+        const rows = state
+          .prepare('SELECT pk, email, participant_id, payload FROM snapshot WHERE sync = ?')
+          .all(SYNC) as Array<{ pk: string; email: string; participant_id: string | null; payload: string }>;
+        return new Map(rows.map((r) => [r.pk, { email: r.email, participantId: r.participant_id, payload: r.payload }]));
+      } finally {
+        state.close();
+      }
+    },
+  };
+}
+
+/**
+ * The arithmetic of a run that stopped before acting on every planned row (`failed`,
+ * `interrupted`): the row counts add up, and no class has more outcomes than planned rows.
+ * Finished runs use `expectAddsUp`.
+ */
+export function expectStoppedRunAddsUp(s: RunSummary): void {
+  expect(s.rows.queried).toBe(s.rows.added + s.rows.changed + s.rows.unchanged + s.rows.invalid);
+  for (const c of ['added', 'changed', 'removed'] as const) {
+    expect(s.succeeded[c] + s.rejected[c] + s.skipped[c]).toBeLessThanOrEqual(s.rows[c]);
+  }
+}
+
+/** The repository root, where `bin/panelsync.js` lives. */
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Runs the real CLI (`node bin/panelsync.js ARGS`) with the test API key in `UI_API_KEY`.
+ * @returns exit code and output; a non-zero exit is returned, not thrown
+ */
+export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO, 'bin', 'panelsync.js'), ...args], {
+      cwd: REPO,
+      env: { ...process.env, UI_API_KEY: TEST_API_KEY },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw error;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}

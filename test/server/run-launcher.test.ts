@@ -1,0 +1,52 @@
+/**
+ * The run launcher's stop: the running run is aborted and recorded `interrupted`, the queued
+ * follow-up is dropped (never recorded), and later triggers are refused.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { LaunchError, RunLauncher, type LaunchedRun } from '../../src/schedule/run-launcher.ts';
+import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
+import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
+import { createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';
+import { SYNC } from '../helpers/run-helpers.ts';
+import { loadServerProject, waitFor, writeServerProject } from './server-fixture.ts';
+
+describe('RunLauncher', () => {
+  let chinook: ChinookProject | undefined;
+  let store: SqliteStateStore | undefined;
+  afterEach(async () => {
+    store?.close();
+    await chinook?.close();
+    chinook = store = undefined;
+  });
+
+  it('on stop aborts the running run (recorded interrupted), drops the queued one and refuses new triggers', async () => {
+    chinook = await createChinookProject({ destination: { batch_size: 5, concurrency: 1 } });
+    writeServerProject(chinook);
+    await chinook.knobs({ latency_ms: 100 });
+    const project = await loadServerProject(chinook);
+    store = new SqliteStateStore(project.statePath);
+    const history = new SqliteRunHistory(store.db);
+    const launcher = new RunLauncher({ project, store });
+    const launched: LaunchedRun[] = [];
+    launcher.onRun((run) => launched.push(run));
+
+    const first = launcher.trigger(SYNC, { trigger: 'api' });
+    expect(first.queued).toBe(false);
+    expect(history.getRun(first.runId)?.status).toBe('running'); // recorded before trigger returned
+    const queued = launcher.trigger(SYNC, { trigger: 'schedule' });
+    expect(queued.queued).toBe(true);
+    expect(launcher.trigger(SYNC, { trigger: 'api', fullResync: true })).toEqual(queued);
+    expect(launcher.busy(SYNC)).toBe(true);
+    expect(() => launcher.trigger('nope', { trigger: 'api' })).toThrow(expect.objectContaining({ code: 'SYNC_UNKNOWN' }));
+
+    await waitFor(() => (history.getRun(first.runId)?.outcomes.succeeded ?? 0) >= 5, 15_000, 'a batch');
+    await launcher.stop();
+    expect(history.getRun(first.runId)).toMatchObject({ status: 'interrupted' });
+    expect(history.getRun(queued.runId)).toBeNull();
+    expect(launched.map((r) => r.runId)).toEqual([first.runId]);
+    expect(await launched[0]!.done).toMatchObject({ summary: { status: 'interrupted' } });
+    expect(launcher.busy(SYNC)).toBe(false);
+    expect(() => launcher.trigger(SYNC, { trigger: 'api' })).toThrow(LaunchError);
+    expect(() => launcher.trigger(SYNC, { trigger: 'api' })).toThrow(expect.objectContaining({ code: 'STOPPING' }));
+  });
+});

@@ -1,0 +1,290 @@
+/**
+ * The web UI in a real browser: Debian's Chromium driven by playwright-core, against
+ * `panelsync serve` on a generated Chinook project and the emulator. It checks what a person sees:
+ * the token prompt, the syncs, a sync's configuration, a run started from the sync page with its
+ * counts, the rejected row with its reason, the debugger's call tree and one call's request body,
+ * and that a phone-sized screen does not scroll sideways.
+ *
+ * Screenshots go to $PANELSYNC_UI_SCREENSHOTS (default: the OS temp dir's panelsync-ui-screenshots);
+ * regenerate them with `npx vitest run test/ui`.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { createChinookProject, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BIN = fileURLToPath(new URL('../../bin/panelsync.js', import.meta.url));
+const API_TOKEN = 'ui-test-token-5d0c2f7a9e41b3';
+const SYNC = 'customers-to-panel';
+/** Chinook customer 3; the emulator rejects this email, so the run ends with one rejected row. */
+const REJECTED_EMAIL = 'ftremblay@gmail.com';
+const REJECTED_PK = '3';
+const MARKUP = '<b class="injected">chinook</b>';
+const SCREENSHOTS = process.env.PANELSYNC_UI_SCREENSHOTS ?? join(tmpdir(), 'panelsync-ui-screenshots');
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let project: ChinookProject;
+let server: ChildProcessByStdio<null, Readable, Readable>;
+let baseUrl: string;
+let browser: Browser;
+let laptop: BrowserContext;
+let page: Page;
+let runPath: string;
+const pageErrors: string[] = [];
+
+/** Starts `panelsync serve --port 0` and resolves with the URL it prints once listening. */
+function startServe(dir: string): Promise<string> {
+  server = spawn(process.execPath, [BIN, 'serve', '--project', dir, '--port', '0'], {
+    env: { ...process.env, UI_API_KEY: TEST_API_KEY, PANELSYNC_API_TOKEN: API_TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    server.once('exit', (code) => reject(new Error(`panelsync serve exited ${code}: ${stderr}`)));
+  });
+}
+
+async function newContext(viewport: { width: number; height: number }, mobile = false): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
+  context.on('page', (p) => {
+    p.on('pageerror', (error) => pageErrors.push(error.message));
+    // Console errors catch blocked scripts or styles (Content-Security-Policy) and missing files;
+    // the 401 of the wrong token is expected.
+    p.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().includes('status of 401')) pageErrors.push(message.text());
+    });
+  });
+  return context;
+}
+
+async function signIn(p: Page, token = API_TOKEN): Promise<void> {
+  await p.getByLabel('API token').fill(token);
+  await p.getByRole('button', { name: 'Continue' }).click();
+}
+
+/** The page scrolls no wider than the viewport. */
+async function expectNoHorizontalOverflow(p: Page): Promise<void> {
+  const { scrollWidth, clientWidth, wide } = await p.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    // The outermost elements reaching past the right edge, to say what to fix.
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5 && !(el.parentElement && el.parentElement.getBoundingClientRect().right > width + 0.5))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(el.getBoundingClientRect().right)}`);
+    return { scrollWidth: document.documentElement.scrollWidth, clientWidth: width, wide };
+  });
+  expect(scrollWidth, `wider than the screen: ${wide.join(', ')}`).toBeLessThanOrEqual(clientWidth);
+}
+
+/** Waits for what the page shows (it polls the API every 1.5 s while a run is in progress). */
+function poll<T>(read: () => Promise<T>) {
+  return expect.poll(read, { timeout: 15_000, interval: 100 });
+}
+
+function shot(p: Page, name: string): Promise<Buffer> {
+  return p.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Each call takes 150 ms, so the run lasts long enough to be seen in progress.
+  project = await createChinookProject({ emulator: { rejectEmailPattern: `^${REJECTED_EMAIL}$`, latencyMs: 150 } });
+  const file = join(project.dir, 'panelsync.yml');
+  const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  doc.server = { api_token: '${PANELSYNC_API_TOKEN}' };
+  // Markup in project data must show as text.
+  const syncDoc = (doc.syncs as Record<string, { mappings: Array<Record<string, unknown>> }>)[SYNC]!;
+  syncDoc.mappings = syncDoc.mappings.map((m) => (m.to === 'characteristics.source' ? { ...m, static: MARKUP } : m));
+  writeFileSync(file, stringify(doc));
+  [baseUrl, browser] = await Promise.all([
+    startServe(project.dir),
+    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }),
+  ]);
+  laptop = await newContext(LAPTOP);
+  page = await laptop.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await project?.close();
+});
+
+describe('web UI in Chromium', () => {
+  it('asks for the API token once, and says so clearly when it is wrong', async () => {
+    await page.goto(`${baseUrl}/`);
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in to panelsync');
+    await signIn(page, 'not-the-token-0000000');
+    await poll(() => page.getByRole('alert').textContent()).toContain('did not accept this token (401 Unauthorized)');
+    await shot(page, '01-token-rejected');
+
+    await signIn(page);
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Syncs');
+    // Kept for the tab: a reload goes straight to the page.
+    await page.reload();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Syncs');
+    expect(await page.getByLabel('API token').count()).toBe(0);
+  });
+
+  it('lists the syncs with model, mode, schedule and last run', async () => {
+    const row = page.locator(`tr[data-sync="${SYNC}"]`);
+    await poll(() => row.textContent()).toContain('Never run');
+    const text = await row.innerText();
+    expect(text).toContain('customers');
+    expect(text).toContain('upsert');
+    expect(text).toContain('Manual');
+    expect(text).toContain('No runs yet');
+  });
+
+  it("shows a sync's configuration and runs it from its page, live, up to its counts", async () => {
+    await page.getByRole('link', { name: SYNC }).click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
+    expect(await page.evaluate(() => location.pathname)).toBe(`/syncs/${SYNC}`);
+    const mappings = page.locator('.mappings-table');
+    expect(await mappings.innerText()).toMatch(/characteristics\.lifetime_value\s+column lifetime_value/);
+    expect(await mappings.innerText()).toMatch(/characteristics\.location\s+template \{\{ row\.City \}\}, \{\{ row\.Country \}\}/);
+    expect(await mappings.innerText()).toContain(`characteristics.source\tfixed value ${JSON.stringify(MARKUP)}`);
+    expect(await page.locator('.injected').count()).toBe(0);
+
+    // Full resync sits behind a confirmation; cancelling it starts nothing.
+    await page.getByRole('button', { name: 'Full resync…' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain(`Full resync of ${SYNC}?`);
+    await page.keyboard.press('Escape');
+    expect(await dialog.isVisible()).toBe(false);
+    expect(await page.locator('.runs-table').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Run now' }).click();
+    const notice = page.locator('.trigger-status');
+    await poll(() => notice.textContent()).toMatch(/Run started\. View run r\w+/);
+    // While it runs, the page says so without a reload; then the counts arrive.
+    await poll(() => page.locator('.activity').textContent()).toContain('Running');
+    await shot(page, '02-sync-running');
+    const historyRow = page.locator('.runs-table tbody tr').first();
+    await poll(() => historyRow.locator('td[data-label="Status"]').textContent()).toContain('Warning');
+    expect(await historyRow.locator('td[data-label="Succeeded"]').textContent()).toBe('58');
+    expect(await historyRow.locator('td[data-label="Rejected"]').textContent()).toBe('1');
+    expect(await historyRow.locator('td[data-label="Invalid"]').textContent()).toBe('0');
+    const failing = page.locator('.failing-table tbody tr');
+    await poll(() => failing.count()).toBe(1);
+    expect(await failing.locator('th').textContent()).toBe(REJECTED_PK);
+    expect(await failing.innerText()).toContain('email is not deliverable');
+    await shot(page, '03-sync-after-run');
+
+    runPath = (await historyRow.getByRole('link').getAttribute('href'))!;
+    expect(runPath).toMatch(/^\/runs\/r\w+$/);
+  });
+
+  it('shows the run: summary, the rejected row with its reason, and the debugger', async () => {
+    await page.locator(`a[href="${runPath}"]`).first().click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Run ${runPath.slice('/runs/'.length)}`);
+    await poll(() => page.locator('.page-heading .badge').textContent()).toContain('Warning');
+    const tiles = await page.locator('.tiles').innerText();
+    expect(tiles).toMatch(/58\s+succeeded/);
+    expect(tiles).toMatch(/1\s+rejected/);
+    expect(tiles).toMatch(/0\s+invalid/);
+
+    const rejected = page.locator('.failed-rows-table tbody tr');
+    expect(await rejected.count()).toBe(1);
+    expect(await rejected.locator('th').textContent()).toBe(REJECTED_PK);
+    expect(await rejected.locator('td[data-label="Result"]').textContent()).toContain('Rejected');
+    expect(await rejected.locator('td[data-label="Reason"]').textContent()).toContain('email is not deliverable');
+
+    // The debugger: the 422'd batch with its split retries nested under it.
+    const calls = page.locator('.call-tree > li');
+    const listed = await calls.count();
+    expect(listed).toBeGreaterThan(2);
+    expect(await page.locator('.call-count').textContent()).toContain(`${listed} calls`);
+    const first422 = page.locator('.call-tree > li', { hasText: '422' }).first();
+    expect(await first422.locator('summary').innerText()).toMatch(/PATCH\s+\/api\/participants\/batches\s[\s\S]*422/);
+    expect(await page.locator('.call-tree > li:not(.depth-0)').count()).toBeGreaterThan(0);
+
+    // Opened from the keyboard, the batch call shows the request body that carried the rejected email.
+    await first422.locator('summary').focus();
+    await page.keyboard.press('Enter');
+    const body = first422.locator('pre.body').first();
+    await poll(() => body.textContent()).toContain(REJECTED_EMAIL);
+    expect(await body.textContent()).toContain('"participants"');
+    expect(await body.textContent()).toContain(`"source": ${JSON.stringify(MARKUP)}`);
+    expect(await page.locator('.injected').count()).toBe(0);
+    expect(await first422.locator('.body-block').nth(1).textContent()).toContain('email is not deliverable');
+    // The key the run sent to the API is never shown.
+    expect(await page.locator('body').textContent()).not.toContain(TEST_API_KEY);
+
+    // The rejected row links to the call that carried its final answer.
+    await rejected.locator('td[data-label="API call"] a').click();
+    const callId = (await rejected.locator('td[data-label="API call"] a').getAttribute('href'))!.slice(1);
+    await poll(() => page.locator(`#${callId} details`).getAttribute('open')).toBe('');
+    await shot(page, '04-run-debugger');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('fits a phone screen without scrolling sideways', async () => {
+    const phone = await newContext(PHONE, true);
+    const p = await phone.newPage();
+    await p.goto(`${baseUrl}${runPath}`);
+    await signIn(p);
+    await poll(() => p.locator('.failed-rows-table tbody tr').count()).toBe(1);
+    await p.locator('.call-tree > li', { hasText: '422' }).first().locator('summary').click();
+    await poll(() => p.locator('pre.body').first().textContent()).toContain('"participants"');
+    await expectNoHorizontalOverflow(p);
+    await shot(p, '05-phone-run');
+
+    await p.getByRole('link', { name: SYNC }).first().click();
+    await poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
+    await poll(() => p.locator('.runs-table tbody tr').count()).toBe(1);
+    await expectNoHorizontalOverflow(p);
+    await shot(p, '06-phone-sync');
+
+    await p.getByRole('link', { name: 'Syncs' }).first().click();
+    await poll(() => p.locator(`tr[data-sync="${SYNC}"]`).textContent()).toContain('Warning');
+    expect(await p.locator(`tr[data-sync="${SYNC}"] svg rect`).count()).toBeGreaterThan(0);
+    await expectNoHorizontalOverflow(p);
+    await shot(p, '07-phone-syncs');
+    await phone.close();
+
+    await page.getByRole('link', { name: 'Syncs' }).first().click();
+    await poll(() => page.locator(`tr[data-sync="${SYNC}"]`).textContent()).toContain('Warning');
+    await shot(page, '08-laptop-syncs');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('starts a full resync only once confirmed, and it sends every row again', async () => {
+    await page.getByRole('link', { name: SYNC }).click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
+    await page.getByRole('button', { name: 'Full resync…' }).focus();
+    await page.keyboard.press('Enter');
+    // Cancel has the focus: confirming takes a deliberate move.
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await poll(() => page.locator('.trigger-status').textContent()).toMatch(/Full resync started\. View run r\w+/);
+    const rows = page.locator('.runs-table tbody tr');
+    await poll(() => rows.count()).toBe(2);
+    await poll(() => rows.first().locator('td[data-label="Status"]').textContent()).toContain('Warning');
+    // A normal run would send only the rejected row again; the full resync sends all 59.
+    expect(await rows.first().locator('td[data-label="Succeeded"]').textContent()).toBe('58');
+    expect(await rows.first().locator('td[data-label="Rejected"]').textContent()).toBe('1');
+    expect(pageErrors).toEqual([]);
+  });
+});
