@@ -58,7 +58,8 @@ export async function runHistoryCommand(
   const json = opts.json === true;
   let opened: ReturnType<typeof SqliteRunHistory.open> = null;
   try {
-    const project = await loadProject({ projectDir: opts.project });
+    // Reading history needs no credential: an unset ${UI_API_KEY} must not stop `runs` or `debug`.
+    const project = await loadProject({ projectDir: opts.project, allowUnsetVariables: true });
     opened = SqliteRunHistory.open(project.statePath);
     const hide = (text: string) => redact(text, project.secrets);
     const result = await body({ project, history: opened?.history ?? null, redact: hide });

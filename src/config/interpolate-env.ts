@@ -37,13 +37,17 @@ export interface InterpolationResult {
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
-/** Interpolates every string value in `value` (objects and arrays are walked, keys are kept). */
-export function interpolateEnv(value: unknown, env: Env): InterpolationResult {
+/**
+ * Interpolates every string value in `value` (objects and arrays are walked, keys are kept).
+ * @param options.allowUnset leave `${NAME}` of an unset variable as written, without an issue
+ *   (for commands that only read the state database and need no credential)
+ */
+export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?: boolean } = {}): InterpolationResult {
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
   const walk = (node: unknown, path: ConfigPathSegment[]): unknown => {
     if (typeof node === 'string') {
-      const result = interpolateString(node, env);
+      const result = interpolateString(node, env, options);
       for (const message of result.errors) issues.push({ path: formatConfigPath(path), message });
       const key = path.at(-1);
       const parent = path.at(-2);
@@ -72,6 +76,7 @@ export function interpolateEnv(value: unknown, env: Env): InterpolationResult {
 export function interpolateString(
   text: string,
   env: Env,
+  options: { allowUnset?: boolean } = {},
 ): { value: string; errors: string[]; fromEnv: string[] } {
   let value = '';
   const errors: string[] = [];
@@ -110,7 +115,7 @@ export function interpolateString(
       } else if (fallback !== undefined) {
         value += fallback;
       } else {
-        errors.push(`environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
+        if (!options.allowUnset) errors.push(`environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
         value += text.slice(i, end + 1);
       }
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import type { Env } from './interpolate-env.ts';
-import { validateProject, type Project } from './validate-project.ts';
+import { validateProject, type Project, type ValidateProjectOptions } from './validate-project.ts';
 
 export type { Project } from './validate-project.ts';
 
@@ -21,6 +21,8 @@ export interface LoadProjectOptions {
   projectDir?: string;
   /** Where `${VAR}` values come from; default `process.env`. */
   env?: Env;
+  /** Leave `${NAME}` of an unset variable as written (see {@link ValidateProjectOptions.allowUnsetVariables}). */
+  allowUnsetVariables?: boolean;
 }
 
 /**
@@ -73,7 +75,11 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
     });
   }
 
-  const { project, issues } = validateProject(raw, options.env ?? process.env, { projectDir, projectFile });
+  const { project, issues } = validateProject(raw, options.env ?? process.env, {
+    projectDir,
+    projectFile,
+    allowUnsetVariables: options.allowUnsetVariables,
+  });
   if (project === undefined) throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
   return project;
 }

@@ -10,7 +10,7 @@ import { fieldTargetKey, parseFieldTarget } from '../destinations/user-interview
 import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
-import { parseCron } from '../schedule/sync-schedule.ts';
+import { parseCron } from '../scheduler/sync-schedule.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -47,6 +47,11 @@ export interface ValidateProjectOptions {
   projectDir?: string;
   /** The project file the value came from, kept on the result. */
   projectFile?: string;
+  /**
+   * Leave `${NAME}` of an unset variable as written instead of reporting it: for commands that
+   * only read the state database (`runs`, `debug`, `rows`) and need no credential.
+   */
+  allowUnsetVariables?: boolean;
 }
 
 /**
@@ -61,7 +66,7 @@ export function validateProject(
   options: ValidateProjectOptions = {},
 ): { project?: Project; issues: ConfigIssue[] } {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
-  const interpolated = interpolateEnv(raw, env);
+  const interpolated = interpolateEnv(raw, env, { allowUnset: options.allowUnsetVariables === true });
   const issues: ConfigIssue[] = [...interpolated.issues];
   const secrets = new Set(interpolated.secrets);
   collectLiteralSecrets(interpolated.value, secrets);
@@ -311,7 +316,7 @@ function alertRuleIssues(
 
 /**
  * A sync's schedule: exactly one of interval or cron, and a cron expression that parses (see
- * src/schedule/sync-schedule.ts). The interval's form is the schema's.
+ * src/scheduler/sync-schedule.ts). The interval's form is the schema's.
  */
 function scheduleIssues(
   at: ConfigPathSegment[],

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import type { SyncAlertStatus } from '../alerts/index.ts';
 import type { Project } from '../config/load-project.ts';
 import { redact } from '../http/http-client.ts';
-import { LaunchError, type LaunchRequest, type LaunchResult } from '../schedule/run-launcher.ts';
+import { LaunchError, type LaunchRequest, type LaunchResult } from '../scheduler/run-launcher.ts';
 import { callTree } from '../state/call-tree.ts';
 import type { RunHistory } from '../state/run-history.ts';
 import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';

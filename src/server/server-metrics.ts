@@ -14,7 +14,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClassCounts } from '../engine/run-summary.ts';
-import type { LaunchedRun } from '../schedule/run-launcher.ts';
+import type { LaunchedRun } from '../scheduler/run-launcher.ts';
 import { ROW_RESULTS, RUN_STATUSES } from '../state/state-store.ts';
 
 /** Upper bounds of the run duration buckets, seconds: 1 s to 2 h. */

@@ -24,6 +24,18 @@ async function loadError(options: Parameters<typeof loadProject>[0]): Promise<Co
 }
 
 describe('loadProject', () => {
+  it('reports an unset variable, unless allowUnsetVariables (history commands need no credential)', async () => {
+    await writeFile(path.join(dir, 'panelsync.yml'), EXAMPLE_YAML);
+    const error = await loadError({ projectDir: dir, env: {} });
+    expect(error.issues).toContainEqual({
+      path: 'destinations.panel.api_key',
+      message: 'environment variable UI_API_KEY is not set; set it, or write ${UI_API_KEY:-default} to give a default',
+    });
+    const project = await loadProject({ projectDir: dir, env: {}, allowUnsetVariables: true });
+    expect(project.destinations.panel!.api_key).toBe('${UI_API_KEY}');
+    expect(project.statePath).toBe(path.join(dir, '.panelsync', 'state.db'));
+  });
+
   it('loads panelsync.yml from projectDir with env interpolation and absolute paths', async () => {
     await writeFile(path.join(dir, 'panelsync.yml'), EXAMPLE_YAML);
     const project = await loadProject({ projectDir: dir, env: EXAMPLE_ENV });

@@ -48,9 +48,14 @@ async function batchRequests(p: PeopleProject): Promise<number> {
 
 /**
  * Runs the CLI and kills it (SIGKILL) once `requests` more batch requests reached the emulator,
- * then waits for the requests in flight to land. Returns what the dead run had acknowledged.
+ * then waits `settleMs` for the requests in flight to land. Returns what the dead run had
+ * acknowledged, and the write counts then.
  */
-async function runAndKill(p: PeopleProject, requests: number): Promise<{ acknowledged: Set<string>; writes: Record<string, number> }> {
+async function runAndKill(
+  p: PeopleProject,
+  requests: number,
+  settleMs = LATENCY_MS * 3,
+): Promise<{ acknowledged: Set<string>; writes: Record<string, number> }> {
   const target = (await batchRequests(p)) + requests;
   const cli = startCli(p);
   let exited = false;
@@ -59,7 +64,7 @@ async function runAndKill(p: PeopleProject, requests: number): Promise<{ acknowl
   cli.child.kill('SIGKILL');
   const { signal } = await cli.exit;
   expect(signal, 'the run ended before the kill point; raise the latency or the rows').toBe('SIGKILL');
-  await delay(LATENCY_MS * 3);
+  await delay(settleMs);
   return { acknowledged: new Set(p.snapshot().keys()), writes: await p.writeCounts() };
 }
 
@@ -78,8 +83,10 @@ describe('an interrupted run (process killed)', () => {
     });
     projects.push(p);
 
-    // Killed as the first batch arrives (nothing acknowledged), after some, and after most.
-    const kills = [await runAndKill(p, 1), await runAndKill(p, 8), await runAndKill(p, 14)];
+    // Killed as the first batch arrives (held 400 ms, so that nothing can be acknowledged yet
+    // however slow this machine is), after some batches, and after most.
+    await p.knobs({ fail_next: [{ slow_ms: 400 }, { slow_ms: 400 }] });
+    const kills = [await runAndKill(p, 1, 600), await runAndKill(p, 8), await runAndKill(p, 14)];
     expect(kills[0]!.acknowledged.size).toBe(0);
     expect(kills[1]!.acknowledged.size).toBeGreaterThan(0);
     expect(kills[2]!.acknowledged.size).toBeGreaterThan(kills[1]!.acknowledged.size);

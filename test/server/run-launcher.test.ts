@@ -3,7 +3,7 @@
  * follow-up is dropped (never recorded), and later triggers are refused.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LaunchError, RunLauncher, type LaunchedRun } from '../../src/schedule/run-launcher.ts';
+import { LaunchError, RunLauncher, type LaunchedRun } from '../../src/scheduler/run-launcher.ts';
 import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
 import { createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';

@@ -104,7 +104,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Each call takes 150 ms, so the run lasts long enough to be seen in progress.
-  project = await createChinookProject({ emulator: { rejectEmailPattern: `^${REJECTED_EMAIL}$`, latencyMs: 150 } });
+  project = await createChinookProject({ emulator: { rejectEmailPattern: `^${REJECTED_EMAIL.replaceAll('.', '\\.')}$`, latencyMs: 150 } });
   const file = join(project.dir, 'panelsync.yml');
   const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   doc.server = { api_token: '${PANELSYNC_API_TOKEN}' };
