@@ -3,12 +3,13 @@
  * API and web UI, and the syncs' schedules — until SIGTERM or SIGINT.
  *
  * Prints exactly one line on stdout, `listening on http://HOST:PORT`, once it accepts connections;
- * run and error lines go to stderr. On SIGTERM/SIGINT it stops the scheduler, lets running batches
+ * run and error lines go to stderr as JSON Lines (pino: `level`, `time`, `msg`). On SIGTERM/SIGINT it stops the scheduler, lets running batches
  * finish (their runs are recorded `interrupted` and resume on the next run), closes the HTTP
  * server and exits 0. Exit codes: 0 stopped by a signal, 1 could not start (port in use…),
  * 2 configuration or usage error (no `server.api_token`, bad flag).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
 import { ConfigError } from '../config/config-error.ts';
 import { loadProject } from '../config/load-project.ts';
 import { startServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/start-server.ts';
@@ -31,6 +32,7 @@ export const registerServeCommand: RegisterCommand = (program: Command, setExitC
       .option('--port <port>', `TCP port; 0 picks a free one (default: server.port, else ${DEFAULT_PORT})`, port)
       .option('--host <host>', `interface to listen on (default: server.host, else ${DEFAULT_HOST})`),
   ).action(async (opts: ServeOptions) => {
+    const logger = pino({ base: { service: 'panelsync' } }, pino.destination({ fd: 2, sync: true }));
     let server;
     try {
       const project = await loadProject({ projectDir: opts.project });
@@ -46,7 +48,7 @@ export const registerServeCommand: RegisterCommand = (program: Command, setExitC
         project,
         port: opts.port,
         host: opts.host,
-        log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+        log: (line) => logger.info(line),
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
@@ -67,7 +69,7 @@ export const registerServeCommand: RegisterCommand = (program: Command, setExitC
     });
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    process.stderr.write('stopping: letting running batches finish\n');
+    logger.info('stopping: letting running batches finish');
     await server.close();
     setExitCode(EXIT.ok);
   });

@@ -3,7 +3,7 @@
  * prove that no acknowledged row is sent twice.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEmulatorFixture, type EmulatorFixture } from '../emulator/emulator-fixture.ts';
+import { startEmulatorFixture, type EmulatorFixture } from './emulator-fixture.ts';
 
 let fx: EmulatorFixture;
 beforeAll(async () => {
