@@ -23,6 +23,15 @@ export function plural(n: number, noun: string): string {
 }
 
 /**
+ * A run's trigger with a short marker for its options, named after `panelsync run`'s flags:
+ * `manual`, `api +full-resync`, `schedule +reset-cdc`.
+ */
+export function triggerText(run: RunListItem): string {
+  const marks = [run.options.full_resync ? '+full-resync' : null, run.options.reset_cdc ? '+reset-cdc' : null].filter((m) => m !== null);
+  return [run.trigger, ...marks].join(' ');
+}
+
+/**
  * A run's counts for a table row: rows queried, planned added / changed / removed, invalid, rejected
  * (all classes) and API calls; `-` each while the run has no summary (running, or its process died).
  */

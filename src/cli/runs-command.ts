@@ -9,7 +9,7 @@ import { resolveSync } from '../engine/run-sync.ts';
 import type { RunListItem } from '../state/run-history.ts';
 import { DEFAULT_RUNS_LIMIT } from '../state/sqlite-run-history.ts';
 import type { RegisterCommand } from './exit-codes.ts';
-import { formatDuration, formatTime, plural, runCounts } from './format-history.ts';
+import { formatDuration, formatTime, plural, runCounts, triggerText } from './format-history.ts';
 import { parseLimit, runHistoryCommand, type HistoryOptions } from './history-command.ts';
 import { addProjectOption } from './project-option.ts';
 import { textTable } from './text-table.ts';
@@ -55,7 +55,7 @@ export function formatRuns(runs: readonly RunListItem[], sync: string | undefine
       run.run_id,
       run.sync,
       run.status.toUpperCase(),
-      run.trigger,
+      triggerText(run),
       formatTime(run.started_at),
       run.duration_ms === null ? '-' : formatDuration(run.duration_ms),
       c.queried,

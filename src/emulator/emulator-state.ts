@@ -11,6 +11,7 @@ import {
   batchPointer,
   normalizeEmail,
   pointerIndex,
+  unknownParticipantDetail,
   type ApiErrorEntry,
   type CharacteristicResource,
   type CharacteristicType,
@@ -147,7 +148,7 @@ export class EmulatorState {
         const id = Number(input.id);
         const participant = this.participants.get(id);
         if (!participant) {
-          errors.push(participantError(batchPointer(index, 'id'), `participant ${input.id} does not exist (it may have been deleted)`));
+          errors.push(participantError(batchPointer(index, 'id'), unknownParticipantDetail(input.id)));
           return;
         }
         const holder = owner(email);

@@ -12,6 +12,10 @@
  *   rejected ("already exists"), never overwritten; changed rows are skipped.
  * Rows that left the model get the delete behaviour: `do_nothing` (forgotten), `clear` (every
  * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`).
+ *
+ * A stored participant id may name a participant deleted by hand in User Interviews since. Then a
+ * changed row falls back to its email (upsert: matched or created by email; update: looked up in
+ * the directory, skipped when unknown), and a removed row has nothing left to clear or delete.
  */
 import type { SyncConfig } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
@@ -169,32 +173,88 @@ async function phase(
   await Promise.all(Array.from({ length: ctx.concurrency }, worker));
 }
 
-/** upsert and update modes: one batch call, split on whole-batch rejection. */
+/**
+ * upsert and update modes: one batch call, split on whole-batch rejection.
+ * upsert: a row is written by its stored participant id (when its email changed), else by email;
+ * an id the API no longer knows is dropped and the row written by email. update: only rows whose
+ * participant is in the directory (by stored id, else by email) are written, by that id.
+ */
 async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
-  const send: Array<{ index: number; participant: ParticipantInput }> = [];
+  const writes: ParticipantWrite[] = [];
   batch.forEach((row, index) => {
-    if (ctx.sync.mode === 'update' && row.existingId === null) {
-      outcomes[index] = { skipped: 'no participant with this email exists (update mode never creates one)' };
+    if (ctx.sync.mode === 'update') {
+      // A stored id missing from the directory names a participant deleted since: try the email.
+      const id = row.existingId ?? ctx.stage.directoryId(row.emailKey);
+      if (id === null) {
+        outcomes[index] = { skipped: 'no participant with this email exists (update mode never creates one)' };
+      } else {
+        // The directory is a moment old: an id gone by now is rejected, looked up again next run.
+        writes.push({ index, participant: toParticipant(row, id), ifIdUnknown: 'reject' });
+      }
     } else {
-      send.push({ index, participant: toParticipant(row) });
+      writes.push({ index, participant: toParticipant(row, row.participantId), ifIdUnknown: 'by-email' });
     }
   });
-  if (send.length > 0) {
-    const batchId = `b${++ctx.batches}`;
-    const results = await sendBatch(
-      ctx,
-      send,
-      (rows) =>
-        ctx.client.batchUpsert(
-          rows.map((r) => r.participant),
-          { tag: batchCallTag(ctx.sync.mode, batchId, send.indexOf(rows[0]!), rows.length) },
-        ),
-      (r) => batch[r.index]!.pk,
-    );
-    send.forEach((r, i) => (outcomes[r.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
-  }
+  await writeParticipants(ctx, ctx.sync.mode, batch, writes, outcomes);
   return outcomes;
+}
+
+/**
+ * One participant of a batch call, for the planned row at `index` of its batch. `ifIdUnknown`
+ * says what happens when the API does not know `participant.id` (a participant deleted in User
+ * Interviews since its id was stored): `by-email` writes it again without the id (matched, or
+ * created, by email), `nothing` settles the row as done without a write (nothing left to clear),
+ * `reject` keeps the API's rejection.
+ */
+interface ParticipantWrite {
+  index: number;
+  participant: ParticipantInput;
+  ifIdUnknown: 'by-email' | 'nothing' | 'reject';
+  /** The row's result once it needs no further call (set by `nothing`). */
+  settled?: RowResult;
+}
+
+/**
+ * Sends `writes` through split retries with `PATCH /participants/batches` and puts each row's
+ * outcome at its `index` in `outcomes`. A call refused because ids were unknown wrote nothing (all
+ * or nothing), so it is sent again at once with those rows handled as their `ifIdUnknown` says; a
+ * row loses its id at most once, so this ends. Errors as {@link sendBatch}.
+ */
+async function writeParticipants(
+  ctx: Context,
+  operation: string,
+  batch: readonly PlannedRow[],
+  writes: ParticipantWrite[],
+  outcomes: Outcome[],
+): Promise<void> {
+  if (writes.length === 0) return;
+  const batchId = `b${++ctx.batches}`;
+  const send = async (rows: readonly ParticipantWrite[]): Promise<RowResult[]> => {
+    const tag = batchCallTag(operation, batchId, writes.indexOf(rows[0]!), rows.length);
+    for (;;) {
+      const pending = rows.filter((w) => w.settled === undefined);
+      const results = pending.length === 0 ? [] : await ctx.client.batchUpsert(pending.map((w) => w.participant), { tag });
+      let again = false;
+      pending.forEach((w, i) => {
+        const r = results[i]!;
+        if (r.ok || r.code !== 'UNKNOWN_PARTICIPANT' || w.participant.id === undefined || w.ifIdUnknown === 'reject') return;
+        again = true;
+        if (w.ifIdUnknown === 'nothing') {
+          w.settled = { ok: true, id: '' };
+        } else {
+          const { id: _unknown, ...byEmail } = w.participant;
+          w.participant = byEmail;
+        }
+      });
+      if (!again) {
+        const answered = new Map(pending.map((w, i) => [w, results[i]!]));
+        return rows.map((w) => w.settled ?? answered.get(w)!);
+      }
+    }
+  };
+  const results = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
+  writes.forEach((w, i) => (outcomes[w.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
 }
 
 /** Offending rows named in the error of a row rejected with its batch (split retries off). */
@@ -237,7 +297,7 @@ async function sendBatch<T>(
   if (causes.length === 0) return results;
   const shown = causes.slice(0, MAX_CAUSES_SHOWN).join('; ') + (causes.length > MAX_CAUSES_SHOWN ? `; and ${causes.length - MAX_CAUSES_SHOWN} more` : '');
   const whole = `batch rejected as a whole (split_retries is off): ${shown}`;
-  return results.map((r) => (!r.ok && !r.own ? { ...r, error: whole } : r));
+  return results.map((r) => (!r.ok && r.code === 'REJECTED_WITH_BATCH' ? { ...r, error: whole } : r));
 }
 
 /** insert mode: a row never synced before is created; nothing is ever overwritten. */
@@ -249,10 +309,11 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
     return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: participant ${row.existingId} has this email` };
   }
   const batch = { id: `b${++ctx.batches}`, index: 0 };
-  const result = await ctx.client.createParticipant(toParticipant(row), { tag: batchCallTag('insert', batch.id, 0, 1) });
-  if (!result.ok && result.code === 'ALREADY_EXISTS' && result.afterRetry) {
+  const result = await ctx.client.createParticipant(toParticipant(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
+  if (!result.ok && result.code === 'ALREADY_EXISTS' && result.earlierAttemptMayHaveApplied) {
     // The email was free when the run started, and an earlier attempt of this very request got
-    // no answer: that attempt created the participant. Find it rather than report a conflict.
+    // no answer (or a 5xx): that attempt created the participant. Find it rather than report a
+    // conflict. After 429s only, nothing of ours was applied: the conflict is real.
     await loadDirectory(ctx, true);
     const id = ctx.stage.directoryId(row.emailKey);
     if (id !== null) return { ok: true, id, batch };
@@ -263,11 +324,12 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
 /**
  * Delete behaviour `clear`: every mapped field of the last synced values set to null, on the
  * participant by its stored id (else the directory's, by email). A row whose participant does not
- * exist has nothing to clear: it is forgotten without a call, so clearing never creates one.
+ * exist has nothing to clear: it is forgotten without a call (no id known) or once the API says
+ * the id is unknown (deleted since), so clearing never creates one.
  */
 async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
-  const send: Array<{ index: number; participant: ParticipantInput }> = [];
+  const writes: ParticipantWrite[] = [];
   batch.forEach((row, index) => {
     const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
     if (id === null) {
@@ -284,26 +346,16 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
       }
     }
     cleared.id = id;
-    send.push({ index, participant: cleared });
+    writes.push({ index, participant: cleared, ifIdUnknown: 'nothing' });
   });
-  if (send.length > 0) {
-    const batchId = `b${++ctx.batches}`;
-    const results = await sendBatch(
-      ctx,
-      send,
-      (rows) =>
-        ctx.client.batchUpsert(
-          rows.map((r) => r.participant),
-          { tag: batchCallTag('clear', batchId, send.indexOf(rows[0]!), rows.length) },
-        ),
-      (r) => batch[r.index]!.pk,
-    );
-    send.forEach((r, i) => (outcomes[r.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
-  }
+  await writeParticipants(ctx, 'clear', batch, writes, outcomes);
   return outcomes;
 }
 
-/** Delete behaviour `delete`: by the stored participant id, else by the directory's. */
+/**
+ * Delete behaviour `delete`: by the stored participant id, else by the directory's. A participant
+ * already gone (deleted by hand) answers 404, which the client reports as done.
+ */
 async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
@@ -311,11 +363,13 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   return { ...(await ctx.client.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
 }
 
-/** The participant sent for a planned row. A changed email updates the same participant by id. */
-function toParticipant(row: PlannedRow): ParticipantInput {
+/**
+ * The participant sent for a planned row. A changed email updates the same participant by `id`
+ * (the row's participant, `null` when none is known); otherwise it is found by email.
+ */
+function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
   const fields = JSON.parse(row.payload) as Omit<ParticipantInput, 'email'>;
   const participant: ParticipantInput = { email: row.email, ...fields };
-  const id = row.participantId ?? row.existingId;
   const emailChanged = row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
   if (id !== null && emailChanged) participant.id = id;
   return participant;

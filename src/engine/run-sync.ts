@@ -77,7 +77,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     }
     store.interruptStaleRuns(syncName);
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
-    store.startRun({ id: runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
+    store.startRun({
+      id: runId,
+      sync: syncName,
+      trigger,
+      startedAt: startedAt.toISOString(),
+      options: { full_resync: options.fullResync ?? false, reset_cdc: options.resetCdc ?? false },
+    });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
 
     let apiCalls = 0;

@@ -1,8 +1,9 @@
 /**
  * Split retries: the batch endpoint is all or nothing (see shared docs: user-interviews-api,
  * "Batch upsert", [confirmed]), so one bad participant rejects a whole batch. A batch rejected as
- * a whole is split in halves, and each half sent again, until every row is accepted or rejected
- * on its own with its own error.
+ * a whole by validation (`422`) is split in halves, and each half sent again, until every row is
+ * accepted or rejected on its own with its own error. A request refused for another reason
+ * (`400`, `403`, `404`…) is not split: every half would be refused the same way.
  */
 import type { RowResult } from '../destinations/user-interviews/client.ts';
 
@@ -29,11 +30,13 @@ export class PartialBatchError extends Error {
 
 /**
  * Sends `rows` with `send` (one result per row, in order) and splits on whole-batch rejection.
- * A batch counts as rejected whole when any row was rejected only because of another row
- * (`own: false`). With `splitRetries` off, the first answer is final. Halves are sent one after
- * the other (they stay within the sync's concurrency).
+ * A batch counts as rejected whole when a `422` rejected a row only because of the others (code
+ * `REJECTED_WITH_BATCH`); any other answer is final, `REQUEST_REFUSED` included. With
+ * `splitRetries` off, the first answer is final. Halves are sent one after the other (they stay
+ * within the sync's concurrency).
  *
- * API calls for one bad row in a batch of n: 1 + 2·ceil(log2 n) at most (15 for n = 100).
+ * API calls for one bad row in a batch of n: 1 + 2·ceil(log2 n) at most (15 for n = 100); for a
+ * batch refused whole for another reason: 1.
  *
  * @returns one result per input row, in order
  * @throws whatever `send` throws on the first call (nothing was answered); PartialBatchError when
@@ -45,7 +48,7 @@ export async function sendWithSplitRetries<T>(
   splitRetries: boolean,
 ): Promise<RowResult[]> {
   const results = await send(rows);
-  const rejectedWhole = results.some((r) => !r.ok && !r.own);
+  const rejectedWhole = results.some((r) => !r.ok && r.code === 'REJECTED_WITH_BATCH');
   if (!splitRetries || !rejectedWhole || rows.length <= 1) return results;
   const middle = Math.ceil(rows.length / 2);
   const halves = [rows.slice(0, middle), rows.slice(middle)];

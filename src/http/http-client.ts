@@ -97,6 +97,13 @@ export interface HttpResponse<T> {
   headers: Record<string, string>;
   /** Exchanges it took, `429`s included. */
   attempts: number;
+  /**
+   * True when an earlier exchange of this request may have been applied by the server: it got no
+   * response (timeout, reset, dropped connection) or a `5xx` ("a timed-out request may still have
+   * been applied", see shared docs: user-interviews-api, "Limits and errors"). False when every
+   * earlier exchange was answered `429` or `408`, which were not applied.
+   */
+  earlierAttemptMayHaveApplied: boolean;
 }
 
 export const DEFAULT_BACKOFF = { baseMs: 500, maxMs: 30_000 } as const;
@@ -201,6 +208,7 @@ export class HttpClient {
     let exchange = 0;
     let failures = 0;
     let rateLimitWaitedMs = 0;
+    let mayHaveApplied = false;
 
     for (;;) {
       rateLimitWaitedMs += await this.waitAtGate();
@@ -238,14 +246,22 @@ export class HttpClient {
         }
         if (status === 401) throw new HttpUnauthorizedError(target);
         if (!isRetryableStatus(status)) {
-          return { status, body: parseJson<T>(outcome.text), headers: outcome.headers, attempts: exchange };
+          return {
+            status,
+            body: parseJson<T>(outcome.text),
+            headers: outcome.headers,
+            attempts: exchange,
+            earlierAttemptMayHaveApplied: mayHaveApplied,
+          };
         }
+        if (status >= 500) mayHaveApplied = true;
         failures += 1;
         if (failures >= this.options.maxAttempts) {
           throw new HttpTransientExhaustedError(target, failures, { status });
         }
       } else {
         if (!outcome.error.retryable) throw outcome.error;
+        mayHaveApplied = true;
         failures += 1;
         if (failures >= this.options.maxAttempts) {
           throw new HttpTransientExhaustedError(target, failures, { error: outcome.error });

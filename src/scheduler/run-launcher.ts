@@ -8,6 +8,7 @@ import { SyncEvents } from '../engine/events.ts';
 import { newRunId, runSync } from '../engine/run-sync.ts';
 import type { RunSummary } from '../engine/run-summary.ts';
 import type { RunTrigger, StateStore } from '../state/state-store.ts';
+import { trackProgress, type RunProgress } from './run-progress.ts';
 
 /** What a run is asked to do besides reading and sending what changed (as `panelsync run`'s flags). */
 export interface LaunchRequest {
@@ -35,6 +36,16 @@ export interface LaunchedRun {
   done: Promise<RunOutcome>;
 }
 
+/** A follow-up run waiting for the sync's run in progress; it has no run record until it starts. */
+export interface QueuedLaunch {
+  runId: string;
+  sync: string;
+  /** The options of the trigger that queued it. */
+  request: LaunchRequest;
+  /** When that trigger came, ISO 8601. */
+  queuedAt: string;
+}
+
 /** How a launched run ended: its summary (any status), or the error that kept it from running. */
 export type RunOutcome = { summary: RunSummary } | { error: Error };
 
@@ -55,11 +66,12 @@ interface ActiveRun {
   runId: string;
   controller: AbortController;
   done: Promise<unknown>;
+  progress(): RunProgress;
 }
 
 interface SyncSlot {
   running: ActiveRun | null;
-  queued: { runId: string; request: LaunchRequest } | null;
+  queued: QueuedLaunch | null;
 }
 
 export interface RunLauncherOptions {
@@ -103,7 +115,7 @@ export class RunLauncher {
     }
     const slot = this.slot(sync);
     if (slot.running) {
-      slot.queued ??= { runId: newRunId(), request };
+      slot.queued ??= { runId: newRunId(), sync, request, queuedAt: new Date().toISOString() };
       return { runId: slot.queued.runId, queued: true };
     }
     const runId = newRunId();
@@ -126,6 +138,18 @@ export class RunLauncher {
   /** The id of the follow-up run queued for `sync`, if any. */
   queuedRun(sync: string): string | null {
     return this.slots.get(sync)?.queued?.runId ?? null;
+  }
+
+  /** The queued follow-up run with id `runId`, if it is still waiting here (once it starts, its run record answers). */
+  queuedLaunch(runId: string): QueuedLaunch | null {
+    for (const slot of this.slots.values()) if (slot.queued?.runId === runId) return slot.queued;
+    return null;
+  }
+
+  /** The progress so far of run `runId` while it runs here; `null` for any other run. */
+  progress(runId: string): RunProgress | null {
+    for (const slot of this.slots.values()) if (slot.running?.runId === runId) return slot.running.progress();
+    return null;
   }
 
   /** True while a run of `sync` is in progress or queued here. */
@@ -165,7 +189,8 @@ export class RunLauncher {
     const events = new SyncEvents();
     let resolveDone!: (outcome: RunOutcome) => void;
     const done = new Promise<RunOutcome>((resolve) => (resolveDone = resolve));
-    this.slot(sync).running = { runId, controller, done };
+    const tracker = trackProgress(events);
+    this.slot(sync).running = { runId, controller, done, progress: tracker.progress };
     this.announce({ runId, sync, trigger: request.trigger, events, done });
     // runSync records the run synchronously, before its first await: the run exists once this returns.
     runSync({
@@ -188,6 +213,7 @@ export class RunLauncher {
         },
       )
       .then((result) => {
+        tracker.stop();
         this.slot(sync).running = null;
         this.startQueued(sync);
         resolveDone(result);

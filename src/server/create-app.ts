@@ -11,12 +11,14 @@ import { z } from 'zod';
 import type { SyncAlertStatus } from '../alerts/index.ts';
 import type { Project } from '../config/load-project.ts';
 import { redact } from '../http/http-client.ts';
-import { LaunchError, type LaunchRequest, type LaunchResult } from '../scheduler/run-launcher.ts';
+import { LaunchError, type LaunchRequest, type LaunchResult, type QueuedLaunch } from '../scheduler/run-launcher.ts';
+import type { RunProgress } from '../scheduler/run-progress.ts';
 import { callTree } from '../state/call-tree.ts';
-import type { RunHistory } from '../state/run-history.ts';
+import type { RunDetail, RunHistory } from '../state/run-history.ts';
 import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';
-import { uiRoutes } from './ui/ui-routes.ts';
+import { uiNotFound, uiRoutes, wantsUiIndex } from './ui/ui-routes.ts';
 import { ApiError, apiErrorBody, type ApiErrorCode } from './api-error.ts';
+import { queuedRunView, runView } from './run-views.ts';
 import { syncDetail, syncListItem, type SyncRuntime } from './sync-views.ts';
 
 /** Largest `limit` the list routes take. */
@@ -42,11 +44,15 @@ export interface AppDependencies {
   onInternalError?(error: unknown): void;
 }
 
-/** What the trigger route needs of the run launcher. */
+/** What the routes need of the run launcher: triggers, and what runs or waits in this server now. */
 export interface Launcher {
   trigger(sync: string, request: LaunchRequest): LaunchResult;
   runningRun(sync: string): string | null;
   queuedRun(sync: string): string | null;
+  /** The queued run with this id while it waits (it has no record yet). */
+  queuedLaunch(runId: string): QueuedLaunch | null;
+  /** The live counts of a run in progress here. */
+  progress(runId: string): RunProgress | null;
 }
 
 const triggerBody = z
@@ -75,6 +81,7 @@ export function createApp(deps: AppDependencies): Hono {
     runningRun: (sync) => launcher.runningRun(sync),
     queuedRun: (sync) => launcher.queuedRun(sync),
     nextRunAt: (sync) => deps.nextRunAt(sync),
+    progress: (runId) => launcher.progress(runId),
   };
   // Last line of defence: a secret that reached a stored error or body never leaves in a response.
   const json = (c: Context, value: unknown, status: ContentfulStatusCode = 200) => c.json(redactStrings(value, project.secrets) as object, status);
@@ -87,7 +94,10 @@ export function createApp(deps: AppDependencies): Hono {
     deps.onInternalError?.(error);
     return c.json(apiErrorBody('INTERNAL', 'the server could not answer this request; see its log'), 500);
   });
-  app.notFound((c) => json(c, apiErrorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see the API under /api/v1`), 404));
+  // A browser that follows a mistyped link gets the UI, which shows its own "Page not found".
+  app.notFound((c) =>
+    wantsUiIndex(c) ? uiNotFound(c) : json(c, apiErrorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see the API under /api/v1`), 404),
+  );
 
   // Registered before the token check: the one route a load balancer may call without a token.
   app.get('/api/v1/healthz', (c) => c.json({ status: 'ok' }));
@@ -115,10 +125,18 @@ export function createApp(deps: AppDependencies): Hono {
     }
     return name;
   };
-  const runId = (c: Context): string => {
+  /**
+   * The run the path names: its record, or (a run queued behind the sync's run in progress, which
+   * has no record until it starts) the queued launch. Read record first: a queued run that starts
+   * meanwhile is found by one of the two.
+   */
+  const findRun = (c: Context): { id: string; record: RunDetail; queued: null } | { id: string; record: null; queued: QueuedLaunch } => {
     const id = c.req.param('id')!;
-    if (history.getRun(id) === null) throw new ApiError('RUN_NOT_FOUND', `no run "${id}"; list a sync's runs with GET /api/v1/syncs/{name}/runs`);
-    return id;
+    const record = history.getRun(id);
+    if (record !== null) return { id, record, queued: null };
+    const queued = launcher.queuedLaunch(id);
+    if (queued !== null) return { id, record: null, queued };
+    throw new ApiError('RUN_NOT_FOUND', `no run "${id}"; list a sync's runs with GET /api/v1/syncs/{name}/runs`);
   };
 
   app.get('/api/v1/syncs', (c) => json(c, { syncs: Object.keys(project.syncs).map((name) => syncListItem(project, history, runtime, name)) }));
@@ -131,7 +149,7 @@ export function createApp(deps: AppDependencies): Hono {
   app.get('/api/v1/syncs/:name/runs', (c) => {
     const sync = syncName(c);
     const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_RUNS_LIMIT;
-    return json(c, { runs: history.listRuns({ sync, limit }) });
+    return json(c, { runs: history.listRuns({ sync, limit }).map((run) => runView(runtime, run)) });
   });
 
   app.post('/api/v1/syncs/:name/trigger', async (c) => {
@@ -146,12 +164,19 @@ export function createApp(deps: AppDependencies): Hono {
     }
   });
 
-  app.get('/api/v1/runs/:id', (c) => json(c, history.getRun(runId(c))));
+  // A queued run answers with its QueuedRunView (status "queued"), and no calls or rows yet.
+  app.get('/api/v1/runs/:id', (c) => {
+    const run = findRun(c);
+    return json(c, run.record !== null ? runView(runtime, run.record) : queuedRunView(run.queued));
+  });
 
-  app.get('/api/v1/runs/:id/calls', (c) => json(c, { calls: callTree(history.listCalls(runId(c))) }));
+  app.get('/api/v1/runs/:id/calls', (c) => {
+    const { id, record } = findRun(c);
+    return json(c, { calls: record === null ? [] : callTree(history.listCalls(id)) });
+  });
 
   app.get('/api/v1/runs/:id/calls/:seq', (c) => {
-    const id = runId(c);
+    const { id } = findRun(c);
     const seq = c.req.param('seq');
     const call = /^[1-9][0-9]{0,9}$/.test(seq) ? history.getCall(id, Number(seq)) : null;
     if (call === null) throw new ApiError('NOT_FOUND', `run ${id} has no call ${seq}; list its calls with GET /api/v1/runs/${id}/calls`);
@@ -159,11 +184,11 @@ export function createApp(deps: AppDependencies): Hono {
   });
 
   app.get('/api/v1/runs/:id/rows', (c) => {
-    const id = runId(c);
+    const { id, record } = findRun(c);
     const results = resultsParam(c.req.query('result'));
     const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_ROWS_LIMIT;
     const after = integerParam(c, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
-    return json(c, { rows: history.listOutcomes(id, { results, limit, afterId: after }) });
+    return json(c, { rows: record === null ? [] : history.listOutcomes(id, { results, limit, afterId: after }) });
   });
 
   app.all('/api/v1/*', (c) => {

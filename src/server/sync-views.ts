@@ -7,6 +7,7 @@ import type { Project } from '../config/load-project.ts';
 import type { DeleteBehavior, MappingConfig, SyncMode } from '../config/schema.ts';
 import type { FailingRows, RunHistory, RunListItem } from '../state/run-history.ts';
 import type { RunStatus } from '../state/state-store.ts';
+import { runView, type RunRuntime, type RunView } from './run-views.ts';
 
 /** A sync's health: its last completed run's status, or `never_run`. */
 export const SYNC_HEALTHS = ['ok', 'warning', 'failed', 'never_run'] as const;
@@ -26,16 +27,16 @@ export interface SyncListItem {
   schedule: { interval: string } | { cron: string } | null;
   /** When the scheduler runs it next (in the past while it waits for a run in progress); `null` without a schedule. */
   next_run_at: string | null;
-  /** The run in progress in this server, if any. */
-  running: RunListItem | null;
+  /** The run in progress in this server, if any, with its live `progress`. */
+  running: RunView | null;
   /** A follow-up run is queued behind the running one. */
   queued: boolean;
   /** The newest run that has ended, if any. */
-  last_run: RunListItem | null;
+  last_run: RunView | null;
   /** From `last_run`: success -> ok, warning -> warning, failed or interrupted -> failed; none -> never_run. */
   health: SyncHealth;
-  /** At most {@link RECENT_RUNS} runs, newest first (running ones included). */
-  recent_runs: RunListItem[];
+  /** At most {@link RECENT_RUNS} runs, newest first (running ones included, with their `progress`). */
+  recent_runs: RunView[];
 }
 
 /** A sync with its configuration and its currently failing rows. */
@@ -54,7 +55,7 @@ export interface SyncDetail extends SyncListItem {
 }
 
 /** What the views read besides the project and the run history. */
-export interface SyncRuntime {
+export interface SyncRuntime extends RunRuntime {
   /** The id of the run of `sync` in progress in this server, if any. */
   runningRun(sync: string): string | null;
   /** The id of the run queued behind it, if any. */
@@ -73,9 +74,10 @@ const HEALTH_BY_STATUS: Record<Exclude<RunStatus, 'running'>, SyncHealth> = {
 /** `sync` (a key of `project.syncs`) as listed. */
 export function syncListItem(project: Project, history: RunHistory, runtime: SyncRuntime, sync: string): SyncListItem {
   const config = project.syncs[sync]!;
-  const recent = history.listRuns({ sync, limit: RECENT_RUNS });
+  const recent = history.listRuns({ sync, limit: RECENT_RUNS }).map((run) => runView(runtime, run));
   const runningId = runtime.runningRun(sync);
-  const running = runningId === null ? null : (recent.find((r) => r.run_id === runningId) ?? listItem(history, runningId));
+  const runningItem = runningId === null ? null : (recent.find((r) => r.run_id === runningId) ?? listItem(history, runningId));
+  const running = runningItem === null ? null : runView(runtime, runningItem);
   const lastRun = recent.find((r) => r.status !== 'running') ?? null;
   const nextRunAt = runtime.nextRunAt(sync);
   return {

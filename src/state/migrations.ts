@@ -130,4 +130,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'runs: the options a run was started with',
+    sql: `
+      -- JSON, RunOptions: {"full_resync": bool, "reset_cdc": bool}. NULL for runs recorded
+      -- before this migration (read as no option).
+      ALTER TABLE runs ADD COLUMN options TEXT;
+    `,
+  },
 ];

@@ -5,7 +5,7 @@
  * {@link ../state/sqlite-run-history.ts}.
  */
 import type { RunSummary } from '../engine/run-summary.ts';
-import type { ChangeClass, RowResultKind, RunStatus, RunTrigger } from './state-store.ts';
+import type { ChangeClass, RowResultKind, RunOptions, RunStatus, RunTrigger } from './state-store.ts';
 
 /** A run as listed: its record and summary. Times are ISO 8601, durations ms. */
 export interface RunListItem {
@@ -24,6 +24,8 @@ export interface RunListItem {
   error: string | null;
   /** When retention removed the run's calls and row outcomes; `null` while they are kept. */
   details_pruned_at: string | null;
+  /** Whether the run was a full resync or a reset-cdc (both false for a normal run, and for runs recorded before options were kept). */
+  options: RunOptions;
 }
 
 /** A run with what the debugger holds for it. */

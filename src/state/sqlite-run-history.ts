@@ -36,6 +36,8 @@ interface RunRow {
   summary: string | null;
   error: string | null;
   details_pruned_at: string | null;
+  /** JSON RunOptions; NULL for runs recorded before migration 4. */
+  options: string | null;
 }
 
 /** Reads run history from an open state database (its migrations applied). */
@@ -185,5 +187,11 @@ function toRunListItem(row: RunRow): RunListItem {
     summary: row.summary === null ? null : (JSON.parse(row.summary) as RunSummary),
     error: row.error,
     details_pruned_at: row.details_pruned_at,
+    options: runOptions(row.options),
   };
+}
+
+function runOptions(stored: string | null): RunListItem['options'] {
+  const parsed = stored === null ? {} : (JSON.parse(stored) as Partial<RunListItem['options']>);
+  return { full_resync: parsed.full_resync === true, reset_cdc: parsed.reset_cdc === true };
 }

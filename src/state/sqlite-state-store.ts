@@ -22,6 +22,7 @@ import type {
   PlannedRow,
   RowOutcome,
   RunRecord,
+  RunOptions,
   RunStatus,
   RunTrigger,
   Stage,
@@ -89,10 +90,11 @@ export class SqliteStateStore implements StateStore {
       .run(new Date().toISOString(), sync).changes;
   }
 
-  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string }): void {
+  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string; options?: RunOptions }): void {
+    const options: RunOptions = { full_resync: run.options?.full_resync ?? false, reset_cdc: run.options?.reset_cdc ?? false };
     this.db
-      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at) VALUES (?, ?, ?, 'running', ?)`)
-      .run(run.id, run.sync, run.trigger, run.startedAt);
+      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options) VALUES (?, ?, ?, 'running', ?, ?)`)
+      .run(run.id, run.sync, run.trigger, run.startedAt, JSON.stringify(options));
   }
 
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void {

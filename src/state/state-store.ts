@@ -11,6 +11,17 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const RUN_TRIGGERS = ['manual', 'schedule', 'api'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
+/**
+ * What a run was asked to do besides sending what changed (`panelsync run --full-resync` /
+ * `--reset-cdc`, or the API trigger's body), as stored on the run record (JSON, snake_case).
+ */
+export interface RunOptions {
+  /** Every current row was sent as added, with no delete behaviour. */
+  full_resync: boolean;
+  /** Every current row was recorded as synced, nothing sent. */
+  reset_cdc: boolean;
+}
+
 /** Classes of a planned row that is sent (or, for `removed`, acted on by the delete behaviour). */
 export const CHANGE_CLASSES = ['added', 'changed', 'removed'] as const;
 export type ChangeClass = (typeof CHANGE_CLASSES)[number];
@@ -180,7 +191,8 @@ export interface StateStore {
   releaseLock(sync: string, runId: string): void;
   /** Marks runs of `sync` still `running` (their process died) as `interrupted`; returns how many. */
   interruptStaleRuns(sync: string): number;
-  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string }): void;
+  /** Records a run as `running`; `options` default to none (both false). */
+  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string; options?: RunOptions }): void;
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void;
   getRun(id: string): RunRecord | null;
   /** Opens a stage for a run of `sync`. */

@@ -107,6 +107,36 @@ describe('split retries', () => {
     );
   });
 
+  for (const status of [400, 403, 404]) {
+    it(`does not split a batch refused whole with ${status}: one call, every row rejected with that error, sent again next run`, async () => {
+      // Enough refusals for every call that halving 100 rows would make (2·100 - 1).
+      const p = await start({ rows: 100, emulator: { knobs: { fail_next: Array.from({ length: 199 }, () => ({ status })) } } });
+      const { summary, calls, rejected } = await run(p);
+      expect(patches(calls).map((c) => c.status)).toEqual([status]);
+      expect(summary).toMatchObject({ status: 'warning', succeeded: { added: 0 }, rejected: { added: 100 }, api_calls: 1 });
+      expectAddsUp(summary);
+      expect(rejected).toHaveLength(100);
+      for (const r of rejected) expect(r.error).toBe(`HTTP ${status}: the emulator injected a ${status} (fault knob)`);
+      expect(p.snapshot().size).toBe(0);
+
+      await p.knobs({ fail_next: [] });
+      const next = await run(p);
+      expect(next.summary).toMatchObject({ status: 'success', rows: { added: 100 }, succeeded: { added: 100 } });
+      expectAddsUp(next.summary);
+      expect(patches(next.calls)).toHaveLength(1);
+      expect(await p.participants()).toHaveLength(100);
+    });
+  }
+
+  it('with split_retries off, a batch refused whole (403) gives every row the refusal itself', async () => {
+    const p = await start({ rows: 10, sync: { split_retries: false }, emulator: { knobs: { fail_next: [{ status: 403 }] } } });
+    const { summary, calls, rejected } = await run(p);
+    expect(patches(calls)).toHaveLength(1);
+    expect(summary).toMatchObject({ status: 'warning', rejected: { added: 10 } });
+    expectAddsUp(summary);
+    for (const r of rejected) expect(r.error).toBe('HTTP 403: the emulator injected a 403 (fault knob)');
+  });
+
   it('keeps the halves acknowledged before a split batch ran out of attempts, and only those', async () => {
     const p = await start({
       rows: 10,

@@ -4,7 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
+import { SyncEvents } from '../../src/engine/events.ts';
 import type { PlanReport } from '../../src/engine/plan-sync.ts';
+import { runSync } from '../../src/engine/run-sync.ts';
+import type { ApiCall } from '../../src/http/http-client.ts';
 import { expectAddsUp, runProject as run, sentInBatches, SYNC, writeCalls } from '../helpers/run-helpers.ts';
 import {
   createPeopleProject,
@@ -87,6 +90,31 @@ describe('insert mode', () => {
     expect(again.summary.rows).toMatchObject({ unchanged: 3, added: 0 });
     expectAddsUp(again.summary);
     expect(writeCalls(again.calls)).toEqual([]);
+  });
+
+  it('rejects as "already exists" an email someone else took while a create waited out a 429 (a 429 was never applied)', async () => {
+    // The run's first request reads the directory; its first create is answered 429, Retry-After 1 s.
+    const p = await start({ rows: 2, sync: { mode: 'insert' }, destination: { concurrency: 1 } });
+    await p.knobs({ fail_next: [{ slow_ms: 0 }, { status: 429, retry_after: 1 }] });
+    const events = new SyncEvents();
+    const calls: ApiCall[] = [];
+    const rejected: Array<{ pk: string; error: string }> = [];
+    let handMade: Promise<void> | null = null;
+    events.on('call:done', ({ call }) => {
+      calls.push(call);
+      // While the create waits out the 429, someone else creates the same participant.
+      if (call.method === 'POST' && call.status === 429) handMade = p.seed([{ email: 'user1@example.com', first_name: 'Someone', last_name: 'Else' }]);
+    });
+    events.on('row:rejected', (e) => rejected.push({ pk: e.pk, error: e.error }));
+    const summary = await runSync({ project: await p.load(), sync: SYNC, events });
+    await handMade;
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.status)).toEqual([429, 422, 201]);
+    expect(summary).toMatchObject({ status: 'warning', succeeded: { added: 1 }, rejected: { added: 1 } });
+    expectAddsUp(summary);
+    expect(rejected).toEqual([{ pk: '1', error: expect.stringMatching(/^already exists/) }]);
+    // The participant someone else made is not claimed as ours, and not touched.
+    expect([...p.snapshot().keys()]).toEqual(['2']);
+    expect((await p.participants()).find((x) => x.email === 'user1@example.com')).toMatchObject({ first_name: 'Someone', last_name: 'Else' });
   });
 
   it('recovers several lost creates in flight at once', async () => {

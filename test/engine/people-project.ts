@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
+import { ACCEPT } from '../../src/destinations/user-interviews/wire.ts';
 import type { RunSummary } from '../../src/engine/run-summary.ts';
 import type { StartEmulatorOptions } from '../../src/emulator/start-emulator.ts';
 import { createChinookProject, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
@@ -30,6 +31,8 @@ export interface PeopleProject extends ChinookProject {
   writeCounts(): Promise<Record<string, number>>;
   /** The sync's snapshot rows in the state database, by primary key. */
   snapshot(): Map<string, { email: string; participantId: string | null; payload: string }>;
+  /** Deletes the participant holding `email` straight in the emulator (as if by hand in User Interviews), through its API. */
+  deleteByHand(email: string): Promise<void>;
 }
 
 /** The default person `i` as the emulator should hold it after a sync. */
@@ -68,6 +71,15 @@ export async function createPeopleProject(
     async writeCounts() {
       const body = (await (await fetch(`${project.emulator.url}/_emulator/writes`)).json()) as { by_email: Record<string, number> };
       return body.by_email;
+    },
+    async deleteByHand(email) {
+      const participant = (await project.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
+      if (!participant) throw new Error(`deleteByHand: no participant has ${email}`);
+      const res = await fetch(`${project.emulator.apiUrl}/participants/${participant.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, accept: ACCEPT },
+      });
+      if (res.status !== 204) throw new Error(`deleteByHand: ${res.status} ${await res.text()}`);
     },
     snapshot() {
       const state = new Database(join(project.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });

@@ -174,6 +174,25 @@ describe('HttpClient retries', () => {
   });
 });
 
+describe('HttpClient: whether an earlier attempt may have been applied', () => {
+  for (const { earlier, handlers, applied } of [
+    { earlier: 'none', handlers: [json(422)], applied: false },
+    { earlier: 'a 429', handlers: [json(429, undefined, { 'retry-after': '0' }), json(422)], applied: false },
+    { earlier: 'a 408', handlers: [json(408), json(422)], applied: false },
+    { earlier: 'a 500', handlers: [json(500), json(422)], applied: true },
+    { earlier: 'a dropped connection', handlers: [drop, json(422)], applied: true },
+    { earlier: 'a 429 after a dropped connection', handlers: [drop, json(429, undefined, { 'retry-after': '0' }), json(422)], applied: true },
+    { earlier: 'a timeout', handlers: [hang, json(422)], applied: true },
+  ]) {
+    it(`after ${earlier}: ${applied}`, async () => {
+      server = await startLocalServer(...handlers);
+      const { http } = client(server.baseUrl, { timeoutMs: 300 });
+      const res = await http.request({ method: 'POST', path: '/things', body: { a: 1 } });
+      expect(res).toMatchObject({ status: 422, attempts: handlers.length, earlierAttemptMayHaveApplied: applied });
+    });
+  }
+});
+
 describe('HttpClient rate limiting', () => {
   it('waits Retry-After on 429 without consuming attempts', async () => {
     server = await startLocalServer(

@@ -11,7 +11,8 @@ import { SYNC } from '../helpers/run-helpers.ts';
 import { API_TOKEN, apiClient, startTestServer, waitFor, writeServerProject, type ApiResponse } from './server-fixture.ts';
 
 const SYNC_KEYS = ['name', 'model', 'destination', 'mode', 'delete_behavior', 'schedule', 'next_run_at', 'running', 'queued', 'last_run', 'health', 'recent_runs'];
-const RUN_KEYS = ['run_id', 'sync', 'trigger', 'status', 'started_at', 'finished_at', 'duration_ms', 'summary', 'error', 'details_pruned_at'];
+const RUN_KEYS = ['run_id', 'sync', 'trigger', 'status', 'started_at', 'finished_at', 'duration_ms', 'summary', 'error', 'details_pruned_at', 'options', 'progress'];
+const NO_OPTIONS = { full_resync: false, reset_cdc: false };
 
 describe('panelsync serve: the HTTP API', () => {
   let chinook: ChinookProject;
@@ -72,7 +73,7 @@ describe('panelsync serve: the HTTP API', () => {
     expect((await api(`/api/v1/syncs/${SYNC}/runs`)).body).toEqual({ runs: [] });
   });
 
-  it('returns the run id at once, shows the run while it runs, and queues exactly one follow-up for triggers meanwhile', async () => {
+  it('returns the run id at once, shows the run while it runs, and queues exactly one follow-up (shown as queued) for triggers meanwhile', async () => {
     await chinook.knobs({ latency_ms: 400 }); // each API call takes 400 ms: the run takes over a second
 
     const started = Date.now();
@@ -83,9 +84,11 @@ describe('panelsync serve: the HTTP API', () => {
     const firstId = first.body.run_id as string;
 
     const running = await api(`/api/v1/runs/${firstId}`);
-    expect(running.body).toMatchObject({ run_id: firstId, sync: SYNC, trigger: 'api', status: 'running', finished_at: null, summary: null });
+    expect(running.body).toMatchObject({ run_id: firstId, sync: SYNC, trigger: 'api', status: 'running', finished_at: null, summary: null, options: NO_OPTIONS });
 
-    const second = await api(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST' });
+    const beforeQueue = new Date().toISOString();
+    const second = await api(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST', body: '{"full_resync": true}' });
+    const afterQueue = new Date().toISOString();
     expect(second.status).toBe(202);
     expect(second.body).toEqual({ run_id: expect.any(String), queued: true });
     const queuedId = second.body.run_id as string;
@@ -96,13 +99,35 @@ describe('panelsync serve: the HTTP API', () => {
     }
     const list = await api('/api/v1/syncs');
     expect(list.body.syncs[0]).toMatchObject({ running: { run_id: firstId, status: 'running' }, queued: true });
-    // The queued run does not exist yet.
-    expect((await api(`/api/v1/runs/${queuedId}`)).body.error.code).toBe('RUN_NOT_FOUND');
+    // The queued run has no record yet: the API answers it as queued, with the options that queued it, and no calls or rows.
+    const queuedRun = await api(`/api/v1/runs/${queuedId}`);
+    expect(queuedRun.status).toBe(200);
+    expect(queuedRun.body).toEqual({
+      run_id: queuedId,
+      sync: SYNC,
+      trigger: 'api',
+      status: 'queued',
+      queued_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      options: { full_resync: true, reset_cdc: false },
+    });
+    expect(queuedRun.body.queued_at >= beforeQueue && queuedRun.body.queued_at <= afterQueue).toBe(true);
+    expect((await api(`/api/v1/runs/${queuedId}/calls`)).body).toEqual({ calls: [] });
+    expect((await api(`/api/v1/runs/${queuedId}/rows?result=rejected`)).body).toEqual({ rows: [] });
+    expect((await api(`/api/v1/runs/${queuedId}/calls/1`)).body.error.code).toBe('NOT_FOUND');
+    // Still the stored run history only: the queued run is not listed before it starts.
+    expect((await api(`/api/v1/syncs/${SYNC}/runs`)).body.runs.map((r: { run_id: string }) => r.run_id)).toEqual([firstId]);
 
+    // Then the same id answers as the running run, and once more when it has ended.
+    const startedFollowUp = await waitFor(async () => {
+      const body = (await api(`/api/v1/runs/${queuedId}`)).body;
+      return body.status !== 'queued' ? body : undefined;
+    }, 20_000, `run ${queuedId} to start`);
+    expect(startedFollowUp).toMatchObject({ run_id: queuedId, trigger: 'api', options: { full_resync: true, reset_cdc: false } });
     const firstRun = await finished(firstId);
     const followUp = await finished(queuedId);
     expect(firstRun.status).toBe('success');
-    expect(followUp).toMatchObject({ status: 'success', trigger: 'api', summary: { rows: { unchanged: 59 } } });
+    // A full resync, as the trigger that queued it asked: every row sent again.
+    expect(followUp).toMatchObject({ status: 'success', trigger: 'api', options: { full_resync: true, reset_cdc: false }, summary: { rows: { added: 59, unchanged: 0 } } });
     // Never two at once: the follow-up started after the first ended.
     expect(Date.parse(followUp.started_at)).toBeGreaterThanOrEqual(Date.parse(firstRun.finished_at));
 
@@ -141,6 +166,7 @@ describe('panelsync serve: the HTTP API', () => {
       last_run: { run_id: runId, status: 'warning', trigger: 'api' },
     });
     expect(Object.keys(item.last_run).sort()).toEqual([...RUN_KEYS].sort());
+    expect(item.last_run).toMatchObject({ options: NO_OPTIONS, progress: null }); // ended: the summary holds the counts
     expect(item.recent_runs).toHaveLength(1);
 
     // GET /syncs/{name}
@@ -166,6 +192,7 @@ describe('panelsync serve: the HTTP API', () => {
 
     // GET /runs/{id}
     expect(Object.keys(run).sort()).toEqual([...RUN_KEYS, 'calls', 'outcomes'].sort());
+    expect(run.progress).toBeNull();
     expect(run.summary).toMatchObject({ run_id: runId, status: 'warning', rows: { queried: 59, invalid: 2 } });
     expect(run.outcomes.succeeded + rejected).toBe(57);
 
@@ -222,6 +249,38 @@ describe('panelsync serve: the HTTP API', () => {
     }
   });
 
+  it('answers a browser on an unknown page with the UI (status 404), and programs with JSON', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
+    for (const path of ['/nothing-here', '/sync/x', '/run', '/a/b/c?x=1', '/metricsx']) {
+      const page = await fetch(`${server.url}${path}`, { headers: browser });
+      const text = await page.text();
+      expect(page.status, path).toBe(404);
+      expect(page.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(page.headers.get('content-security-policy'), path).toContain("script-src 'self'");
+      expect(text, path).toContain('<script type="module" src="/ui/app.js"></script>');
+    }
+    // The API, missing UI files, other methods and clients that do not ask for HTML keep the JSON 404.
+    const json: Array<[string, string, Record<string, string>]> = [
+      ['GET', '/api/v1/nothing-here', { ...browser, authorization: `Bearer ${API_TOKEN}` }],
+      ['GET', '/api/nothing-here', browser],
+      ['GET', '/ui/nothing.js', browser],
+      ['GET', '/ui', browser],
+      ['POST', '/nothing-here', browser],
+      ['GET', '/nothing-here', { accept: 'application/json' }],
+      ['GET', '/nothing-here', { accept: '*/*' }],
+    ];
+    for (const [method, path, headers] of json) {
+      const response = await fetch(`${server.url}${path}`, { method, headers });
+      expect(response.status, `${method} ${path}`).toBe(404);
+      expect(response.headers.get('content-type'), `${method} ${path}`).toMatch(/^application\/json/);
+      expect((await response.json()).error.code, `${method} ${path}`).toBe('NOT_FOUND');
+    }
+    // Pages of the app still answer 200.
+    for (const path of ['/', `/syncs/${SYNC}`, '/runs/r1']) {
+      expect((await fetch(`${server.url}${path}`, { headers: browser })).status, path).toBe(200);
+    }
+  });
+
   it('takes full_resync and reset_cdc in the trigger body and refuses anything else with 400 BAD_REQUEST', async () => {
     const bodies = ['not json', '[]', '{"full_resync": "yes"}', '{"full_resync": true, "reset_cdc": true}', '{"allow_mass_delete": true}'];
     for (const body of bodies) {
@@ -233,13 +292,24 @@ describe('panelsync serve: the HTTP API', () => {
     expect((await api(`/api/v1/syncs/${SYNC}/runs`)).body.runs).toEqual([]);
 
     const reset = await api(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST', body: '{"reset_cdc": true}' });
-    expect((await finished(reset.body.run_id)).status).toBe('success');
+    expect(await finished(reset.body.run_id)).toMatchObject({ status: 'success', options: { full_resync: false, reset_cdc: true } });
     expect(await chinook.participants()).toHaveLength(0); // reset-cdc sends nothing
 
     const full = await api(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST', body: '{"full_resync": true}' });
     const fullRun = await finished(full.body.run_id);
     expect(fullRun.summary.rows).toMatchObject({ queried: 59, added: 59 });
+    expect(fullRun.options).toEqual({ full_resync: true, reset_cdc: false });
     expect(await chinook.participants()).toHaveLength(59);
+
+    const normal = await api(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST', body: '{"full_resync": false}' });
+    expect((await finished(normal.body.run_id)).options).toEqual(NO_OPTIONS);
+    // The options are kept with each run in the history.
+    const runs = (await api(`/api/v1/syncs/${SYNC}/runs`)).body.runs as Array<{ run_id: string; options: unknown }>;
+    expect(runs.map((r) => [r.run_id, r.options])).toEqual([
+      [normal.body.run_id, NO_OPTIONS],
+      [full.body.run_id, { full_resync: true, reset_cdc: false }],
+      [reset.body.run_id, { full_resync: false, reset_cdc: true }],
+    ]);
   });
 
   it('answers 409 SYNC_ALREADY_RUNNING when another process holds the sync', async () => {
@@ -271,6 +341,8 @@ describe('panelsync serve: the HTTP API', () => {
     }
     const run = await api('/api/v1/runs/rsecret');
     expect(run.body.error).toBe('connection to https://x.test/?key=[REDACTED] failed');
+    // A run stored without options (as by a version before they were kept) reads as a normal run.
+    expect(run.body.options).toEqual(NO_OPTIONS);
     const sync = await api(`/api/v1/syncs/${SYNC}`);
     expect(sync.body).toMatchObject({ health: 'failed', last_run: { run_id: 'rsecret', error: expect.stringContaining('[REDACTED]') } });
   });

@@ -3,7 +3,9 @@
  * `panelsync serve` on a generated Chinook project and the emulator. It checks what a person sees:
  * the token prompt, the syncs, a sync's configuration, a run started from the sync page with its
  * counts, the rejected row with its reason, the debugger's call tree and one call's request body,
- * and that a phone-sized screen does not scroll sideways.
+ * that a phone-sized screen does not scroll sideways, a run queued behind another (queued, then
+ * running with its live counts, then done, marked as a full resync), and the UI's own "Page not
+ * found" for a mistyped address.
  *
  * Screenshots go to $PANELSYNC_UI_SCREENSHOTS (default: the OS temp dir's panelsync-ui-screenshots);
  * regenerate them with `npx vitest run test/ui`.
@@ -285,6 +287,71 @@ describe('web UI in Chromium', () => {
     // A normal run would send only the rejected row again; the full resync sends all 59.
     expect(await rows.first().locator('td[data-label="Succeeded"]').textContent()).toBe('58');
     expect(await rows.first().locator('td[data-label="Rejected"]').textContent()).toBe('1');
+    // The history marks the full resync; the run before it was a normal run.
+    expect(await rows.first().locator('td[data-label="Trigger"]').innerText()).toMatch(/^api\s+Full resync$/);
+    expect(await rows.nth(1).locator('td[data-label="Trigger"]').innerText()).toBe('api');
     expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a run queued behind the one in progress as queued, then running with its live counts, then done', async () => {
+    await page.goto(`${baseUrl}/syncs/${SYNC}`);
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
+    // Slow calls: the run in progress lasts long enough to queue a full resync behind it and look at it.
+    await project.knobs({ latency_ms: 800 });
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await poll(() => page.locator('.trigger-status').textContent()).toMatch(/Run started\./);
+    await page.getByRole('button', { name: 'Full resync…' }).click();
+    await page.getByRole('button', { name: 'Start full resync' }).click();
+    const notice = page.locator('.trigger-status');
+    await poll(() => notice.textContent()).toMatch(/Full resync queued: it starts when the run in progress ends\. View run r\w+/);
+    const queuedPath = (await notice.getByRole('link').getAttribute('href'))!;
+
+    // Its page says it is queued, and what it will do; no rows or calls yet.
+    await notice.getByRole('link').click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Run ${queuedPath.slice('/runs/'.length)}`);
+    const badge = page.locator('.page-heading .badge');
+    await poll(() => badge.textContent()).toContain('Queued');
+    expect(await page.locator('#summary-heading + div').innerText()).toContain('starts when the run of this sync in progress ends');
+    expect(await page.locator('.facts').first().innerText()).toMatch(/Options\s+Full resync/i);
+    expect(await page.getByRole('heading', { name: 'API calls' }).isVisible()).toBe(false);
+    expect(await page.locator('.error-card').count()).toBe(0);
+    await shot(page, '09-run-queued');
+
+    // Then, without a reload, it runs: the rows to send and the counts so far, updating.
+    await project.knobs({ latency_ms: 400 });
+    await poll(() => badge.textContent()).toContain('Running');
+    await poll(() => page.locator('.run-progress label').textContent()).toMatch(/^\d+ of 59 planned rows done$/);
+    const tiles = page.locator('.tiles');
+    expect(await tiles.innerText()).toMatch(/\d+\s+succeeded[\s\S]*\d+\s+rejected[\s\S]*0\s+invalid[\s\S]*[1-9]\d*\s+API calls/);
+    await shot(page, '10-run-live-progress');
+
+    // The sync's history shows the run in progress with its counts so far, not "—".
+    await page.locator('.breadcrumb').getByRole('link', { name: SYNC }).click();
+    const row = page.locator(`.runs-table tbody tr[data-run-id="${queuedPath.slice('/runs/'.length)}"]`);
+    await poll(() => row.locator('td[data-label="Status"]').textContent()).toContain('Running');
+    expect(await row.locator('td[data-label="Succeeded"]').textContent()).toMatch(/^\d+$/);
+    expect(await row.locator('td[data-label="API calls"]').textContent()).toMatch(/^[1-9]\d*$/);
+    expect(await page.locator('.activity').innerText()).toMatch(/Running since .*; \d+ of 59 rows done/);
+    await shot(page, '11-sync-live-progress');
+    await poll(() => row.locator('td[data-label="Status"]').textContent()).toContain('Warning');
+    expect(await row.locator('td[data-label="Succeeded"]').textContent()).toBe('58');
+    expect(await row.locator('td[data-label="Trigger"]').innerText()).toMatch(/^api\s+Full resync$/);
+    await project.knobs({ latency_ms: 150 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows its own "Page not found" for a mistyped address', async () => {
+    const before = pageErrors.length;
+    const response = await page.goto(`${baseUrl}/synks/${SYNC}`);
+    // The server answers 404 (so that tools see it), with the UI's page for a person.
+    expect(response?.status()).toBe(404);
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Page not found');
+    await shot(page, '12-page-not-found');
+    await page.getByRole('link', { name: 'Go to the syncs' }).click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Syncs');
+    // Chromium reports the page's own 404 on the console; nothing else went wrong.
+    const errors = pageErrors.splice(before);
+    expect(errors.filter((e) => !e.includes('status of 404 (Not Found)'))).toEqual([]);
+    expect(errors).toHaveLength(1);
   });
 });

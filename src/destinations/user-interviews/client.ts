@@ -26,13 +26,26 @@ import {
   type ListCharacteristicsResponse,
   type ListParticipantsResponse,
   type ParticipantInput,
+  isUnknownParticipantError,
 } from './wire.ts';
 
 /**
+ * Why a row was rejected, when the caller can act on it:
+ * - `ALREADY_EXISTS`: a create met an existing email (`own: true`);
+ * - `UNKNOWN_PARTICIPANT`: the `id` sent names no participant, e.g. one deleted by hand in User
+ *   Interviews since its id was stored (`own: true`; nothing of the batch was written);
+ * - `REJECTED_WITH_BATCH`: a `422` rejected the batch as a whole and did not name this row
+ *   (`own: false`): split retries may get it through;
+ * - `REQUEST_REFUSED`: the request was refused as a whole for another reason (a `4xx` other than
+ *   `401`/`408`/`422`/`429`, an unexpected status; `own: false`): splitting cannot help.
+ */
+export const ROW_REJECTION_CODES = ['ALREADY_EXISTS', 'UNKNOWN_PARTICIPANT', 'REJECTED_WITH_BATCH', 'REQUEST_REFUSED'] as const;
+export type RowRejectionCode = (typeof ROW_REJECTION_CODES)[number];
+
+/**
  * The outcome of one row sent to the API. `own: true` means the API named this row as the
- * offender; `own: false` means it was rejected because of its batch or the request as a whole
- * (splitting the batch may get it through). `code` is `ALREADY_EXISTS` for an insert that met an
- * existing email.
+ * offender; `own: false` means it was rejected because of its batch or the request as a whole.
+ * `code` says why, when the caller can act on it (see {@link ROW_REJECTION_CODES}).
  */
 export type RowResult =
   | { ok: true; id: string }
@@ -40,9 +53,13 @@ export type RowResult =
       ok: false;
       error: string;
       own: boolean;
-      code?: string;
-      /** True when the request was answered only after an earlier attempt got no answer. */
-      afterRetry?: boolean;
+      code?: RowRejectionCode;
+      /**
+       * True when an earlier attempt of the same request may have been applied: it got no
+       * response (timeout, reset, dropped connection) or a `5xx`. False when the earlier attempts
+       * were only `429`s or other `4xx`, which were not applied. Set on `ALREADY_EXISTS`.
+       */
+      earlierAttemptMayHaveApplied?: boolean;
     };
 
 /** A characteristic (custom field) of the account. */
@@ -142,10 +159,12 @@ export class UserInterviewsClient {
    * - 200: every row `{ ok: true, id }` from `data`, in request order [assumed];
    * - 422 (all or nothing, nothing written [confirmed]): rows named by an error's
    *   `source.pointer` (`/participants/{index}/{field}` [assumed]) get their own details,
-   *   `field: detail` joined by `; `, `own: true`; the others `own: false`,
-   *   `batch rejected: N other participant(s) invalid`. Without usable pointers every row gets the
-   *   errors' details with `own: false`;
-   * - any other status: every row `{ ok: false, own: false, error: "HTTP <status>: <detail>" }`.
+   *   `field: detail` joined by `; `, `own: true`, and `code: 'UNKNOWN_PARTICIPANT'` when an error
+   *   says their `id` names no participant [assumed, see wire.ts]; the others `own: false`,
+   *   `code: 'REJECTED_WITH_BATCH'`, `batch rejected: N other participant(s) invalid`. Without
+   *   usable pointers every row gets the errors' details, `own: false`, `REJECTED_WITH_BATCH`;
+   * - any other status: every row `{ ok: false, own: false, code: 'REQUEST_REFUSED', error:
+   *   "HTTP <status>: <detail>" }` (the request as a whole was refused: splitting cannot help).
    * Throws only when the whole batch fails: HttpError from the HttpClient (401, transient
    * exhausted, rate limit exceeded), {@link HttpUnexpectedResponseError} when a 200 does not carry
    * one participant per row, RangeError over 100 rows.
@@ -175,35 +194,42 @@ export class UserInterviewsClient {
     const errors = errorEntries(res.body);
     if (res.status !== 422) {
       const error = `HTTP ${res.status}: ${detailsText(errors)}`;
-      return participants.map(() => ({ ok: false, own: false, error }));
+      return participants.map(() => ({ ok: false, own: false, code: 'REQUEST_REFUSED', error }));
     }
     const own = new Map<number, string[]>();
+    const unknownId = new Set<number>();
     const general: string[] = [];
     for (const entry of errors) {
       const index = pointerIndex(entry.source?.pointer);
       if (index !== null && index < n) {
         own.set(index, [...(own.get(index) ?? []), fieldDetail(entry, /^\/participants\/\d+\/?(.*)$/)]);
+        const id = participants[index]!.id;
+        if (id !== undefined && isUnknownParticipantError(entry, index, id)) unknownId.add(index);
       } else {
         general.push(entryDetail(entry));
       }
     }
     if (own.size === 0) {
       const error = general.length > 0 ? general.join('; ') : 'HTTP 422: batch rejected without details';
-      return participants.map(() => ({ ok: false, own: false, error }));
+      return participants.map(() => ({ ok: false, own: false, code: 'REJECTED_WITH_BATCH', error }));
     }
     const others = [`batch rejected: ${own.size} other participant(s) invalid`, ...general].join('; ');
-    return participants.map((_, i) => {
+    return participants.map((_, i): RowResult => {
       const details = own.get(i);
-      return details ? { ok: false, own: true, error: details.join('; ') } : { ok: false, own: false, error: others };
+      if (!details) return { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: others };
+      const error = details.join('; ');
+      return unknownId.has(i) ? { ok: false, own: true, code: 'UNKNOWN_PARTICIPANT', error } : { ok: false, own: true, error };
     });
   }
 
   /**
    * `POST /participants` [confirmed path; body assumed]: creates one participant, never overwrites.
    * 201 -> `{ ok: true, id }`; 422 with "email has already been taken" [assumed] ->
-   * `{ ok: false, own: true, code: 'ALREADY_EXISTS' }`; other 422 -> the row's own error; any other
-   * status -> `own: false`. Throws as {@link batchUpsert}. Note: a create retried after a timeout
-   * may meet the participant its first attempt created, and report `ALREADY_EXISTS`.
+   * `{ ok: false, own: true, code: 'ALREADY_EXISTS', earlierAttemptMayHaveApplied }`; other 422 ->
+   * the row's own error; any other status -> `own: false`, `REQUEST_REFUSED`. Throws as
+   * {@link batchUpsert}. Note: a create retried after a timeout, a dropped connection or a `5xx`
+   * may meet the participant its first attempt created, and report `ALREADY_EXISTS` with
+   * `earlierAttemptMayHaveApplied: true`; after `429`s only, the email was taken by someone else.
    */
   async createParticipant(p: ParticipantInput, context?: RequestContext): Promise<RowResult> {
     const body: CreateParticipantRequest = { participant: p };
@@ -230,24 +256,25 @@ export class UserInterviewsClient {
           own: true,
           code: 'ALREADY_EXISTS',
           error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
-          afterRetry: res.attempts > 1,
+          earlierAttemptMayHaveApplied: res.earlierAttemptMayHaveApplied,
         };
       }
       const details = errors.map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
       return { ok: false, own: true, error: details.length > 0 ? details.join('; ') : 'HTTP 422: rejected without details' };
     }
-    return { ok: false, own: false, error: `HTTP ${res.status}: ${detailsText(errors)}` };
+    return { ok: false, own: false, code: 'REQUEST_REFUSED', error: `HTTP ${res.status}: ${detailsText(errors)}` };
   }
 
   /**
    * `DELETE /participants/{id}` [assumed]: 204 -> `{ ok: true, id }`; 404 -> `{ ok: true, id }`
-   * (already deleted [assumed]); any other status -> `{ ok: false, own: false }`. Throws as
+   * (already deleted [assumed]); any other status -> `{ ok: false, own: false, code:
+   * 'REQUEST_REFUSED' }`. Throws as
    * {@link batchUpsert}.
    */
   async deleteParticipant(id: string, context?: RequestContext): Promise<RowResult> {
     const res = await this.http.request<ApiErrorResponse>({ method: 'DELETE', path: ROUTES.participant(id) }, context);
     if (isSuccess(res.status) || res.status === 404) return { ok: true, id };
-    return { ok: false, own: false, error: `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}` };
+    return { ok: false, own: false, code: 'REQUEST_REFUSED', error: `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}` };
   }
 }
 

@@ -171,6 +171,23 @@ export function pageQuery(size: number, page: number): string {
 export const EMAIL_TAKEN_DETAIL = 'email has already been taken';
 
 /**
+ * The detail User Interviews gives, at pointer `/participants/{index}/id` of a `422`, when a batch
+ * entry's `id` names no participant (e.g. one deleted by hand since its id was stored) [assumed,
+ * like the `id` key itself: see {@link ParticipantInput}]. `id` is the id as sent.
+ */
+export function unknownParticipantDetail(id: string): string {
+  return `participant ${id} does not exist (it may have been deleted)`;
+}
+
+/**
+ * Whether a `422` error entry says that the `id` of batch entry `index`, sent as `id`, names no
+ * participant: pointer `/participants/{index}/id` and the detail of {@link unknownParticipantDetail}.
+ */
+export function isUnknownParticipantError(entry: ApiErrorEntry, index: number, id: string): boolean {
+  return entry.source?.pointer === batchPointer(index, 'id') && entry.detail === unknownParticipantDetail(id);
+}
+
+/**
  * Normalizes an email for matching: participants are matched case-insensitively, ignoring
  * surrounding spaces [assumed].
  */

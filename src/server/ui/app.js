@@ -130,8 +130,8 @@ function render({ focus }) {
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
-      // A queued run has no record until it starts: its page waits for it.
-      const retryable = !(err instanceof ApiError) || err.status === 0 || err.status >= 500 || err.code === 'RUN_NOT_FOUND';
+      // A network failure or a server error may pass; an answer such as 404 will not.
+      const retryable = !(err instanceof ApiError) || err.status === 0 || err.status >= 500;
       if (current.hasData) {
         banner.hidden = false;
         banner.textContent = `Could not update: ${message} Retrying in ${RETRY_MS / 1000} s.`;
@@ -171,7 +171,6 @@ function errorCard(err, message, retrying) {
     { class: 'card error-card', role: 'alert' },
     h('h1', { tabindex: '-1' }, title),
     h('p', null, message),
-    code === 'RUN_NOT_FOUND' ? h('p', null, 'A run that was just queued appears here once it starts.') : null,
     retrying ? h('p', null, `This page checks again every ${RETRY_MS / 1000} s.`) : null,
     err instanceof ApiError && err.code ? h('p', { class: 'muted' }, `Error code: ${err.code}`) : null,
     h('p', null, h('a', { href: '/' }, 'Back to the syncs')),

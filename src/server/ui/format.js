@@ -115,14 +115,49 @@ export function scheduleText(schedule) {
 }
 
 /**
- * Row counts of a run (src/engine/run-summary.ts RunSummary): rows succeeded, rejected, skipped
- * (summed over added, changed, removed) and invalid; `null` while the run has no summary.
+ * Row counts of a run: rows succeeded, rejected, skipped (summed over added, changed, removed),
+ * invalid, and API calls. From the run's summary (src/engine/run-summary.ts RunSummary) once it
+ * has ended; while it runs in the server, from its live `progress` (src/scheduler/run-progress.ts;
+ * `live: true`, invalid is 0 until the plan is known); `null` when it has neither (a run in
+ * another process, or one that died before counting).
  */
 export function runCounts(run) {
-  const s = run.summary;
-  if (!s) return null;
   const sum = (c) => c.added + c.changed + c.removed;
-  return { succeeded: sum(s.succeeded), rejected: sum(s.rejected), skipped: sum(s.skipped), invalid: s.rows.invalid };
+  const s = run.summary;
+  if (s) {
+    return { succeeded: sum(s.succeeded), rejected: sum(s.rejected), skipped: sum(s.skipped), invalid: s.rows.invalid, calls: s.api_calls, live: false };
+  }
+  const p = run.progress;
+  if (!p) return null;
+  return { succeeded: sum(p.succeeded), rejected: sum(p.rejected), skipped: sum(p.skipped), invalid: p.planned?.invalid ?? 0, calls: p.api_calls, live: true };
+}
+
+/**
+ * How far a run in progress is (RunProgress, src/scheduler/run-progress.ts): rows done (succeeded,
+ * rejected or skipped) of the rows the plan acts on (added + changed + removed); `null` before the
+ * plan is known or without progress.
+ */
+export function progressDone(progress) {
+  const planned = progress?.planned;
+  if (!planned) return null;
+  const sum = (c) => c.added + c.changed + c.removed;
+  return { done: sum(progress.succeeded) + sum(progress.rejected) + sum(progress.skipped), total: sum(planned) };
+}
+
+/**
+ * What a run was asked to do besides sending what changed (RunListItem.options, server-api.md):
+ * "Full resync", "Reset CDC" (both, comma-separated, if both were given), or `null` for a normal run.
+ * @param {{ full_resync: boolean, reset_cdc: boolean } | undefined} options
+ */
+export function runOptionsText(options) {
+  const words = [options?.full_resync ? 'Full resync' : null, options?.reset_cdc ? 'Reset CDC' : null].filter(Boolean);
+  return words.length > 0 ? words.join(', ') : null;
+}
+
+/** A small tag for a run's options ({@link runOptionsText}); `null` for a normal run. */
+export function runOptionsTag(options) {
+  const text = runOptionsText(options);
+  return text ? h('span', { class: 'tag' }, text) : null;
 }
 
 /** The path and query of a URL (the host is the same for every call of a destination). */

@@ -1,14 +1,16 @@
 /**
  * A run's page (`/runs/{id}`): summary, the rejected and invalid rows with their reasons, and the
- * live debugger. While the run is in progress the page polls and grows: counts, new failed rows,
- * new calls.
- * Data: GET /api/v1/runs/{id} (RunDetail), /runs/{id}/rows?result=rejected,invalid (OutcomeItem),
- * /runs/{id}/calls (CallTreeItem); shapes in src/state/run-history.ts.
+ * live debugger. While the run is in progress the page polls and grows: counts (the run's live
+ * `progress`), new failed rows, new calls. A run queued behind the sync's run in progress shows
+ * as queued (no rows or calls yet) and turns into the running run once it starts.
+ * Data: GET /api/v1/runs/{id} (RunDetail + progress, or QueuedRunView with status "queued"; notes
+ * server-api.md), /runs/{id}/rows?result=rejected,invalid (OutcomeItem), /runs/{id}/calls
+ * (CallTreeItem); shapes in src/state/run-history.ts and src/server/run-views.ts.
  */
 import { apiRequest, segment } from './api-client.js';
 import { callDebugger } from './call-debugger.js';
 import { h, region } from './dom.js';
-import { absoluteTime, count, duration, statusBadge, timeElement } from './format.js';
+import { absoluteTime, count, duration, progressDone, runOptionsText, statusBadge, timeElement } from './format.js';
 
 /** Failed rows fetched per request. */
 const ROWS_PAGE = 200;
@@ -28,24 +30,27 @@ export function runPage(container, { id }) {
   const summary = region(renderSummary);
   const rows = failedRows(path);
   const calls = callDebugger(id);
+  // Hidden while the run is queued: it has no rows or calls yet.
+  const rowsSection = h('section', { 'aria-labelledby': 'rows-heading' }, h('h2', { id: 'rows-heading' }, 'Rejected and invalid rows'), rows.el);
+  const callsSection = h(
+    'section',
+    { 'aria-labelledby': 'calls-heading' },
+    h('h2', { id: 'calls-heading' }, 'API calls'),
+    h(
+      'p',
+      { class: 'help' },
+      'Every HTTP request of the run, in order, retries included. Calls that retried part of a batch rejected as a whole are nested under it. Open a call for its request and response.',
+    ),
+    calls.el,
+  );
 
   container.replaceChildren(
     crumbs.el,
     h('div', { class: 'page-heading' }, h('h1', { tabindex: '-1' }, 'Run ', h('span', { class: 'mono' }, id)), status.el),
     overview.el,
     h('section', { 'aria-labelledby': 'summary-heading' }, h('h2', { id: 'summary-heading' }, 'Summary'), summary.el),
-    h('section', { 'aria-labelledby': 'rows-heading' }, h('h2', { id: 'rows-heading' }, 'Rejected and invalid rows'), rows.el),
-    h(
-      'section',
-      { 'aria-labelledby': 'calls-heading' },
-      h('h2', { id: 'calls-heading' }, 'API calls'),
-      h(
-        'p',
-        { class: 'help' },
-        'Every HTTP request of the run, in order, retries included. Calls that retried part of a batch rejected as a whole are nested under it. Open a call for its request and response.',
-      ),
-      calls.el,
-    ),
+    rowsSection,
+    callsSection,
   );
   document.title = `Run ${id} · panelsync`;
 
@@ -67,11 +72,18 @@ export function runPage(container, { id }) {
   return {
     async refresh() {
       const run = await apiRequest(path);
-      const [callList] = await Promise.all([apiRequest(`${path}/calls`), rows.refresh(run)]);
       crumbs.update(run.sync);
       status.update(run.status);
       overview.update(run);
       summary.update(run);
+      const queued = run.status === 'queued';
+      rowsSection.hidden = queued;
+      callsSection.hidden = queued;
+      if (queued) {
+        document.title = `Run ${id} (${run.sync}, queued) · panelsync`;
+        return { live: true, idleMs: null };
+      }
+      const [callList] = await Promise.all([apiRequest(`${path}/calls`), rows.refresh(run)]);
       calls.update(callList.calls);
       if (first) {
         first = false;
@@ -102,16 +114,28 @@ function renderBreadcrumb(sync) {
 
 function renderOverview(run) {
   const fact = (term, value) => h('div', null, h('dt', null, term), h('dd', null, value));
+  const options = fact('Options', runOptionsText(run.options) ?? 'None (sends what changed)');
+  if (run.status === 'queued') {
+    return h(
+      'dl',
+      { class: 'facts' },
+      fact('Sync', h('a', { href: `/syncs/${segment(run.sync)}` }, run.sync)),
+      fact('Trigger', run.trigger),
+      options,
+      fact('Queued', [absoluteTime(run.queued_at), ' (', timeElement(run.queued_at), ')']),
+    );
+  }
   return [
     h(
       'dl',
       { class: 'facts' },
       fact('Sync', h('a', { href: `/syncs/${segment(run.sync)}` }, run.sync)),
       fact('Trigger', run.trigger),
+      options,
       fact('Started', [absoluteTime(run.started_at), ' (', timeElement(run.started_at), ')']),
       fact('Finished', run.finished_at ? absoluteTime(run.finished_at) : 'Still running'),
       fact('Duration', run.status === 'running' ? 'in progress' : duration(run.duration_ms)),
-      fact('API calls', count(run.summary?.api_calls ?? run.calls)),
+      fact('API calls', count(run.summary?.api_calls ?? run.progress?.api_calls ?? run.calls)),
     ),
     run.error
       ? h('div', { class: `callout status-border-${run.status}` }, h('strong', null, run.status === 'interrupted' ? 'Interrupted: ' : 'Failed: '), run.error)
@@ -124,8 +148,19 @@ function renderOverview(run) {
 
 function renderSummary(run) {
   const tile = (label, value, cls) => h('div', { class: `tile ${cls ?? ''}` }, h('span', { class: 'tile-value' }, count(value)), h('span', { class: 'tile-label' }, label));
+  const sum = (c) => c.added + c.changed + c.removed;
+  if (run.status === 'queued') {
+    return h(
+      'p',
+      { class: 'live-note' },
+      statusBadge('queued', 'Queued'),
+      ' This run starts when the run of this sync in progress ends; this page follows it then.',
+    );
+  }
   const s = run.summary;
+  if (!s && run.progress) return renderProgress(run.progress, tile, sum);
   if (!s) {
+    // Running without live progress (e.g. in another process): the row outcomes stored so far.
     const o = run.outcomes;
     return [
       h('p', { class: 'live-note' }, statusBadge('running', 'In progress'), ' Counts so far; they update every few seconds.'),
@@ -140,7 +175,6 @@ function renderSummary(run) {
       ),
     ];
   }
-  const sum = (c) => c.added + c.changed + c.removed;
   return [
     h(
       'div',
@@ -158,6 +192,42 @@ function renderSummary(run) {
       `${count(s.rows.unchanged)} unchanged and ${count(s.rows.invalid)} invalid; ${count(s.rows.removed)} synced before left it.`,
     ),
     h('div', { class: 'table-scroll' }, countsTable(s)),
+  ];
+}
+
+/**
+ * The live counts of a run in progress (RunProgress, src/scheduler/run-progress.ts): rows done of
+ * the rows planned, as a progress bar, and tiles of rows succeeded / rejected / invalid / skipped
+ * and API calls so far.
+ */
+function renderProgress(p, tile, sum) {
+  const planned = p.planned;
+  const { done, total } = progressDone(p) ?? { done: 0, total: 0 };
+  return [
+    h('p', { class: 'live-note' }, statusBadge('running', 'In progress'), ' Counts so far; they update every few seconds.'),
+    planned === null
+      ? h('p', { class: 'run-progress' }, 'Reading the model and comparing it with what was synced…')
+      : h(
+          'div',
+          { class: 'run-progress' },
+          h('label', { for: 'run-progress-bar' }, `${count(done)} of ${count(total)} planned rows done`),
+          h('progress', { id: 'run-progress-bar', max: Math.max(total, 1), value: total === 0 ? 1 : done }),
+          h(
+            'p',
+            { class: 'help' },
+            `The model returned ${count(planned.queried)} rows: ${count(planned.added)} added, ${count(planned.changed)} changed, `,
+            `${count(planned.unchanged)} unchanged and ${count(planned.invalid)} invalid; ${count(planned.removed)} synced before left it.`,
+          ),
+        ),
+    h(
+      'div',
+      { class: 'tiles' },
+      tile('succeeded', sum(p.succeeded), 'tile-succeeded'),
+      tile('rejected', sum(p.rejected), sum(p.rejected) ? 'tile-rejected' : ''),
+      tile('invalid', planned?.invalid ?? 0, planned?.invalid ? 'tile-invalid' : ''),
+      tile('skipped', sum(p.skipped)),
+      tile('API calls', p.api_calls),
+    ),
   ];
 }
 

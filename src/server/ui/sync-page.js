@@ -6,7 +6,7 @@
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, region } from './dom.js';
-import { count, duration, runCounts, scheduleText, statusBadge, timeElement } from './format.js';
+import { count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
 import { runsChart } from './runs-chart.js';
 
 /** Poll interval when no run is in progress, ms. */
@@ -132,6 +132,7 @@ function renderActivity({ running, queued, last_run: last, next_run_at: next, re
               h('a', { href: `/runs/${segment(running.run_id)}` }, statusBadge('running', 'Running')),
               ' since ',
               timeElement(running.started_at),
+              progressText(running.progress),
               queued ? '; one more run queued' : '',
             ]
           : 'Idle',
@@ -150,6 +151,12 @@ function renderActivity({ running, queued, last_run: last, next_run_at: next, re
     h('div', null, h('dt', null, 'Next scheduled run'), h('dd', null, next ? timeElement(next) : 'None (manual)')),
     h('div', { class: 'fact-chart' }, h('dt', null, 'Recent runs'), h('dd', null, runsChart(recent))),
   );
+}
+
+/** `; 12 of 59 rows done` from a running run's live progress; empty before the plan is known. */
+function progressText(progress) {
+  const p = progressDone(progress);
+  return p ? `; ${count(p.done)} of ${count(p.total)} rows done` : '';
 }
 
 function renderHistory(runs) {
@@ -179,12 +186,13 @@ function renderHistory(runs) {
           { dataset: { runId: run.run_id } },
           h('th', { scope: 'row', 'data-label': 'Started' }, h('a', { href: `/runs/${segment(run.run_id)}` }, timeElement(run.started_at)), h('div', { class: 'muted small mono' }, run.run_id)),
           cell('Status', statusBadge(run.status)),
-          cell('Trigger', run.trigger),
+          cell('Trigger', [run.trigger, ' ', runOptionsTag(run.options)]),
           cell('Duration', run.status === 'running' ? 'in progress' : duration(run.duration_ms), 'num'),
+          // While the run is in progress: its live counts so far.
           cell('Succeeded', c ? count(c.succeeded) : '—', 'num'),
           cell('Rejected', c ? count(c.rejected) : '—', c?.rejected ? 'num count-rejected' : 'num'),
           cell('Invalid', c ? count(c.invalid) : '—', c?.invalid ? 'num count-invalid' : 'num'),
-          cell('API calls', run.summary ? count(run.summary.api_calls) : '—', 'num'),
+          cell('API calls', c ? count(c.calls) : '—', 'num'),
         );
       }),
     ),

@@ -5,7 +5,7 @@
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, region } from './dom.js';
-import { count, runCounts, scheduleText, statusBadge, timeElement } from './format.js';
+import { count, progressDone, runCounts, scheduleText, statusBadge, timeElement } from './format.js';
 import { runsChart } from './runs-chart.js';
 
 /** Poll interval when no run is in progress, ms: scheduled runs show up within it. */
@@ -68,6 +68,12 @@ function renderSyncs(syncs) {
   ];
 }
 
+/** ` 12/59 rows` for the run in progress (its live progress), once its plan is known. */
+function runningProgress(progress) {
+  const p = progressDone(progress);
+  return p ? h('span', { class: 'muted small running-progress' }, ` ${count(p.done)}/${count(p.total)} rows`) : null;
+}
+
 function syncRow(sync) {
   const last = sync.last_run;
   const counts = last ? runCounts(last) : null;
@@ -83,6 +89,7 @@ function syncRow(sync) {
             'div',
             null,
             h('a', { href: `/runs/${segment(sync.running.run_id)}` }, statusBadge('running', 'Running now')),
+            runningProgress(sync.running.progress),
             sync.queued ? h('span', { class: 'muted' }, ' + 1 queued') : null,
           )
         : null,

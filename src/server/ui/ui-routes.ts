@@ -3,7 +3,9 @@
  * module and served as they are, with no build step and nothing from a CDN.
  *
  * Paths: `/` and the client-side routes `/syncs/*`, `/runs/*` answer with `index.html`;
- * `/ui/{file}` answers with one of {@link UI_ASSETS} (any other name is a JSON 404).
+ * `/ui/{file}` answers with one of {@link UI_ASSETS} (any other name is a JSON 404). A browser
+ * asking for an unknown page gets `index.html` with status 404 (see {@link wantsUiIndex}), so that
+ * a mistyped link shows the UI's own "Page not found".
  */
 import { readFile } from 'node:fs/promises';
 import { Hono, type Context } from 'hono';
@@ -44,6 +46,30 @@ function isUiAsset(name: string): name is UiAsset {
   return Object.hasOwn(UI_ASSETS, name);
 }
 
+/** `index.html` with the UI's headers and `status` (200 for a page of the app, 404 for an unknown one). */
+async function sendIndex(c: Context, status: 200 | 404 = 200): Promise<Response> {
+  return c.body(await readFile(new URL('index.html', UI_DIR), 'utf8'), status, {
+    ...UI_HEADERS,
+    'Content-Type': 'text/html; charset=utf-8',
+  });
+}
+
+/**
+ * True when an unmatched request should get the UI's index (status 404) rather than the API's
+ * JSON 404: a `GET` or `HEAD` whose `Accept` names `text/html` (a browser following a link) for a
+ * path outside `/api` and `/ui` (whose unknown paths stay JSON, for programs and missing files).
+ */
+export function wantsUiIndex(c: Context): boolean {
+  if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return false;
+  if (/^\/(api|ui)(\/|$)/.test(c.req.path)) return false;
+  return /(^|,)\s*text\/html\s*(;|,|$)/i.test(c.req.header('accept') ?? '');
+}
+
+/** Answers an unmatched request {@link wantsUiIndex} accepted: `index.html`, status 404. */
+export function uiNotFound(c: Context): Promise<Response> {
+  return sendIndex(c, 404);
+}
+
 /**
  * Builds the UI sub-app, to mount at the root of the server app (`app.route('/', uiRoutes())`).
  * It answers only `GET /`, `GET /syncs/*`, `GET /runs/*` and `GET /ui/{file}`, so `/api/v1/*` and
@@ -54,14 +80,10 @@ function isUiAsset(name: string): name is UiAsset {
  */
 export function uiRoutes(): Hono {
   const app = new Hono();
-  const sendIndex = async (c: Context) =>
-    c.body(await readFile(new URL('index.html', UI_DIR), 'utf8'), 200, {
-      ...UI_HEADERS,
-      'Content-Type': 'text/html; charset=utf-8',
-    });
-  app.get('/', sendIndex);
-  app.get('/syncs/*', sendIndex);
-  app.get('/runs/*', sendIndex);
+  const page = (c: Context) => sendIndex(c);
+  app.get('/', page);
+  app.get('/syncs/*', page);
+  app.get('/runs/*', page);
   app.get('/ui/:file', async (c) => {
     const name = c.req.param('file');
     if (!isUiAsset(name)) {

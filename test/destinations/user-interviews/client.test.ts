@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserInterviewsClient } from '../../../src/destinations/user-interviews/client.ts';
-import { ACCEPT, CONTENT_TYPE, EMAIL_TAKEN_DETAIL, batchPointer } from '../../../src/destinations/user-interviews/wire.ts';
+import { ACCEPT, CONTENT_TYPE, EMAIL_TAKEN_DETAIL, batchPointer, unknownParticipantDetail } from '../../../src/destinations/user-interviews/wire.ts';
+import { startEmulator, type RunningEmulator } from '../../../src/emulator/start-emulator.ts';
 import { HttpError } from '../../../src/http/errors.ts';
 import { HttpClient, type ApiCall } from '../../../src/http/http-client.ts';
 import { json, startLocalServer, type LocalServer } from '../../http/local-server.ts';
@@ -8,9 +9,12 @@ import { json, startLocalServer, type LocalServer } from '../../http/local-serve
 const KEY = 'ui_live_key_0123456789';
 
 let server: LocalServer | undefined;
+let emulator: RunningEmulator | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
+  await emulator?.close();
+  emulator = undefined;
 });
 
 function uiClient(baseUrl: string) {
@@ -67,11 +71,28 @@ describe('UserInterviewsClient.batchUpsert', () => {
     const { ui } = uiClient(server.baseUrl);
     const results = await ui.batchUpsert([ann, bob, cyd]);
     expect(results).toEqual([
-      { ok: false, own: false, error: 'batch rejected: 2 other participant(s) invalid' },
+      { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: 'batch rejected: 2 other participant(s) invalid' },
       { ok: false, own: true, error: 'email: email is not a valid email address; characteristics.ltv: is not a number' },
       { ok: false, own: true, error: 'first_name: is too long' },
     ]);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('a 422 saying an id names no participant marks that row UNKNOWN_PARTICIPANT', async () => {
+    server = await startLocalServer(
+      json(422, {
+        errors: [
+          { status: '422', title: 'Invalid participant', detail: unknownParticipantDetail('41'), source: { pointer: batchPointer(0, 'id') } },
+          { status: '422', title: 'Invalid participant', detail: 'id must be a participant id', source: { pointer: batchPointer(1, 'id') } },
+        ],
+      }),
+    );
+    const { ui } = uiClient(server.baseUrl);
+    expect(await ui.batchUpsert([{ ...ann, id: '41' }, { ...cyd, id: 'x' }, bob])).toEqual([
+      { ok: false, own: true, code: 'UNKNOWN_PARTICIPANT', error: `id: ${unknownParticipantDetail('41')}` },
+      { ok: false, own: true, error: 'id: id must be a participant id' },
+      { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: 'batch rejected: 2 other participant(s) invalid' },
+    ]);
   });
 
   it('a 422 without usable pointers rejects every row as not its own', async () => {
@@ -80,15 +101,18 @@ describe('UserInterviewsClient.batchUpsert', () => {
     );
     const { ui } = uiClient(server.baseUrl);
     expect(await ui.batchUpsert([ann, cyd])).toEqual([
-      { ok: false, own: false, error: 'too many participants' },
-      { ok: false, own: false, error: 'too many participants' },
+      { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: 'too many participants' },
+      { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: 'too many participants' },
     ]);
   });
 
-  it('other 4xx reject every row with the status and detail', async () => {
+  it('other 4xx reject every row with the status and detail, as a refusal splitting cannot help', async () => {
     server = await startLocalServer(json(403, { errors: [{ status: '403', title: 'Forbidden', detail: 'plan does not allow the API' }] }));
     const { ui } = uiClient(server.baseUrl);
-    expect(await ui.batchUpsert([ann])).toEqual([{ ok: false, own: false, error: 'HTTP 403: plan does not allow the API' }]);
+    expect(await ui.batchUpsert([ann, cyd])).toEqual([
+      { ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: plan does not allow the API' },
+      { ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: plan does not allow the API' },
+    ]);
   });
 
   it('throws for a whole-batch failure (401) and a 200 that does not match the rows', async () => {
@@ -116,7 +140,7 @@ describe('UserInterviewsClient single-participant endpoints', () => {
       own: true,
       code: 'ALREADY_EXISTS',
       error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
-      afterRetry: false,
+      earlierAttemptMayHaveApplied: false,
     });
     expect(await ui.createParticipant(cyd)).toEqual({ ok: false, own: true, error: 'title: is too long' });
     expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/api/participants' });
@@ -128,7 +152,7 @@ describe('UserInterviewsClient single-participant endpoints', () => {
     const { ui } = uiClient(server.baseUrl);
     expect(await ui.deleteParticipant('8812')).toEqual({ ok: true, id: '8812' });
     expect(await ui.deleteParticipant('a/b')).toEqual({ ok: true, id: 'a/b' });
-    expect(await ui.deleteParticipant('9')).toEqual({ ok: false, own: false, error: 'HTTP 403: no error detail' });
+    expect(await ui.deleteParticipant('9')).toEqual({ ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: no error detail' });
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'DELETE /api/participants/8812',
       'DELETE /api/participants/a%2Fb',
@@ -184,5 +208,61 @@ describe('UserInterviewsClient.participants', () => {
     const { ui } = uiClient('http://127.0.0.1:9/api');
     await expect(ui.listParticipantsPage(1, 201)).rejects.toThrow(RangeError);
     await expect(ui.listParticipantsPage(0)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('UserInterviewsClient against the emulator', () => {
+  const dee = { email: 'dee@example.com', first_name: 'Dee' };
+
+  async function emulatorClient() {
+    emulator = await startEmulator({ port: 0, apiKeys: [KEY] });
+    return uiClient(emulator.apiUrl);
+  }
+
+  async function setKnobs(knobs: Record<string, unknown>) {
+    const res = await fetch(`${emulator!.url}/_emulator/knobs`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(knobs),
+    });
+    expect(res.status).toBe(200);
+  }
+
+  for (const { earlier, knobs, statuses, applied } of [
+    { earlier: 'a 429', knobs: { fail_next: [{ status: 429, retry_after: 0 }] }, statuses: [429, 422], applied: false },
+    { earlier: 'a 503', knobs: { fail_next: [{ status: 503 }] }, statuses: [503, 422], applied: true },
+    { earlier: 'a dropped connection', knobs: { fail_next: [{ drop: true }] }, statuses: [null, 422], applied: true },
+    { earlier: 'a create applied, then its connection dropped', knobs: { apply_then_drop_next: 1 }, statuses: [null, 422], applied: true },
+  ]) {
+    it(`createParticipant: ALREADY_EXISTS after ${earlier} says whether an earlier attempt may have been applied: ${applied}`, async () => {
+      const { ui, calls } = await emulatorClient();
+      // Unless the first attempt is the one applied, the email is taken beforehand (by someone else).
+      if (!('apply_then_drop_next' in knobs)) expect(await ui.createParticipant(dee)).toMatchObject({ ok: true });
+      await setKnobs(knobs);
+      const before = calls.length;
+      expect(await ui.createParticipant(dee)).toEqual({
+        ok: false,
+        own: true,
+        code: 'ALREADY_EXISTS',
+        error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
+        earlierAttemptMayHaveApplied: applied,
+      });
+      expect(calls.slice(before).map((c) => c.status)).toEqual(statuses);
+    });
+  }
+
+  it('batchUpsert: an id the emulator does not know is UNKNOWN_PARTICIPANT, and nothing of the batch is written', async () => {
+    const { ui } = await emulatorClient();
+    const [created] = await ui.batchUpsert([dee]);
+    expect(created).toMatchObject({ ok: true });
+    const id = (created as { id: string }).id;
+    expect(await ui.deleteParticipant(id)).toEqual({ ok: true, id });
+    expect(await ui.batchUpsert([{ ...dee, id }, cyd])).toEqual([
+      { ok: false, own: true, code: 'UNKNOWN_PARTICIPANT', error: `id: participant ${id} does not exist (it may have been deleted)` },
+      { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: 'batch rejected: 1 other participant(s) invalid' },
+    ]);
+    const all = [];
+    for await (const p of ui.participants()) all.push(p);
+    expect(all).toEqual([]);
   });
 });
