@@ -13,6 +13,7 @@ import { CHARACTERISTIC_TYPES, MAX_BATCH_SIZE, type CharacteristicType } from '.
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { DEMO_API_KEY, type CharacteristicInput } from '../emulator/create-emulator-app.ts';
 import { startEmulator } from '../emulator/start-emulator.ts';
+import { waitForStopSignal } from './wait-for-signal.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
 
 interface EmulatorCommandOptions {
@@ -79,14 +80,7 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
         return;
       }
       process.stdout.write(`listening on ${emulator.url}\n`);
-      let stop = () => {};
-      await new Promise<void>((resolve) => {
-        stop = resolve;
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      await waitForStopSignal();
       await emulator.close();
       setExitCode(EXIT.ok);
     });

@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { ConfigError } from '../config/config-error.ts';
 import { loadProject } from '../config/load-project.ts';
 import { startServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/start-server.ts';
+import { waitForStopSignal } from './wait-for-signal.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
 import { addProjectOption } from './project-option.ts';
 import { reportCommandError } from './report-error.ts';
@@ -61,14 +62,7 @@ export const registerServeCommand: RegisterCommand = (program: Command, setExitC
       return;
     }
     process.stdout.write(`listening on ${server.url}\n`);
-    let stop = () => {};
-    await new Promise<void>((resolve) => {
-      stop = resolve;
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    await waitForStopSignal();
     logger.info('stopping: letting running batches finish');
     await server.close();
     setExitCode(EXIT.ok);

@@ -2,9 +2,7 @@
  * Serves the emulator app on a real socket (loopback by default), for tests, the demo, benchmarks
  * and `panelsync emulator`.
  */
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { listen } from '../http/listen.ts';
 import { createEmulatorApp, type EmulatorOptions } from './create-emulator-app.ts';
 
 /** Where to listen, besides the emulator options. */
@@ -34,27 +32,15 @@ export async function startEmulator(options: StartEmulatorOptions = {}): Promise
   const { port = 0, host = '127.0.0.1', ...emulatorOptions } = options;
   const shutdown = new AbortController();
   const app = createEmulatorApp({ ...emulatorOptions, signal: anySignal(shutdown.signal, options.signal) });
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`;
+  const server = await listen(app.fetch, port, host);
   let closing: Promise<void> | undefined;
   return {
-    url,
-    apiUrl: `${url}/api`,
-    close: () =>
-      (closing ??= new Promise<void>((resolve, reject) => {
-        shutdown.abort();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      })),
+    url: server.url,
+    apiUrl: `${server.url}/api`,
+    close: () => {
+      shutdown.abort();
+      return (closing ??= server.close());
+    },
   };
 }
 

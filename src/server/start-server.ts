@@ -2,13 +2,11 @@
  * `panelsync serve` as a library: opens the state database, starts the run launcher, the
  * scheduler and the HTTP server, and stops them in order.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Project } from '../config/load-project.ts';
 import { newRunId } from '../engine/run-sync.ts';
 import { syncAlertStatus, watchRun, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
+import { listen, type ListeningServer } from '../http/listen.ts';
 import { RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
@@ -96,7 +94,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     onError: (sync, error) => log(`scheduled run of ${sync} did not start: ${error.message}`),
   });
 
-  let server: Server;
+  let server: ListeningServer;
   try {
     const app = createApp({
       project,
@@ -107,35 +105,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       metrics,
       onInternalError: (error) => log(`internal error answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
     });
-    server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error) => reject(error);
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
+    server = await listen(app.fetch, port, host);
   } catch (error) {
     store.close();
     throw error;
   }
   scheduler.start();
 
-  const address = server.address() as AddressInfo;
-  const shownHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: server.url,
     close: () =>
       (closing ??= (async () => {
         scheduler.stop();
         await launcher.stop();
         await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
-        await new Promise<void>((resolve, reject) => {
-          server.close((error) => (error ? reject(error) : resolve()));
-          server.closeAllConnections();
-        });
+        await server.close();
         store.close();
       })()),
   };
