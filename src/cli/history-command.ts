@@ -4,7 +4,8 @@
  * `--json`) with every project secret redacted once more, and report errors.
  */
 import { InvalidArgumentError } from 'commander';
-import { loadProject, type Project } from '../config/load-project.ts';
+import { loadStateLocation, type StateLocation } from '../config/load-project.ts';
+import { RunError } from '../engine/run-sync.ts';
 import { redact } from '../http/http-client.ts';
 import type { RunHistory } from '../state/run-history.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
@@ -37,7 +38,8 @@ export interface HistoryOptions extends ProjectOption {
 
 /** What a history command's body receives. */
 export interface HistoryContext {
-  project: Project;
+  /** The project's state database and sync names (the rest of the file is not needed, nor its secrets set). */
+  location: StateLocation;
   /** `null` when the state database does not exist yet (no run was ever recorded). */
   history: RunHistory | null;
   /** Redacts every project secret (API keys, passwords, tokens) from `text`. */
@@ -59,10 +61,10 @@ export async function runHistoryCommand(
   let opened: ReturnType<typeof SqliteRunHistory.open> = null;
   try {
     // Reading history needs no credential: an unset ${UI_API_KEY} must not stop `runs` or `debug`.
-    const project = await loadProject({ projectDir: opts.project, allowUnsetVariables: true });
-    opened = SqliteRunHistory.open(project.statePath);
-    const hide = (text: string) => redact(text, project.secrets);
-    const result = await body({ project, history: opened?.history ?? null, redact: hide });
+    const location = await loadStateLocation({ projectDir: opts.project });
+    opened = SqliteRunHistory.open(location.statePath);
+    const hide = (text: string) => redact(text, location.secrets);
+    const result = await body({ location, history: opened?.history ?? null, redact: hide });
     process.stdout.write(hide(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`));
     return EXIT.ok;
   } catch (error) {
@@ -72,6 +74,16 @@ export async function runHistoryCommand(
     return error.code === 'RUN_NOT_FOUND' || error.code === 'CALL_NOT_FOUND' ? EXIT.usage : EXIT.failed;
   } finally {
     opened?.close();
+  }
+}
+
+/**
+ * Checks that `sync` is one of the project's syncs.
+ * @throws RunError `SYNC_UNKNOWN` naming the known syncs (exit 2, as `panelsync run`)
+ */
+export function requireSync(location: StateLocation, sync: string): void {
+  if (!location.syncs.includes(sync)) {
+    throw new RunError('SYNC_UNKNOWN', `unknown sync "${sync}" (known: ${location.syncs.join(', ') || 'none'})`);
   }
 }
 

@@ -9,12 +9,11 @@
  * (also when none fail), 2 unknown sync, missing `--rejected` or configuration error.
  */
 import type { Command } from 'commander';
-import { resolveSync } from '../engine/run-sync.ts';
 import type { FailingRows, RunHistory } from '../state/run-history.ts';
 import { DEFAULT_FAILING_ROWS_LIMIT } from '../state/sqlite-run-history.ts';
 import type { RegisterCommand } from './exit-codes.ts';
 import { formatTime, plural } from './format-history.ts';
-import { parseLimit, runHistoryCommand, type HistoryOptions } from './history-command.ts';
+import { parseLimit, requireSync, runHistoryCommand, type HistoryOptions } from './history-command.ts';
 import { addProjectOption } from './project-option.ts';
 import { textTable } from './text-table.ts';
 
@@ -35,8 +34,8 @@ export const registerRowsCommand: RegisterCommand = (program: Command, setExitCo
       .option('--limit <n>', `rows listed, at most (default ${DEFAULT_FAILING_ROWS_LIMIT})`, parseLimit),
   ).action(async (syncName: string, opts: RowsOptions) => {
     setExitCode(
-      await runHistoryCommand(opts, ({ project, history }) => {
-        resolveSync(project, syncName);
+      await runHistoryCommand(opts, ({ location, history }) => {
+        requireSync(location, syncName);
         const failing = failingRows(history, syncName, opts.limit ?? DEFAULT_FAILING_ROWS_LIMIT);
         return opts.json ? failing : formatFailingRows(failing);
       }),

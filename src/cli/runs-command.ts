@@ -5,12 +5,11 @@
  * there are none), 2 unknown sync or configuration error.
  */
 import type { Command } from 'commander';
-import { resolveSync } from '../engine/run-sync.ts';
 import type { RunListItem } from '../state/run-history.ts';
 import { DEFAULT_RUNS_LIMIT } from '../state/sqlite-run-history.ts';
 import type { RegisterCommand } from './exit-codes.ts';
 import { formatDuration, formatTime, plural, runCounts, triggerText } from './format-history.ts';
-import { parseLimit, runHistoryCommand, type HistoryOptions } from './history-command.ts';
+import { parseLimit, requireSync, runHistoryCommand, type HistoryOptions } from './history-command.ts';
 import { addProjectOption } from './project-option.ts';
 import { textTable } from './text-table.ts';
 
@@ -34,8 +33,8 @@ export const registerRunsCommand: RegisterCommand = (program: Command, setExitCo
       .option('--limit <n>', `runs listed, at most (default ${DEFAULT_RUNS_LIMIT})`, parseLimit),
   ).action(async (syncName: string | undefined, opts: RunsOptions) => {
     setExitCode(
-      await runHistoryCommand(opts, ({ project, history }) => {
-        if (syncName !== undefined) resolveSync(project, syncName);
+      await runHistoryCommand(opts, ({ location, history }) => {
+        if (syncName !== undefined) requireSync(location, syncName);
         const runs = history?.listRuns({ sync: syncName, limit: opts.limit ?? DEFAULT_RUNS_LIMIT }) ?? [];
         return opts.json ? ({ runs } satisfies RunsJson) : formatRuns(runs, syncName);
       }),

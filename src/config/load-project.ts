@@ -6,7 +6,9 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import type { Env } from './interpolate-env.ts';
-import { validateProject, type Project, type ValidateProjectOptions } from './validate-project.ts';
+import { interpolateEnv } from './interpolate-env.ts';
+import { projectSchema } from './schema.ts';
+import { projectSecrets, validateProject, type Project } from './validate-project.ts';
 
 export type { Project } from './validate-project.ts';
 
@@ -21,8 +23,6 @@ export interface LoadProjectOptions {
   projectDir?: string;
   /** Where `${VAR}` values come from; default `process.env`. */
   env?: Env;
-  /** Leave `${NAME}` of an unset variable as written (see {@link ValidateProjectOptions.allowUnsetVariables}). */
-  allowUnsetVariables?: boolean;
 }
 
 /**
@@ -37,6 +37,52 @@ export interface LoadProjectOptions {
  */
 export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
+  const { projectFile, raw } = await readProjectFile(projectDir);
+  const { project, issues } = validateProject(raw, options.env ?? process.env, { projectDir, projectFile });
+  if (project === undefined) throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
+  return project;
+}
+
+/** Where a project keeps its state, for the commands that only read it (`runs`, `debug`, `rows`). */
+export interface StateLocation {
+  projectDir: string;
+  /** The state database (absolute path). */
+  statePath: string;
+  /** The names of the project's syncs, in file order. */
+  syncs: string[];
+  /** Every secret the file names whose variable is set (see {@link Project.secrets}), for redaction. */
+  secrets: string[];
+}
+
+/**
+ * Reads only what locates the state database: unlike {@link loadProject}, an unset `${VAR}` is
+ * no error (reading run history needs no API key or token), and the rest of the file is not
+ * validated.
+ * @throws ConfigError `CONFIG_NOT_FOUND` as loadProject; `CONFIG_INVALID` for YAML syntax errors
+ *   or a bad `state` key
+ */
+export async function loadStateLocation(options: LoadProjectOptions = {}): Promise<StateLocation> {
+  const projectDir = path.resolve(options.projectDir ?? process.cwd());
+  const { projectFile, raw } = await readProjectFile(projectDir);
+  const interpolated = interpolateEnv(raw, options.env ?? process.env, { allowUnset: true });
+  const value = (interpolated.value ?? {}) as Record<string, unknown>;
+  const state = projectSchema.shape.state.safeParse(value.state);
+  if (!state.success) {
+    throw new ConfigError('CONFIG_INVALID', [{ path: 'state', message: 'must be a path to the state database (a non-empty string), relative to the project file' }], {
+      file: projectFile,
+    });
+  }
+  const syncs = value.syncs !== null && typeof value.syncs === 'object' ? Object.keys(value.syncs) : [];
+  return {
+    projectDir,
+    statePath: path.resolve(projectDir, state.data),
+    syncs,
+    // An unset variable stays written as `${NAME}`: that text is no secret.
+    secrets: projectSecrets(interpolated.value, interpolated.secrets).filter((secret) => !secret.includes('${')),
+  };
+}
+
+async function readProjectFile(projectDir: string): Promise<{ projectFile: string; raw: unknown }> {
   const projectFile = await findProjectFile(projectDir);
   const fileName = path.basename(projectFile);
 
@@ -74,14 +120,7 @@ export async function loadProject(options: LoadProjectOptions = {}): Promise<Pro
       cause: error,
     });
   }
-
-  const { project, issues } = validateProject(raw, options.env ?? process.env, {
-    projectDir,
-    projectFile,
-    allowUnsetVariables: options.allowUnsetVariables,
-  });
-  if (project === undefined) throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
-  return project;
+  return { projectFile, raw };
 }
 
 async function findProjectFile(projectDir: string): Promise<string> {

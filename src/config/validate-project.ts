@@ -47,11 +47,6 @@ export interface ValidateProjectOptions {
   projectDir?: string;
   /** The project file the value came from, kept on the result. */
   projectFile?: string;
-  /**
-   * Leave `${NAME}` of an unset variable as written instead of reporting it: for commands that
-   * only read the state database (`runs`, `debug`, `rows`) and need no credential.
-   */
-  allowUnsetVariables?: boolean;
 }
 
 /**
@@ -66,10 +61,9 @@ export function validateProject(
   options: ValidateProjectOptions = {},
 ): { project?: Project; issues: ConfigIssue[] } {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
-  const interpolated = interpolateEnv(raw, env, { allowUnset: options.allowUnsetVariables === true });
+  const interpolated = interpolateEnv(raw, env);
   const issues: ConfigIssue[] = [...interpolated.issues];
-  const secrets = new Set(interpolated.secrets);
-  collectLiteralSecrets(interpolated.value, secrets);
+  const secretList = projectSecrets(interpolated.value, interpolated.secrets);
 
   const parsed = projectSchema.safeParse(interpolated.value);
   if (!parsed.success) {
@@ -79,7 +73,6 @@ export function validateProject(
   // their problems are reported, even when the schema found others.
   issues.push(...crossFieldIssues(interpolated.value));
 
-  const secretList = [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
   const redacted = issues.map((issue) => ({ ...issue, message: redact(issue.message, secretList) }));
   if (redacted.length > 0 || !parsed.success) return { issues: redacted };
 
@@ -117,6 +110,17 @@ function normalize(config: ProjectConfig, projectDir: string): ProjectConfig {
  * alert channels' secrets however written: routing_key, auth_token, webhook_url, smtp_url (whole
  * and its password), header values, and secret query parameters / passwords of a webhook url.
  */
+/**
+ * Every secret of an interpolated project file, longest first (so that redaction replaces a whole
+ * secret before a part of it): `fromEnv`, the values interpolated into secret-bearing keys, and
+ * the secrets written literally (see {@link collectLiteralSecrets}).
+ */
+export function projectSecrets(interpolated: unknown, fromEnv: readonly string[]): string[] {
+  const secrets = new Set(fromEnv);
+  collectLiteralSecrets(interpolated, secrets);
+  return [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
+}
+
 function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   if (!isRecord(value)) return;
   const alerts = isRecord(value.alerts) ? value.alerts : {};

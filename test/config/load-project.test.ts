@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
-import { loadProject } from '../../src/config/load-project.ts';
+import { loadProject, loadStateLocation } from '../../src/config/load-project.ts';
 import { EXAMPLE_ENV, EXAMPLE_YAML } from './example-project.ts';
 
 let dir: string;
@@ -24,16 +24,22 @@ async function loadError(options: Parameters<typeof loadProject>[0]): Promise<Co
 }
 
 describe('loadProject', () => {
-  it('reports an unset variable, unless allowUnsetVariables (history commands need no credential)', async () => {
-    await writeFile(path.join(dir, 'panelsync.yml'), EXAMPLE_YAML);
+  it('reports an unset variable; loadStateLocation does not (history commands need no credential)', async () => {
+    const yaml = `${EXAMPLE_YAML}\nserver: { api_token: "\${PANELSYNC_API_TOKEN}" }\n`;
+    await writeFile(path.join(dir, 'panelsync.yml'), yaml);
     const error = await loadError({ projectDir: dir, env: {} });
     expect(error.issues).toContainEqual({
       path: 'destinations.panel.api_key',
       message: 'environment variable UI_API_KEY is not set; set it, or write ${UI_API_KEY:-default} to give a default',
     });
-    const project = await loadProject({ projectDir: dir, env: {}, allowUnsetVariables: true });
-    expect(project.destinations.panel!.api_key).toBe('${UI_API_KEY}');
-    expect(project.statePath).toBe(path.join(dir, '.panelsync', 'state.db'));
+    expect(await loadStateLocation({ projectDir: dir, env: {} })).toEqual({
+      projectDir: dir,
+      statePath: path.join(dir, '.panelsync', 'state.db'),
+      syncs: ['customers-to-panel'],
+      secrets: [],
+    });
+    const withKey = await loadStateLocation({ projectDir: dir, env: { UI_API_KEY: 'k-123456' } });
+    expect(withKey.secrets).toEqual(['k-123456']);
   });
 
   it('loads panelsync.yml from projectDir with env interpolation and absolute paths', async () => {
