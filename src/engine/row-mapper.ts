@@ -34,8 +34,8 @@ interface CompiledMapping {
   value: (row: Row) => JsonValue;
   /** `syncs.NAME.mappings[i]`, for error messages. */
   path: string;
-  /** The model column a `from` mapping reads. */
-  column?: string;
+  /** The model columns the mapping reads: a `from` column, or the `row.X` a template names. */
+  columns: string[];
 }
 
 export const ROW_MAPPER_ERROR_CODES = ['MAPPING_INVALID'] as const;
@@ -78,17 +78,18 @@ export class RowMapper {
       }
       if ('from' in mapping) {
         const column = mapping.from;
-        return { target, value: (row: Row) => row[column] ?? null, path: `${path}.from`, column };
+        return { target, value: (row: Row) => row[column] ?? null, path: `${path}.from`, columns: [column] };
       }
       if ('static' in mapping) {
         const value = mapping.static;
-        return { target, value: () => value, path: `${path}.static` };
+        return { target, value: () => value, path: `${path}.static`, columns: [] };
       }
       const template: Template[] = liquid.parse(mapping.template);
       return {
         target,
         value: (row: Row) => liquid.renderSync(template, { row }) as string,
         path: `${path}.template`,
+        columns: templateColumns(liquid, template, `${path}.template`),
       };
     });
   }
@@ -126,13 +127,30 @@ export class RowMapper {
     const missing = [
       { path: 'primary_key', column: this.primaryKey },
       { path: 'match', column: this.match },
-      ...this.mappings.flatMap((m) => (m.column === undefined ? [] : [{ path: m.path, column: m.column }])),
+      ...this.mappings.flatMap((m) => m.columns.map((column) => ({ path: m.path, column }))),
     ].filter((c) => !(c.column in row));
     if (missing.length > 0) {
       const list = missing.map((c) => `${c.path}: column "${c.column}" is not in the model`).join('; ');
       throw new RowMapperError(`${list} (the model returns: ${columns.join(', ')})`);
     }
   }
+}
+
+/**
+ * The model columns a template reads (`{{ row.City }}`, `{{ row["Postal Code"] }}`), so that a
+ * misspelt column is an error before any row is sent rather than an empty string on every
+ * participant. Only `row` is given to templates: any other variable is an error.
+ * @throws RowMapperError naming the variable
+ */
+function templateColumns(liquid: Liquid, template: Template[], path: string): string[] {
+  const columns = new Set<string>();
+  for (const [root, column] of liquid.globalVariableSegmentsSync(template)) {
+    if (root !== 'row' || typeof column !== 'string') {
+      throw new RowMapperError(`${path}: the template reads "${String(root)}", but only row.COLUMN is available (e.g. {{ row.City }})`);
+    }
+    columns.add(column);
+  }
+  return [...columns];
 }
 
 /** A primary key value as text (the snapshot's key); `null` for null, blank, or a non-scalar. */
