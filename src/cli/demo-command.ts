@@ -1,9 +1,13 @@
 /**
  * `panelsync demo`: the Chinook demo, needing nothing outside the repository. It starts a User
  * Interviews emulator on a free loopback port, syncs the 59 Chinook customers into it, runs again
- * to show that nothing is re-sent, and says where to look next.
+ * to show that nothing is re-sent, and says where to look next. Its state lives in a temporary
+ * directory, as its emulator does: the project's own state (examples/chinook/.panelsync) is left
+ * for the user's runs against an emulator of their own.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadProject } from '../config/load-project.ts';
@@ -35,13 +39,14 @@ export const registerDemoCommand: RegisterCommand = (program: Command, setExitCo
     .action(async () => {
       const out = (line = '') => process.stdout.write(`${line}\n`);
       const emulator = await startEmulator({ apiKeys: [DEMO_API_KEY], characteristics: [...DEMO_CHARACTERISTICS] });
+      const stateDir = mkdtempSync(join(tmpdir(), 'panelsync-demo-'));
       try {
-        const project = await loadProject({
+        const loaded = await loadProject({
           projectDir: DEMO_PROJECT_DIR,
           env: { ...process.env, UI_API_KEY: DEMO_API_KEY, UI_BASE_URL: emulator.apiUrl },
         });
-        // The emulator starts empty, so the demo's state starts empty too.
-        for (const suffix of ['', '-wal', '-shm']) rmSync(`${project.statePath}${suffix}`, { force: true });
+        // The emulator starts empty and goes away at the end: so does the demo's state.
+        const project = { ...loaded, statePath: join(stateDir, 'state.db') };
         out(`User Interviews emulator listening on ${emulator.url} (API key "${DEMO_API_KEY}")`);
         out(`Project ${DEMO_PROJECT_DIR}/panelsync.yml: Chinook customers (SQLite) -> participants, mode upsert`);
         out();
@@ -61,7 +66,10 @@ export const registerDemoCommand: RegisterCommand = (program: Command, setExitCo
         out('Where to look next:');
         out('  - the project file:   examples/chinook/panelsync.yml (model SQL, mappings, delete behaviour)');
         out('  - run it yourself:    npx panelsync emulator --characteristics lifetime_value:number,last_purchase:date,source:text,location:text');
+        out('                        (in a second terminal, from the repository root:)');
         out('                        UI_API_KEY=demo-key npx panelsync run customers-to-panel --project examples/chinook');
+        out('  - see the runs:       npx panelsync runs --project examples/chinook');
+        out('                        npx panelsync debug RUN_ID --project examples/chinook   (its API calls, rejected rows)');
         out('  - check a project:    npx panelsync validate --project examples/chinook');
         out('  - every command:      npx panelsync --help');
         const ok = (s: RunSummary) => s.status === 'success' || s.status === 'warning';
@@ -70,6 +78,7 @@ export const registerDemoCommand: RegisterCommand = (program: Command, setExitCo
         setExitCode(reportCommandError(error, false));
       } finally {
         await emulator.close();
+        rmSync(stateDir, { recursive: true, force: true });
       }
     });
 };
