@@ -34,7 +34,10 @@ export interface Notice {
   trigger: AlertTrigger | null;
   /** For an alert: the level reached. For a recovery: the level cleared (the channel heard of it). `null` for a test. */
   level: AlertLevel | null;
-  /** The trigger's state before and after this run. */
+  /**
+   * The trigger's state before and after this run. Equal for an alert of a state that holds, sent
+   * to a recipient that was added or began to listen to that level since it began.
+   */
   from: AlertState;
   to: AlertState;
   /** What happened, one sentence without participant data. */
@@ -72,6 +75,8 @@ export const TRIGGER_LABELS: Record<AlertTrigger, string> = {
 /** Inputs of {@link alertNotice}. */
 export interface AlertNoticeInput {
   kind: 'alert' | 'recovery';
+  /** The level reached (alert) or cleared (recovery) for this channel. */
+  level: AlertLevel;
   sync: string;
   trigger: AlertTrigger;
   from: AlertState;
@@ -90,14 +95,13 @@ export interface AlertNoticeInput {
 /** The notice of an alert or a recovery, scrubbed of participant data and secrets. */
 export function alertNotice(input: AlertNoticeInput): Notice {
   const { summary, secrets } = input;
-  const level = (input.kind === 'alert' ? input.to : input.from) as AlertLevel;
   const rejectedFirst = [...input.rowErrors.filter((e) => e.result === 'rejected'), ...input.rowErrors.filter((e) => e.result === 'invalid')];
   return {
     kind: input.kind,
     at: input.at,
     sync: input.sync,
     trigger: input.trigger,
-    level,
+    level: input.level,
     from: input.from,
     to: input.to,
     reason: scrubPersonalData(input.reason, secrets),
@@ -156,7 +160,12 @@ export function noticeTitle(notice: Notice): string {
   if (notice.kind === 'alert') return `[panelsync] ${notice.level!.toUpperCase()} ${notice.sync}: ${notice.reason}`;
   return notice.to === 'ok'
     ? `[panelsync] RECOVERED ${notice.sync}: ${label} back to ok`
-    : `[panelsync] ${notice.sync}: ${label} no longer ${notice.from} (now ${notice.to})`;
+    : `[panelsync] ${notice.sync}: ${label} no longer ${notice.level} (now ${notice.to})`;
+}
+
+/** How the trigger's state moved: `ok -> warning`, or `still critical` for an alert of a state that holds. */
+export function stateChangeText(notice: Notice): string {
+  return notice.from === notice.to ? `still ${notice.to}` : `${notice.from} -> ${notice.to}`;
 }
 
 /** The details, one fact a line (no title): sync, trigger, run, counts, error, first errors, link. */
@@ -166,7 +175,7 @@ export function noticeLines(notice: Notice): string[] {
   }
   const lines = [
     `Sync: ${notice.sync}`,
-    `Trigger: ${TRIGGER_LABELS[notice.trigger!]} (${notice.from} -> ${notice.to})`,
+    `Trigger: ${TRIGGER_LABELS[notice.trigger!]} (${stateChangeText(notice)})`,
     `What happened: ${notice.reason}`,
   ];
   const run = notice.run!;

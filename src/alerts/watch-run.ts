@@ -1,7 +1,8 @@
 /**
  * The alerts side concern: subscribes to a run's {@link SyncEvents}, and when a run ends,
  * evaluates its triggers, moves the stored alert states, and delivers one notice per change of
- * state to each recipient that hears of it. The run never waits for a delivery: `run:end` is
+ * state to each recipient that hears of it (and to a recipient that was not yet told of a state
+ * that holds; see ./alert-state-machine.ts). The run never waits for a delivery: `run:end` is
  * handled synchronously (read and save states, hand notices out) and deliveries go on afterwards.
  */
 import type { Project } from '../config/load-project.ts';
@@ -110,6 +111,7 @@ export function watchRun(options: WatchRunOptions): RunWatcher {
         for (const send of change.sends) {
           const notice = alertNotice({
             kind: send.kind,
+            level: send.level,
             sync,
             trigger: change.trigger,
             from: change.from,

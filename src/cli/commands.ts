@@ -10,5 +10,6 @@ import { registerDebugCommand } from './debug-command.ts';
 import { registerRowsCommand } from './rows-command.ts';
 import { registerAlertsCommand } from './alerts-command.ts';
 import { registerServeCommand } from './serve-command.ts';
+import { registerUnlockCommand } from './unlock-command.ts';
 
-export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand];
+export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand, registerUnlockCommand];

@@ -1,10 +1,11 @@
 /**
- * `panelsync debug RUN_ID [--project DIR] [--json] [--rejected] [--call N] [--export FILE] [--limit N]`:
- * the live debugger for one run.
+ * `panelsync debug RUN_ID [--project DIR] [--json] [--rejected] [--call N] [--export FILE] [--limit N]
+ * [--calls-limit N]`: the live debugger for one run.
  *
- * - default: the run's summary, its API calls in order as a tree (split retries nested under the
- *   call they split, retries marked, status, duration, rows sent) and its rejected and invalid rows
- *   with their reasons (the API's own error);
+ * - default: the run's summary, its first `--calls-limit` API calls (default
+ *   {@link DEFAULT_DEBUG_CALLS}) in order as a tree (split retries nested under the call they
+ *   split, retries marked, status, duration, rows sent; how many more calls the run made is said)
+ *   and its rejected and invalid rows with their reasons (the API's own error);
  * - `--rejected`: the summary and the rejected and invalid rows only;
  * - `--call N`: call `#N`'s full request and response (bodies as stored: redacted, cut past
  *   {@link MAX_STORED_BODY_BYTES}) and the primary keys of the rows it carried;
@@ -33,6 +34,8 @@ import { textTable } from './text-table.ts';
 
 /** Rejected and invalid rows listed when no `--limit` is given. */
 export const DEFAULT_DEBUG_ROWS = 100;
+/** API calls shown when no `--calls-limit` is given (a run in insert mode makes one per row). */
+export const DEFAULT_DEBUG_CALLS = 200;
 /** Outcomes read per page while exporting. */
 const EXPORT_PAGE = 1_000;
 /** Primary keys named in `--call` text; more are counted. */
@@ -43,13 +46,19 @@ interface DebugOptions extends HistoryOptions {
   call?: number;
   export?: string;
   limit?: number;
+  callsLimit?: number;
 }
 
 /** `panelsync debug RUN --json` (`calls` absent with `--rejected`). */
 export interface DebugJson {
   run: RunDetail;
-  /** Every call of the run, depth first (see src/state/call-tree.ts). */
+  /**
+   * The run's first `--calls-limit` calls (by `seq`), depth first, each placed as in the tree of
+   * the whole run (see src/state/call-tree.ts): a call's place depends only on the calls before it.
+   */
   calls?: CallTreeItem[];
+  /** Calls the run made in all (`calls` may hold fewer); absent, like `calls`, with `--rejected`. */
+  calls_total?: number;
   /** The run's rejected and invalid rows, in the order recorded, at most `--limit`. */
   rows: OutcomeItem[];
   /** Rejected and invalid rows the run has in all. */
@@ -82,14 +91,24 @@ export const registerDebugCommand: RegisterCommand = (program: Command, setExitC
       .addOption(new Option('--rejected', 'show only the rejected and invalid rows, with their reasons').conflicts(['call', 'export']))
       .addOption(new Option('--call <n>', "show call #N's full request and response").argParser(parseCallNumber).conflicts(['export']))
       .option('--export <file>', "write every row outcome of the run to FILE as JSON Lines")
-      .option('--limit <n>', `rejected and invalid rows listed, at most (default ${DEFAULT_DEBUG_ROWS})`, parseLimit),
+      .option('--limit <n>', `rejected and invalid rows listed, at most (default ${DEFAULT_DEBUG_ROWS})`, parseLimit)
+      .addOption(
+        new Option('--calls-limit <n>', `API calls shown, at most: the first N (default ${DEFAULT_DEBUG_CALLS})`)
+          .argParser(parseCallsLimit)
+          .conflicts(['rejected', 'call', 'export']),
+      ),
   ).action(async (runId: string, opts: DebugOptions) => {
     setExitCode(
       await runHistoryCommand(opts, (ctx) => {
         const { history, run } = findRun(ctx.history, runId);
         if (opts.call !== undefined) return showCall(history, run, opts.call, opts.json === true);
         if (opts.export !== undefined) return exportOutcomes(history, run, opts.export, ctx, opts.json === true);
-        return showRun(history, run, { rejectedOnly: opts.rejected === true, limit: opts.limit ?? DEFAULT_DEBUG_ROWS, json: opts.json === true });
+        return showRun(history, run, {
+          rejectedOnly: opts.rejected === true,
+          limit: opts.limit ?? DEFAULT_DEBUG_ROWS,
+          callsLimit: opts.callsLimit ?? DEFAULT_DEBUG_CALLS,
+          json: opts.json === true,
+        });
       }),
     );
   });
@@ -101,6 +120,12 @@ function parseCallNumber(value: string): number {
   return n;
 }
 
+function parseCallsLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('--calls-limit takes a whole number from 1 up, e.g. --calls-limit 1000.');
+  return n;
+}
+
 function findRun(history: RunHistory | null, runId: string): { history: RunHistory; run: RunDetail } {
   const run = history?.getRun(runId) ?? null;
   if (history === null || run === null) {
@@ -109,17 +134,32 @@ function findRun(history: RunHistory | null, runId: string): { history: RunHisto
   return { history, run };
 }
 
-function showRun(history: RunHistory, run: RunDetail, options: { rejectedOnly: boolean; limit: number; json: boolean }): string | DebugJson {
+function showRun(
+  history: RunHistory,
+  run: RunDetail,
+  options: { rejectedOnly: boolean; limit: number; callsLimit: number; json: boolean },
+): string | DebugJson {
   const rows = history.listOutcomes(run.run_id, { results: ['rejected', 'invalid'], limit: options.limit });
   const rowsTotal = run.outcomes.rejected + run.outcomes.invalid;
-  const tree = options.rejectedOnly ? null : callTree(history.listCalls(run.run_id));
-  if (options.json) return { run, ...(tree === null ? {} : { calls: tree }), rows, rows_total: rowsTotal };
+  // The first calls alone place themselves in the tree: a call's place depends only on earlier ones.
+  const tree = options.rejectedOnly ? null : callTree(history.listCalls(run.run_id, { limit: options.callsLimit }));
+  // A run in progress may have recorded more calls since `run` was read.
+  const callsTotal = Math.max(run.calls, tree?.length ?? 0);
+  if (options.json) return { run, ...(tree === null ? {} : { calls: tree, calls_total: callsTotal }), rows, rows_total: rowsTotal };
 
   const lines = [...runHeader(run)];
   if (tree !== null) {
     const origin = commonOrigin(tree);
-    lines.push('', tree.length === 0 ? 'API calls: none' : `API calls: ${tree.length}${origin ? ` to ${origin}` : ''} (split retries nested under the call they split, ↻ a retry)`);
-    lines.push(...formatCallTree(tree, rows));
+    const partial = tree.length < callsTotal;
+    const shown = partial ? `, the first ${tree.length} shown` : '';
+    lines.push('', tree.length === 0 ? 'API calls: none' : `API calls: ${callsTotal}${origin ? ` to ${origin}` : ''}${shown} (split retries nested under the call they split, ↻ a retry)`);
+    lines.push(...formatCallTree(tree, rows, { partial }));
+    if (partial) {
+      const lastShown = tree.reduce((max, c) => Math.max(max, c.seq), 0);
+      lines.push(
+        `⋯ ${plural(callsTotal - tree.length, 'more call')} after #${lastShown} not shown; all of them: panelsync debug ${run.run_id} --calls-limit ${callsTotal}`,
+      );
+    }
   }
   lines.push('', ...formatFailingRows(rows, rowsTotal));
   if (run.details_pruned_at === null) {

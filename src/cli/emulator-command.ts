@@ -80,6 +80,7 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
         return;
       }
       process.stdout.write(`listening on ${emulator.url}\n`);
+      if (opts.apiKey.length === 0) process.stderr.write(`accepting the API key "${DEMO_API_KEY}" (the default; choose others with --api-key)\n`);
       await waitForStopSignal();
       await emulator.close();
       setExitCode(EXIT.ok);

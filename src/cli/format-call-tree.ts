@@ -31,10 +31,16 @@ interface RequestNode {
  * rows each call finally rejected. With more than {@link FOLD_ABOVE_CALLS} calls, of four or more
  * top-level requests in a row that succeeded at the first attempt, rejected no row and were not
  * split, the first is shown and the rest folded into one `⋯` line naming the first and last folded.
+ *
+ * `partial`: `tree` holds only the run's first calls, so a request may have later attempts or
+ * parts that are not in it; what came of a request then says only what the calls shown say
+ * (the parts shown of a split, no further attempt among the calls shown) instead of "split in N"
+ * and "gave up".
  * @returns lines without trailing newlines, the header first; `[]` without calls
  */
-export function formatCallTree(tree: readonly CallTreeItem[], failing: readonly OutcomeItem[]): string[] {
+export function formatCallTree(tree: readonly CallTreeItem[], failing: readonly OutcomeItem[], options: { partial?: boolean } = {}): string[] {
   if (tree.length === 0) return [];
+  const partial = options.partial === true;
   const origin = commonOrigin(tree);
   const requests = toRequests(tree);
   const bySeq = new Map(tree.map((c) => [c.seq, c]));
@@ -53,7 +59,7 @@ export function formatCallTree(tree: readonly CallTreeItem[], failing: readonly 
       let end = i;
       while (end + 1 < requests.length && plain(requests[end + 1]!)) end++;
       if (end - i >= 3) {
-        rows.push(...requestRows(request, origin, rejectedAt, bySeq));
+        rows.push(...requestRows(request, origin, rejectedAt, bySeq, partial));
         const first = requests[i + 1]!.calls[0]!.seq;
         const lastSeq = requests[end]!.calls[0]!.seq;
         rows.push(['', '', '', `⋯ ${plural(end - i, 'more call')} (#${first}-#${lastSeq}) answered 2xx at the first attempt`]);
@@ -61,7 +67,7 @@ export function formatCallTree(tree: readonly CallTreeItem[], failing: readonly 
         continue;
       }
     }
-    rows.push(...requestRows(request, origin, rejectedAt, bySeq));
+    rows.push(...requestRows(request, origin, rejectedAt, bySeq, partial));
   }
   return textTable([{ header: '#', right: true }, { header: 'STATUS' }, { header: 'TIME', right: true }, { header: 'CALL' }], rows);
 }
@@ -103,6 +109,7 @@ function requestRows(
   origin: string | null,
   rejectedAt: Map<number, OutcomeItem[]>,
   bySeq: Map<number, CallTreeItem>,
+  partial: boolean,
 ): string[][] {
   const connector = request.depth === 0 ? '' : request.last ? '└─ ' : '├─ ';
   const parentIndent = request.depth === 0 ? '' : request.indent.slice(0, -3);
@@ -114,7 +121,7 @@ function requestRows(
   return request.calls.map((call, i) => {
     const isLast = i === request.calls.length - 1;
     const label = i === 0 ? `${parentIndent}${connector}${description}` : `${request.indent}↻ attempt ${call.attempt}`;
-    const outcome = isLast ? finalNote(call, request, rejectedAt.get(call.seq) ?? []) : attemptNote(call);
+    const outcome = isLast ? finalNote(call, request, rejectedAt.get(call.seq) ?? [], partial) : attemptNote(call);
     return [String(call.seq), call.status === null ? '-' : String(call.status), formatDuration(call.duration_ms), outcome ? `${label} → ${outcome}` : label];
   });
 }
@@ -145,14 +152,17 @@ function attemptNote(call: CallTreeItem): string {
 /**
  * What came of a request, on its last attempt's line: split, the rows the API rejected there, or,
  * when the last attempt failed in a way that is retried (no response, or `isRetryableStatus`), that
- * the client gave up (attempts or rate-limit wait used up, or the run stopped).
+ * the client gave up (attempts or rate-limit wait used up, or the run stopped). `partial`: later
+ * calls of the run are not shown, so only what the calls shown say (see {@link formatCallTree}).
  */
-function finalNote(call: CallTreeItem, request: RequestNode, rejected: readonly OutcomeItem[]): string {
-  if (request.children > 0) return `rejected as a whole: split in ${request.children}`;
+function finalNote(call: CallTreeItem, request: RequestNode, rejected: readonly OutcomeItem[], partial: boolean): string {
+  if (request.children > 0) {
+    return partial ? `rejected as a whole: split (${plural(request.children, 'part')} shown)` : `rejected as a whole: split in ${request.children}`;
+  }
   const notes: string[] = [];
   if (call.status === null) notes.push(call.error ?? 'no response');
   if (call.status === null || isRetryableStatus(call.status)) {
-    notes.push(`gave up after ${plural(request.calls.length, 'attempt')}`);
+    notes.push(partial ? 'no further attempt among the calls shown' : `gave up after ${plural(request.calls.length, 'attempt')}`);
   }
   // Rows rejected for the same reason (a batch that failed whole) are named once.
   const byError = new Map<string, string[]>();

@@ -1,12 +1,16 @@
 /**
- * `panelsync plan SYNC [--project DIR] [--json] [--full-resync]`: what a run would send, sending
- * nothing. With `--json`, one JSON object shaped like a run's summary (status `planned`), plus a
- * `sample` of field-level changes. Exit codes: 0 planned, 1 the plan failed, 2 configuration error.
+ * `panelsync plan SYNC [--project DIR] [--json] [--full-resync] [--allow-mass-delete]`: what a run
+ * would send, sending nothing (API reads only: characteristics, and in update and insert modes the
+ * participants). With `--json`, one JSON object shaped like a run's summary (status `planned`),
+ * plus `already_exists`, `refused` and a `sample` of field-level changes ({@link PlanReport}).
+ * Exit codes: 0 planned (also when the plan says the run would be refused), 1 the plan failed,
+ * 2 configuration error.
  */
 import type { Command } from 'commander';
 import { loadProject } from '../config/load-project.ts';
 import { planSync, type PlanReport } from '../engine/plan-sync.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
+import { plural } from './format-history.ts';
 import { addProjectOption } from './project-option.ts';
 import { reportCommandError } from './report-error.ts';
 
@@ -17,20 +21,26 @@ export const registerPlanCommand: RegisterCommand = (program: Command, setExitCo
       .description('show what a run of the sync would send (counts and field-level changes), sending nothing')
       .argument('<sync>', 'the sync to plan (a key of `syncs` in the project file)')
       .option('--json', 'print exactly one JSON object on stdout')
-      .option('--full-resync', 'plan a full resync: every current row as added, no delete behaviour'),
-  ).action(async (syncName: string, opts: { project?: string; json?: boolean; fullResync?: boolean }) => {
+      .option('--full-resync', 'plan a full resync: every current row as added, no delete behaviour')
+      .option('--allow-mass-delete', 'plan a run allowed to empty the model, or clear/delete more than max_delete_share of the synced rows'),
+  ).action(async (syncName: string, opts: PlanOptions) => {
     setExitCode(await printPlan(syncName, opts));
   });
 };
 
+/** The options of `plan`, and those of `run --dry-run` that the plan reads. */
+interface PlanOptions {
+  project?: string;
+  json?: boolean;
+  fullResync?: boolean;
+  allowMassDelete?: boolean;
+}
+
 /** Plans and prints; shared with `run --dry-run`. Returns the exit code. */
-export async function printPlan(
-  syncName: string,
-  opts: { project?: string; json?: boolean; fullResync?: boolean },
-): Promise<(typeof EXIT)[keyof typeof EXIT]> {
+export async function printPlan(syncName: string, opts: PlanOptions): Promise<(typeof EXIT)[keyof typeof EXIT]> {
   try {
     const project = await loadProject({ projectDir: opts.project });
-    const report = await planSync({ project, sync: syncName, fullResync: opts.fullResync });
+    const report = await planSync({ project, sync: syncName, fullResync: opts.fullResync, allowMassDelete: opts.allowMassDelete });
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatPlan(report));
     return EXIT.ok;
   } catch (error) {
@@ -45,9 +55,19 @@ export function formatPlan(p: PlanReport): string {
     `${p.sync}: PLAN (nothing was sent)`,
     `  rows     queried ${r.queried} = added ${r.added} + changed ${r.changed} + unchanged ${r.unchanged} + invalid ${r.invalid}; removed ${r.removed}`,
   ];
+  if (p.refused !== null) lines.push(`  REFUSED  a run would stop before sending anything: ${p.refused.message}`);
+  const skipped = (['added', 'changed', 'removed'] as const).filter((c) => p.skipped[c] > 0);
+  if (skipped.length > 0) {
+    const why = p.sample.find((s) => s.outcome?.result === 'skipped')?.outcome?.reason;
+    lines.push(`  skipped  ${skipped.map((c) => `${c} ${p.skipped[c]}`).join(' · ')} (${why ?? 'rows the mode does not act on'})`);
+  }
+  if (p.already_exists > 0) {
+    lines.push(`  exists   ${plural(p.already_exists, 'added row')} would be rejected: a participant already has the email (insert mode never overwrites one)`);
+  }
   for (const change of p.sample) {
     const fields = change.changes.map((c) => `${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
-    lines.push(`  ${change.class.padEnd(8)} ${change.pk}${fields.length > 0 ? `  ${fields.join(', ')}` : ''}`);
+    const outcome = change.outcome === undefined ? '' : `  [${change.outcome.result}: ${change.outcome.reason}]`;
+    lines.push(`  ${change.class.padEnd(8)} ${change.pk}${fields.length > 0 ? `  ${fields.join(', ')}` : ''}${outcome}`);
   }
   for (const row of p.invalid_rows) lines.push(`  invalid  ${row.pk ?? '(no primary key)'}: ${row.reason}`);
   return `${lines.join('\n')}\n`;

@@ -13,6 +13,7 @@ import {
   type CharacteristicType,
   type CharacteristicValue,
   type ParticipantInput,
+  textLength,
 } from '../destinations/user-interviews/wire.ts';
 
 /** A characteristic as the emulator knows it. */
@@ -50,7 +51,7 @@ export function participantError(pointer: string, detail: string): ApiErrorEntry
 /**
  * Validates one participant of a write request. Returns the participant (typed) or the FIRST
  * problem found, as one error entry: the API gives one entry per offending participant.
- * Text length counts characters (code points), at most {@link MAX_TEXT_LENGTH}.
+ * Text length is {@link textLength} (code points), at most {@link MAX_TEXT_LENGTH}.
  */
 export function validateParticipant(
   raw: unknown,
@@ -86,7 +87,7 @@ export function validateParticipant(
     const value = record[field];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string') return fail(field, `${field} must be a string or null`);
-    if (value.length > MAX_TEXT_LENGTH && codePointLength(value) > MAX_TEXT_LENGTH) {
+    if (textLength(value) > MAX_TEXT_LENGTH) {
       return fail(field, `${field} is too long (maximum is ${MAX_TEXT_LENGTH} characters)`);
     }
   }
@@ -141,12 +142,6 @@ function isCalendarDate(value: string): boolean {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, keeps years 0..99 as written
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-function codePointLength(value: string): number {
-  let count = 0;
-  for (const _ of value) count += 1;
-  return count;
 }
 
 function escapePointerToken(token: string): string {

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { ApiCall } from '../http/http-client.ts';
 import type { ChangeClass, PlanCounts, RunTrigger } from '../state/state-store.ts';
-import type { RunSummary } from './run-summary.ts';
+import type { ClassCounts, RunSummary } from './run-summary.ts';
 
 export interface SyncEventMap {
   'run:start': { runId: string; sync: string; trigger: RunTrigger; startedAt: string };
@@ -13,8 +13,12 @@ export interface SyncEventMap {
   'run:planned': { runId: string; sync: string; counts: PlanCounts };
   'row:invalid': { runId: string; sync: string; pk: string | null; reason: string };
   'row:rejected': { runId: string; sync: string; pk: string; class: ChangeClass; error: string };
-  /** A batch (or single-row request) reached its final outcome. `rows` counts its rows. */
-  'batch:done': { runId: string; sync: string; class: ChangeClass; rows: number; succeeded: number; rejected: number };
+  /**
+   * A batch (or single-row request) reached its final outcome and was committed. `rows` counts
+   * its rows; each of them is in exactly one of `succeeded`, `rejected` and `skipped` (the mode
+   * does not act on it), by change class: a batch may hold rows of several classes.
+   */
+  'batch:done': { runId: string; sync: string; rows: number; succeeded: ClassCounts; rejected: ClassCounts; skipped: ClassCounts };
   /** Every attempt of every API call, already redacted. */
   'call:done': { runId: string; sync: string; seq: number; call: ApiCall };
   'run:end': { runId: string; sync: string; summary: RunSummary };

@@ -7,11 +7,14 @@
  * What each mode sends (see shared docs: architecture, "Semantics that must be exactly right"):
  * - upsert: added and changed rows through `PATCH /participants/batches`;
  * - update: the same, but only for participants that exist (an email -> id directory is read
- *   first); the others are skipped, never created;
+ *   first), always written by that id so that nothing is ever created; the others are skipped;
  * - insert: added rows never synced before, one `POST /participants` each; an existing email is
- *   rejected ("already exists"), never overwritten; changed rows are skipped.
+ *   rejected ("already exists"), never overwritten; changed rows are skipped. An insert intent is
+ *   recorded before each create, so that a create applied by an attempt that got no answer is
+ *   adopted: in this run after one directory read for all such creates, else by a later run.
  * Rows that left the model get the delete behaviour: `do_nothing` (forgotten), `clear` (every
- * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`).
+ * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`). A removed row whose
+ * participant another primary key holds now (the key changed hands) is forgotten without a call.
  *
  * A stored participant id may name a participant deleted by hand in User Interviews since. Then a
  * changed row falls back to its email (upsert: matched or created by email; update: looked up in
@@ -20,9 +23,9 @@
 import type { SyncConfig } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
 import { normalizeEmail, type ParticipantInput } from '../destinations/user-interviews/wire.ts';
-import { HttpError } from '../http/errors.ts';
+import { failsEveryRequest, HttpAbortedError } from '../http/errors.ts';
 import { batchCallTag } from '../state/batch-call-tag.ts';
-import type { ChangeClass, PlannedRow, RowOutcome, Stage, StateStore } from '../state/state-store.ts';
+import { CHANGE_CLASSES, type ChangeClass, type PlannedRow, type RowOutcome, type Stage, type StateStore } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
@@ -63,8 +66,23 @@ const PAGE_ROWS = 1_000;
 /**
  * A row's outcome before it is committed: the API's answer, or skipped with the reason. `batch`
  * links a sent row to the calls that carried it (their tags, see state/batch-call-tag.ts).
+ * `mayBeApplied`: no answer says whether a create was applied, so its insert intent is kept.
+ * `pending`: not committed now; {@link adoptLostCreates} commits it later.
  */
-type Outcome = (RowResult | { skipped: string }) & { batch?: { id: string; index: number } };
+type Outcome =
+  | ((RowResult | { skipped: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true })
+  | { pending: true };
+
+/** Insert mode: a create answered "already exists" after an earlier attempt of it got no answer. */
+interface LostCreate {
+  row: PlannedRow;
+  /** The answer, kept when the directory shows no participant with the row's email. */
+  rejection: RowResult;
+  batch: { id: string; index: number };
+}
+
+/** Lost creates held before the directory is read again to adopt them (bounds memory). */
+const LOST_CREATES_PER_READ = 1_000;
 
 interface Context extends ExecuteOptions {
   result: ExecuteResult;
@@ -74,12 +92,14 @@ interface Context extends ExecuteOptions {
   directory: Promise<void> | null;
   /** Batch ids handed out so far (`b1`, `b2`, …), for the call tags. */
   batches: number;
+  /** Insert mode: creates waiting for the next directory read to be adopted. */
+  lostCreates: LostCreate[];
 }
 
 /**
  * Acts on every planned row and commits each batch's outcome. Row-level failures are outcomes,
- * not exceptions. Never throws: an error that must end the run (a refused API key fails it at
- * once) stops every worker, the batches in flight are committed, and the error comes back as
+ * not exceptions. Never throws: an error that must end the run (a refused API key or request, a
+ * host that cannot be reached: see isFatal) stops every worker, the batches in flight are committed, and the error comes back as
  * `failure` with the counts of what was committed.
  */
 export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
@@ -89,6 +109,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     fatal: null,
     directory: null,
     batches: 0,
+    lostCreates: [],
   };
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
@@ -96,6 +117,8 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'])) await loadDirectory(ctx);
     if (mode === 'insert') {
       await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
+      // After a failure that ends the run, lost creates keep their intents: a later run adopts them.
+      if (ctx.fatal === null) await adoptLostCreates(ctx);
     } else {
       await phase(ctx, ['added', 'changed'], options.batchSize, (batch) => upsertRows(ctx, batch), 'sync');
     }
@@ -104,7 +127,9 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       await phase(ctx, ['removed'], PAGE_ROWS, async (batch) => batch.map(() => ({ ok: true, id: '' })), 'forget');
     } else {
       // A removed row without a stored participant id is found by email, if it exists at all.
-      if (ctx.fatal === null && hasPlanned(ctx, ['removed'], (row) => row.participantId === null)) await loadDirectory(ctx);
+      if (ctx.fatal === null && hasPlanned(ctx, ['removed'], (row) => row.participantId === null && row.heldBy === null)) {
+        await loadDirectory(ctx);
+      }
       if (deleteBehavior === 'clear') {
         await phase(ctx, ['removed'], options.batchSize, (batch) => clearRows(ctx, batch), 'forget');
       } else {
@@ -115,7 +140,9 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     ctx.fatal ??= error;
   }
 
-  if (ctx.fatal !== null) ctx.result.failure = ctx.fatal;
+  // Aborted while a request waited: the run stopped as if between batches, it did not fail.
+  if (ctx.fatal instanceof HttpAbortedError) ctx.result.interrupted = true;
+  else if (ctx.fatal !== null) ctx.result.failure = ctx.fatal;
   ctx.result.interrupted = options.signal?.aborted === true && ctx.result.interrupted;
   return ctx.result;
 }
@@ -158,8 +185,9 @@ async function phase(
           return;
         }
         // Attempts ran out, or the whole batch failed otherwise: its rows are rejected for this
-        // run, and planned again by the next one with their values then.
-        outcomes = batch.map(() => ({ ok: false, own: false, error: errorMessage(error) }));
+        // run, and planned again by the next one with their values then. No answer says whether
+        // they were applied.
+        outcomes = batch.map(() => ({ ok: false, own: false, error: errorMessage(error), mayBeApplied: true }));
       }
       try {
         commit(ctx, batch, outcomes, onSuccess);
@@ -177,7 +205,8 @@ async function phase(
  * upsert and update modes: one batch call, split on whole-batch rejection.
  * upsert: a row is written by its stored participant id (when its email changed), else by email;
  * an id the API no longer knows is dropped and the row written by email. update: only rows whose
- * participant is in the directory (by stored id, else by email) are written, by that id.
+ * participant is in the directory (by stored id, else by email) are written, always by that id:
+ * written by email, a participant whose email was changed in User Interviews would be created.
  */
 async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
@@ -193,7 +222,7 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
         writes.push({ index, participant: toParticipant(row, id), ifIdUnknown: 'reject' });
       }
     } else {
-      writes.push({ index, participant: toParticipant(row, row.participantId), ifIdUnknown: 'by-email' });
+      writes.push({ index, participant: toParticipant(row, emailChanged(row) ? row.participantId : null), ifIdUnknown: 'by-email' });
     }
   });
   await writeParticipants(ctx, ctx.sync.mode, batch, writes, outcomes);
@@ -300,38 +329,79 @@ async function sendBatch<T>(
   return results.map((r) => (!r.ok && r.code === 'REJECTED_WITH_BATCH' ? { ...r, error: whole } : r));
 }
 
-/** insert mode: a row never synced before is created; nothing is ever overwritten. */
+/**
+ * insert mode: a row never synced before is created; nothing is ever overwritten. The insert
+ * intent recorded before the create is settled when the row is committed with a known outcome;
+ * while it stays, the participant holding the row's email is taken as the one that create made.
+ */
 async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (row.class === 'changed' || row.previousPayload !== null) {
     return { skipped: 'already synced (insert mode never updates a participant)' };
   }
+  const intended = ctx.store.insertIntent(ctx.syncName, row.pk) === row.emailKey;
   if (row.existingId !== null) {
+    // An earlier run sent this create and got no answer: it made the participant.
+    if (intended) return { ok: true, id: row.existingId };
     return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: participant ${row.existingId} has this email` };
   }
   const batch = { id: `b${++ctx.batches}`, index: 0 };
+  ctx.store.recordInsertIntent({ sync: ctx.syncName, pk: row.pk, emailKey: row.emailKey, runId: ctx.runId });
   const result = await ctx.client.createParticipant(toParticipant(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
-  if (!result.ok && result.code === 'ALREADY_EXISTS' && result.earlierAttemptMayHaveApplied) {
-    // The email was free when the run started, and an earlier attempt of this very request got
-    // no answer (or a 5xx): that attempt created the participant. Find it rather than report a
-    // conflict. After 429s only, nothing of ours was applied: the conflict is real.
-    await loadDirectory(ctx, true);
-    const id = ctx.stage.directoryId(row.emailKey);
-    if (id !== null) return { ok: true, id, batch };
+  if (!result.ok && result.code === 'ALREADY_EXISTS' && (result.earlierAttemptMayHaveApplied || intended)) {
+    // The email was free when the directory was read, and an earlier attempt of this create (in
+    // this run, or an earlier one) got no answer (or a 5xx): that attempt may have created the
+    // participant. Look it up rather than report a conflict. After 429s only, nothing of ours was
+    // applied: the conflict is real.
+    ctx.lostCreates.push({ row, rejection: result, batch });
+    if (ctx.lostCreates.length >= LOST_CREATES_PER_READ) await adoptLostCreates(ctx);
+    return { pending: true };
   }
   return { ...result, batch };
+}
+
+/**
+ * insert mode: settles the lost creates held so far with one directory read, made after every one
+ * of them was answered. A create whose email the directory holds is adopted (succeeded, with that
+ * participant's id); one not found keeps its "already exists" rejection and its insert intent, for
+ * a later run. A read that fails rejects them all the same way (a refused API key fails the run).
+ */
+async function adoptLostCreates(ctx: Context): Promise<void> {
+  const lost = ctx.lostCreates.splice(0);
+  if (lost.length === 0) return;
+  let outcomes: Outcome[];
+  try {
+    await loadDirectory(ctx, true);
+    outcomes = lost.map(({ row, rejection, batch }) => {
+      const id = ctx.stage.directoryId(row.emailKey);
+      return id === null ? { ...rejection, batch, mayBeApplied: true } : { ok: true, id, batch };
+    });
+  } catch (error) {
+    if (isFatal(error)) {
+      ctx.fatal ??= error;
+      return;
+    }
+    const why = `could not read the participants to check whether an earlier attempt created it: ${errorMessage(error)}`;
+    outcomes = lost.map(({ batch }) => ({ ok: false, own: false, error: why, batch, mayBeApplied: true }));
+  }
+  try {
+    commit(ctx, lost.map((l) => l.row), outcomes, 'sync');
+  } catch (error) {
+    ctx.fatal ??= error;
+  }
 }
 
 /**
  * Delete behaviour `clear`: every mapped field of the last synced values set to null, on the
  * participant by its stored id (else the directory's, by email). A row whose participant does not
  * exist has nothing to clear: it is forgotten without a call (no id known) or once the API says
- * the id is unknown (deleted since), so clearing never creates one.
+ * the id is unknown (deleted since), so clearing never creates one. A participant another
+ * primary key holds now is left alone: the row is forgotten without a call.
  */
 async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
   const writes: ParticipantWrite[] = [];
   batch.forEach((row, index) => {
-    const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
+    const id = row.heldBy === null ? (row.participantId ?? ctx.stage.directoryId(row.emailKey)) : null;
     if (id === null) {
       outcomes[index] = { ok: true, id: '' };
       return;
@@ -354,9 +424,11 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
 
 /**
  * Delete behaviour `delete`: by the stored participant id, else by the directory's. A participant
- * already gone (deleted by hand) answers 404, which the client reports as done.
+ * already gone (deleted by hand) answers 404, which the client reports as done. A participant
+ * another primary key holds now is not ours to delete: the row is forgotten without a call.
  */
 async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
+  if (row.heldBy !== null) return { ok: true, id: '' };
   const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
   const batch = { id: `b${++ctx.batches}`, index: 0 };
@@ -364,15 +436,19 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
 }
 
 /**
- * The participant sent for a planned row. A changed email updates the same participant by `id`
- * (the row's participant, `null` when none is known); otherwise it is found by email.
+ * The participant sent for a planned row: written by `id` when one is given, else found (or, by
+ * an upsert, created) by email.
  */
 function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
   const fields = JSON.parse(row.payload) as Omit<ParticipantInput, 'email'>;
   const participant: ParticipantInput = { email: row.email, ...fields };
-  const emailChanged = row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
-  if (id !== null && emailChanged) participant.id = id;
+  if (id !== null) participant.id = id;
   return participant;
+}
+
+/** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
+function emailChanged(row: PlannedRow): boolean {
+  return row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
 }
 
 /**
@@ -395,9 +471,14 @@ async function loadDirectory(ctx: Context, reload = false): Promise<void> {
   return ctx.directory;
 }
 
-/** A failure that must stop the run at once: the API key was refused. */
+/**
+ * A failure that must stop the run at once: one every further request would meet too (a refused
+ * API key, a request refused as a whole such as a 404 from a wrong base_url or a 403, a host a
+ * retry cannot reach; see failsEveryRequest), or the run's abort while a request waited (the run
+ * then ends interrupted, not failed).
+ */
 function isFatal(error: unknown): boolean {
-  return error instanceof HttpError && error.code === 'HTTP_UNAUTHORIZED';
+  return failsEveryRequest(error) || error instanceof HttpAbortedError;
 }
 
 function errorMessage(error: unknown): string {
@@ -413,21 +494,30 @@ function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRo
   }
 }
 
+/**
+ * Commits the outcomes of `batch` (rows with a `pending` outcome are left for later) in one store
+ * transaction, adds them to the run's counts and emits `batch:done` with per-class counts. In
+ * insert mode, the insert intents of rows whose outcome is known are settled in the same commit.
+ * @throws whatever the state store throws (nothing was committed then)
+ */
 function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Outcome[], onSuccess: 'sync' | 'forget'): void {
   const { runId, syncName, events, result } = ctx;
   const synced: Array<{ pk: string; email: string; emailKey: string; payload: string; participantId: string | null }> = [];
   const forgotten: string[] = [];
+  const settledIntents: string[] = [];
   const outcomes: RowOutcome[] = [];
-  let ok = 0;
-  let rejected = 0;
+  const rejectedRows: Array<{ row: PlannedRow; error: string }> = [];
+  const done = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts() };
+  const settlesIntents = ctx.sync.mode === 'insert' && onSuccess === 'sync';
   batch.forEach((row, i) => {
     const outcome = results[i]!;
+    if ('pending' in outcome) return;
+    if (settlesIntents && !('skipped' in outcome) && outcome.mayBeApplied !== true) settledIntents.push(row.pk);
     if ('skipped' in outcome) {
-      result.skipped[row.class]++;
+      done.skipped[row.class]++;
       outcomes.push({ pk: row.pk, class: row.class, result: 'skipped', error: outcome.skipped, participantId: row.participantId });
     } else if (outcome.ok) {
-      ok++;
-      result.succeeded[row.class]++;
+      done.succeeded[row.class]++;
       const participantId = outcome.id === '' ? row.participantId : outcome.id;
       if (onSuccess === 'sync') {
         synced.push({ pk: row.pk, email: row.email, emailKey: row.emailKey, payload: row.payload, participantId });
@@ -436,12 +526,18 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
       }
       outcomes.push({ pk: row.pk, class: row.class, result: 'succeeded', error: null, participantId, batch: outcome.batch ?? null });
     } else {
-      rejected++;
-      result.rejected[row.class]++;
+      done.rejected[row.class]++;
       outcomes.push({ pk: row.pk, class: row.class, result: 'rejected', error: outcome.error, participantId: row.participantId, batch: outcome.batch ?? null });
-      events.emit('row:rejected', { runId, sync: syncName, pk: row.pk, class: row.class, error: outcome.error });
+      rejectedRows.push({ row, error: outcome.error });
     }
   });
-  ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes });
-  events.emit('batch:done', { runId, sync: syncName, class: batch[0]!.class, rows: batch.length, succeeded: ok, rejected });
+  if (outcomes.length === 0) return;
+  ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, ...(settlesIntents ? { settledIntents } : {}) });
+  for (const c of CHANGE_CLASSES) {
+    result.succeeded[c] += done.succeeded[c];
+    result.rejected[c] += done.rejected[c];
+    result.skipped[c] += done.skipped[c];
+  }
+  for (const { row, error } of rejectedRows) events.emit('row:rejected', { runId, sync: syncName, pk: row.pk, class: row.class, error });
+  events.emit('batch:done', { runId, sync: syncName, rows: outcomes.length, ...done });
 }

@@ -1,16 +1,24 @@
 /**
  * `panelsync plan` (and `run --dry-run`): what a run would do, without doing it. Reads the
  * destination's characteristics and the model, diffs against the snapshot, and reports counts and
- * the field-level changes of a sample of rows. Calls no write endpoint, records no run and changes
- * no snapshot row.
+ * the field-level changes of a sample of rows. In update and insert modes it also reads the
+ * destination's participants (GET only), as the run does first, to tell the rows the run would
+ * skip (update: no participant has the email) or reject (insert: a participant already has it).
+ * It applies the run's mass-delete guard and says when the run would be refused. Calls no write
+ * endpoint, records no run and changes no snapshot row.
  */
 import { randomBytes } from 'node:crypto';
 import type { Project } from '../config/load-project.ts';
-import type { DeleteBehavior } from '../config/schema.ts';
+import type { DeleteBehavior, SyncMode } from '../config/schema.ts';
+import type { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
+import { MAX_PAGE_SIZE, normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
-import type { ChangeClass, PlannedRow, StateStore } from '../state/state-store.ts';
-import { emptyClassCounts, type RunSummary } from './run-summary.ts';
-import { createClient, resolveSync, stageModel } from './run-sync.ts';
+import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
+import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
+import { createClient, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
+
+/** Planned rows read from the stage per page while counting outcomes. */
+const PAGE_ROWS = 1_000;
 
 /** One field whose value a run would change. Characteristics are named `characteristics.<slug>`. */
 export interface FieldChange {
@@ -19,27 +27,49 @@ export interface FieldChange {
   to: unknown;
 }
 
+/**
+ * What the run would do instead of sending a planned row, once the directory is read (update and
+ * insert modes): skip it, or reject it without a call. The reason is the one the run records.
+ */
+export interface PlannedOutcome {
+  result: 'skipped' | 'rejected';
+  reason: string;
+}
+
 /** A planned row of the sample. */
 export interface PlannedChange {
   pk: string;
   class: ChangeClass;
   changes: FieldChange[];
+  /** Present when the run would not send the row (see {@link PlannedOutcome}). */
+  outcome?: PlannedOutcome;
 }
 
 /**
  * The plan: the same shape as a run's summary (status `planned`, `run_id` null, nothing
- * succeeded or rejected yet), plus a sample of planned rows with their field-level changes and
- * the first invalid rows.
+ * succeeded or rejected yet), plus:
+ * - `skipped`: the rows the run would skip, by class (update mode: no participant has the email;
+ *   insert mode: already synced), known from the directory; zero in upsert mode;
+ * - `already_exists`: insert mode, added rows the run would reject because a participant already
+ *   has the email ("already exists", never overwritten); 0 in the other modes;
+ * - `refused`: the run would stop before sending anything, and why (the mass-delete guard:
+ *   `--allow-mass-delete` lets it go); `null` when it would go ahead. The counts are those of the
+ *   run once allowed;
+ * - a sample of planned rows with their field-level changes, and the first invalid rows.
  */
 export type PlanReport = Omit<RunSummary, 'run_id' | 'status'> & {
   run_id: null;
   status: 'planned';
+  already_exists: number;
+  refused: { code: 'MASS_DELETE_GUARD'; message: string } | null;
   sample: PlannedChange[];
   invalid_rows: Array<{ pk: string | null; reason: string }>;
 };
 
 /**
  * Plans one sync.
+ * @param fullResync plan a full resync (every current row as added, no delete behaviour, no guard)
+ * @param allowMassDelete plan a run with `--allow-mass-delete` (the guard does not apply)
  * @param sampleSize planned rows per class to show (default 5)
  * @throws RunError (unknown sync), RowMapperError, SourceError, HttpError
  */
@@ -47,6 +77,7 @@ export async function planSync(options: {
   project: Project;
   sync: string;
   fullResync?: boolean;
+  allowMassDelete?: boolean;
   sampleSize?: number;
   store?: StateStore;
 }): Promise<PlanReport> {
@@ -66,8 +97,19 @@ export async function planSync(options: {
       fullResync: options.fullResync,
     });
     try {
+      const refused = options.allowMassDelete || options.fullResync ? null : guardRefusal(counts, store.snapshotSize(options.sync), sync);
+      // The run reads the directory first in these modes, when it has rows to send.
+      const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
+      if (decides) await readDirectory(client, stage);
+      const outcomeOf = (row: PlannedRow) => (decides ? modeOutcome(sync.mode, row, stage, store, options.sync) : null);
+      const { skipped, alreadyExists } = decides ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
       const size = options.sampleSize ?? 5;
-      const sample = (['added', 'changed', 'removed'] as const).flatMap((c) => stage.page([c], 0, size).map((row) => describeChange(row, sync.delete_behavior)));
+      const sample = (['added', 'changed', 'removed'] as const).flatMap((c) =>
+        stage.page([c], 0, size).map((row) => {
+          const outcome = row.class === 'removed' ? null : outcomeOf(row);
+          return { ...describeChange(row, sync.delete_behavior), ...(outcome === null ? {} : { outcome }) };
+        }),
+      );
       const invalid = stage.invalidRows(0, size).map(({ pk, reason }) => ({ pk, reason }));
       return {
         run_id: null,
@@ -76,9 +118,11 @@ export async function planSync(options: {
         rows: counts,
         succeeded: emptyClassCounts(),
         rejected: emptyClassCounts(),
-        skipped: emptyClassCounts(),
+        skipped,
         api_calls: apiCalls,
         duration_ms: Date.now() - started,
+        already_exists: alreadyExists,
+        refused,
         sample,
         invalid_rows: invalid,
       };
@@ -88,6 +132,68 @@ export async function planSync(options: {
     }
   } finally {
     if (!options.store) store.close();
+  }
+}
+
+/** The run's mass-delete guard (run-sync.ts), as a refusal to report instead of an error to throw. */
+function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): PlanReport['refused'] {
+  try {
+    guardMassDelete(counts, synced, sync);
+    return null;
+  } catch (error) {
+    if (error instanceof RunError && error.code === 'MASS_DELETE_GUARD') return { code: error.code, message: error.message };
+    throw error;
+  }
+}
+
+/**
+ * Reads the destination's participants (`GET /participants`, every page of {@link MAX_PAGE_SIZE},
+ * tag `directory`) into the stage's email -> id directory, as a run in update or insert mode does
+ * before sending (execute.ts), so that {@link Stage.page} gives each planned row its `existingId`.
+ */
+async function readDirectory(client: UserInterviewsClient, stage: Stage): Promise<void> {
+  await stage.loadDirectory(
+    (async function* () {
+      for await (const p of client.participants(MAX_PAGE_SIZE, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
+    })(),
+  );
+}
+
+/**
+ * What a run does with a planned added or changed row instead of sending it, once the directory
+ * is read; `null` when it sends it (or settles it as sent). The rules and reasons are execute.ts's:
+ * - update: the participant is the row's stored one if the directory has it, else the one with
+ *   its email; with neither, the row is skipped (update mode never creates a participant);
+ * - insert: a row synced before is skipped (insert mode never updates); a row whose participant
+ *   exists is rejected "already exists", unless the row's own create of an earlier run (its
+ *   insert intent, same email) made it: then the run adopts it.
+ */
+function modeOutcome(mode: SyncMode, row: PlannedRow, stage: Stage, store: StateStore, syncName: string): PlannedOutcome | null {
+  if (mode === 'update') {
+    if ((row.existingId ?? stage.directoryId(row.emailKey)) !== null) return null;
+    return { result: 'skipped', reason: 'no participant with this email exists (update mode never creates one)' };
+  }
+  if (mode !== 'insert') return null;
+  if (row.class === 'changed' || row.previousPayload !== null) {
+    return { result: 'skipped', reason: 'already synced (insert mode never updates a participant)' };
+  }
+  if (row.existingId === null || store.insertIntent(syncName, row.pk) === row.emailKey) return null;
+  return { result: 'rejected', reason: `already exists: participant ${row.existingId} has this email` };
+}
+
+/** Counts the outcomes of every planned added and changed row, a page at a time. */
+function countOutcomes(stage: Stage, outcomeOf: (row: PlannedRow) => PlannedOutcome | null): { skipped: ClassCounts; alreadyExists: number } {
+  const skipped = emptyClassCounts();
+  let alreadyExists = 0;
+  for (let afterSeq = 0; ; ) {
+    const rows = stage.page(['added', 'changed'], afterSeq, PAGE_ROWS);
+    if (rows.length === 0) return { skipped, alreadyExists };
+    afterSeq = rows[rows.length - 1]!.seq;
+    for (const row of rows) {
+      const outcome = outcomeOf(row);
+      if (outcome?.result === 'skipped') skipped[row.class]++;
+      else if (outcome?.result === 'rejected') alreadyExists++;
+    }
   }
 }
 

@@ -3,15 +3,16 @@
  * characteristics, plan (read, map, diff), execute (send, commit per batch), summarize. Everything
  * a side concern needs is emitted on {@link SyncEvents}; nothing here logs or prints.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Project } from '../config/load-project.ts';
 import { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
 import { PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
 import { HttpClient } from '../http/http-client.ts';
+import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
 import type { Source } from '../sources/source.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
-import type { PlanCounts, RunTrigger, Stage, StateStore } from '../state/state-store.ts';
+import { describeLock, type DestinationFingerprint, type LockKeeper, type PlanCounts, type RunTrigger, type Stage, type StateStore } from '../state/state-store.ts';
 import type { ApiCall } from '../http/http-client.ts';
 import { SyncEvents } from './events.ts';
 import { execute, type ExecuteResult } from './execute.ts';
@@ -39,7 +40,7 @@ export interface RunSyncOptions {
   runId?: string;
 }
 
-export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'MASS_DELETE_GUARD'] as const;
+export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'MASS_DELETE_GUARD', 'DESTINATION_CHANGED'] as const;
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
 
 /** A run could not start, or stopped before sending anything. Other failures are a `failed` summary. */
@@ -70,11 +71,21 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const startedAt = new Date();
   const trigger = options.trigger ?? 'manual';
 
+  let keeper: LockKeeper | undefined;
   try {
     const lock = store.acquireLock(syncName, runId);
     if (!lock.ok) {
-      throw new RunError('SYNC_ALREADY_RUNNING', `sync "${syncName}" is already running (run ${lock.heldBy}); wait for it to finish`);
+      throw new RunError(
+        'SYNC_ALREADY_RUNNING',
+        `sync "${syncName}" is already running: ${describeLock(lock.holder)}. Wait for it to finish. If its process is gone, the lock frees itself when the lease runs out; to break it now: panelsync unlock ${syncName}`,
+      );
     }
+    // The lease is renewed while the run lasts; a run whose lock was broken or taken over stops sending.
+    const lockLost = new AbortController();
+    keeper = store.keepLock(lock.lock, (reason) => lockLost.abort(reason));
+    const signal = options.signal ? AbortSignal.any([options.signal, lockLost.signal]) : lockLost.signal;
+    const lostLock = () => `${String(lockLost.signal.reason)}; this run stopped sending (what was acknowledged is recorded) and the next run resumes`;
+    const fingerprint = destinationFingerprint(sync.destination, destination);
     store.interruptStaleRuns(syncName);
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
     store.startRun({
@@ -83,6 +94,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       trigger,
       startedAt: startedAt.toISOString(),
       options: { full_resync: options.fullResync ?? false, reset_cdc: options.resetCdc ?? false },
+      destination: fingerprint,
     });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
 
@@ -91,7 +103,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       const seq = ++apiCalls;
       store.recordCall(runId, seq, call);
       events.emit('call:done', { runId, sync: syncName, seq, call });
-    });
+    }, signal);
 
     let counts: PlanCounts = emptyCounts();
     let result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
@@ -111,7 +123,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let summary: RunSummary;
     let staged: StagedModel | null = null;
     try {
-      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal: options.signal });
+      checkDestination(store, syncName, fingerprint, runId, options);
+      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
@@ -128,18 +141,22 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         events,
         batchSize: destination.batch_size,
         concurrency: destination.concurrency,
-        signal: options.signal,
+        signal,
       };
       result = options.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
       // The run failed part-way: the summary keeps the counts of what was committed.
       if (result.failure !== undefined) throw result.failure;
-      summary = result.interrupted
-        ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
-        : summarize(completedStatus(counts, result.rejected));
+      summary = lockLost.signal.aborted
+        ? summarize('failed', lostLock())
+        : result.interrupted
+          ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
+          : summarize(completedStatus(counts, result.rejected));
     } catch (error) {
-      summary = options.signal?.aborted
-        ? summarize('interrupted', 'stopped before the plan was sent; the next run resumes')
-        : summarize('failed', error instanceof Error ? error.message : String(error));
+      summary = lockLost.signal.aborted
+        ? summarize('failed', lostLock())
+        : options.signal?.aborted
+          ? summarize('interrupted', 'stopped before the plan was sent; the next run resumes')
+          : summarize('failed', error instanceof Error ? error.message : String(error));
     } finally {
       staged?.stage.drop();
       await staged?.source.close();
@@ -153,6 +170,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     events.emit('run:end', { runId, sync: syncName, summary });
     return summary;
   } finally {
+    keeper?.stop();
     store.releaseLock(syncName, runId);
     if (!options.store) store.close();
   }
@@ -171,21 +189,90 @@ export function resolveSync(project: Project, syncName: string) {
   return { sync, model: project.models[sync.model]!, destination: project.destinations[sync.destination]! };
 }
 
-/** The destination's client; every API call (each attempt, redacted) goes to `onCall`. */
+/**
+ * The destination's client; every API call (each attempt, redacted) goes to `onCall`. Its
+ * rate-limit gate is the process's one for the destination's base URL and API key, so that runs
+ * on one account respect each other's `429 Retry-After`. Once `signal` aborts, a request waiting
+ * (gate, backoff) stops with `HTTP_ABORTED`; an exchange on the wire is never cut.
+ */
 export function createClient(
   project: Project,
   destination: Project['destinations'][string],
   onCall: (call: ApiCall) => void,
+  signal?: AbortSignal,
 ): UserInterviewsClient {
+  const baseUrl = destination.base_url ?? PRODUCTION_BASE_URL;
   const http = new HttpClient({
-    baseUrl: destination.base_url ?? PRODUCTION_BASE_URL,
+    baseUrl,
     headers: UserInterviewsClient.headers(destination.api_key),
     timeoutMs: destination.timeout_ms,
     maxAttempts: destination.max_attempts,
     secrets: project.secrets,
     onCall,
+    rateLimitGate: sharedRateLimitGate(baseUrl, destination.api_key),
+    ...(signal === undefined ? {} : { signal }),
   });
   return new UserInterviewsClient(http);
+}
+
+/**
+ * Where a sync sends, as its snapshot records it: the destination's name, environment, the API
+ * URL requests go to (as {@link createClient} picks it) and the SHA-256 of the API key.
+ */
+export function destinationFingerprint(name: string, destination: Project['destinations'][string]): DestinationFingerprint {
+  return {
+    destination: name,
+    environment: destination.environment,
+    baseUrl: destination.base_url ?? PRODUCTION_BASE_URL,
+    apiKeySha256: createHash('sha256').update(destination.api_key).digest('hex'),
+  };
+}
+
+/**
+ * Ties the sync's snapshot to the destination that acknowledged it. A snapshot recorded for
+ * another destination than `current` says nothing about the new one, so:
+ * - without `fullResync` / `resetCdc` the run stops before any call;
+ * - with either, the snapshot is forgotten (participant ids included: they belong to the old
+ *   account), the rows are sent to (full resync) or recorded as in (reset CDC) the new
+ *   destination, and the run's first commit records `current`.
+ * An empty snapshot follows a new destination without a flag; a snapshot recorded before
+ * fingerprints existed takes `current`. A new API key alone (rotation) is no change: the
+ * recorded fingerprint takes it.
+ * @throws RunError `DESTINATION_CHANGED` naming what changed and both ways forward
+ */
+function checkDestination(
+  store: StateStore,
+  syncName: string,
+  current: DestinationFingerprint,
+  runId: string,
+  options: { fullResync?: boolean; resetCdc?: boolean },
+): void {
+  const recorded = store.snapshotDestination(syncName);
+  const rows = store.snapshotSize(syncName);
+  if (recorded === null) {
+    if (rows > 0) store.bindDestination(syncName, current, runId);
+    return;
+  }
+  const changes: string[] = [];
+  if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
+  if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);
+  if (recorded.baseUrl !== current.baseUrl) changes.push(`base_url ${recorded.baseUrl} -> ${current.baseUrl}`);
+  if (changes.length === 0) {
+    // Same account, new key: a rotated key is routine and no change of destination (a run with
+    // a key of another account fails on its first call, 401, or finds no participant by id).
+    if (recorded.apiKeySha256 !== current.apiKeySha256) store.bindDestination(syncName, current, runId);
+    return;
+  }
+  if (rows > 0 && !options.fullResync && !options.resetCdc) {
+    throw new RunError(
+      'DESTINATION_CHANGED',
+      `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ` +
+        `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. ` +
+        'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
+        'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).',
+    );
+  }
+  store.replaceSnapshot(syncName);
 }
 
 /** A model read into a stage and diffed; the caller drops the stage and closes the source. */
@@ -233,7 +320,7 @@ export async function stageModel(options: {
  * run that would clear or delete more than `max_delete_share` of the synced rows.
  * @throws RunError (`MASS_DELETE_GUARD`) naming `--allow-mass-delete`
  */
-function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): void {
+export function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): void {
   if (synced === 0) return;
   if (counts.queried === 0) {
     throw new RunError(

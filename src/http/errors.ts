@@ -1,7 +1,8 @@
 /**
- * The ONE place that decides which HTTP failures are retryable, and the errors the HTTP layer
- * throws. Callers never write their own `if (status === 429 || ...)` chains: they ask
- * {@link isRetryableStatus}, {@link isRetryableNetworkError} or an error's `retryable` flag.
+ * The ONE place that decides which HTTP failures are retryable (and which would meet every further
+ * request too), and the errors the HTTP layer throws. Callers never write their own
+ * `if (status === 429 || ...)` chains: they ask {@link isRetryableStatus},
+ * {@link isRetryableNetworkError}, {@link failsEveryRequest} or an error's `retryable` flag.
  *
  * Facts: `5xx` and connection errors are transient, `429` carries `Retry-After`, `422` and every
  * other `4xx` is permanent for the request (see shared docs: user-interviews-api, "Limits and
@@ -22,6 +23,10 @@ export const HTTP_ERROR_CODES = [
   'HTTP_NETWORK',
   /** A response the caller cannot use (an unexpected status or body shape). */
   'HTTP_UNEXPECTED_RESPONSE',
+  /** The API refused the request as a whole (`403`, `404`, another `4xx` the route does not expect). Never retried. */
+  'HTTP_REQUEST_REFUSED',
+  /** The client's AbortSignal ended the request while it waited (rate-limit gate, backoff); no exchange was cut. */
+  'HTTP_ABORTED',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
@@ -93,10 +98,7 @@ export class HttpNetworkError extends HttpError {
     const retryable = isRetryableNetworkError(cause);
     super(
       'HTTP_NETWORK',
-      `${target} failed: ${detail}` +
-        (retryable
-          ? ' (connection trouble; retried with backoff)'
-          : ": check the destination's base_url and the network between panelsync and the API"),
+      `${target} failed: ${detail}` + (retryable ? ' (connection trouble; retried with backoff)' : `: ${networkFix(cause)}`),
       { cause, retryable },
     );
     this.name = 'HttpNetworkError';
@@ -147,6 +149,72 @@ export class HttpRateLimitExceededError extends HttpError {
     this.waitedMs = waitedMs;
     this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * The API refused a request as a whole with a status its route does not expect (`403`, `404`,
+ * `400`…): not a problem of one row, so every further request of the run would be refused the
+ * same way. Never retried. The message says what to check for the status.
+ */
+export class HttpRequestRefusedError extends HttpError {
+  /**
+   * @param target what was refused, e.g. `PATCH /participants/batches`, secrets already redacted.
+   * @param status the response's status (4xx).
+   * @param detail the API's error details, e.g. `plan does not allow the API`.
+   */
+  constructor(target: string, status: number, detail: string) {
+    super('HTTP_REQUEST_REFUSED', `${target} was refused with HTTP ${status}: ${detail}; ${refusalFix(status)}`, { status });
+    this.name = 'HttpRequestRefusedError';
+  }
+}
+
+/**
+ * The client's AbortSignal ended a request while it waited before an exchange (at the rate-limit
+ * gate, in a backoff): the exchange was not sent. An exchange already on the wire is never cut.
+ * Not retryable (the caller is stopping).
+ */
+export class HttpAbortedError extends HttpError {
+  /** @param target `METHOD url`, secrets already redacted. */
+  constructor(target: string, cause?: unknown) {
+    super('HTTP_ABORTED', `${target} was not sent: the run was stopped while the request waited (rate limit or backoff)`, { cause });
+    this.name = 'HttpAbortedError';
+  }
+}
+
+/**
+ * Whether a failure would meet every further request of the client as well, so that whoever sends
+ * many (a run) should stop at once rather than send the rest: a refused API key (`401`), a request
+ * refused as a whole ({@link HttpRequestRefusedError}: wrong base_url, missing permission), or a
+ * failure below HTTP a retry cannot fix (DNS, TLS, bad URL; see {@link isRetryableNetworkError}).
+ */
+export function failsEveryRequest(error: unknown): boolean {
+  if (!(error instanceof HttpError)) return false;
+  return (
+    error.code === 'HTTP_UNAUTHORIZED' ||
+    error.code === 'HTTP_REQUEST_REFUSED' ||
+    (error.code === 'HTTP_NETWORK' && !error.retryable)
+  );
+}
+
+/** What to check after a refusal with `status`. The API's root path `/api`: see shared docs: user-interviews-api. */
+function refusalFix(status: number): string {
+  if (status === 404) {
+    return "check that the destination's base_url is the API's root, ending in /api (e.g. https://www.userinterviews.com/api), and its host";
+  }
+  if (status === 403) {
+    return "check that the destination's API key has permission to read and write participants (its scopes and the account's plan), and that base_url is the API's root, ending in /api";
+  }
+  return "check that the destination's base_url is the API's root, ending in /api, and the API key's permissions; if both are right, report this with the run's API calls";
+}
+
+/** What to check after a failure below HTTP that a retry cannot fix. */
+function networkFix(cause: unknown): string {
+  const code = networkErrorCode(cause) ?? '';
+  if (code === 'ENOTFOUND') return "the host of the destination's base_url was not found: check its spelling, and DNS on this machine";
+  if (/SSL|TLS|CERT/.test(code)) {
+    return "TLS failed: check the scheme (https) and the host of the destination's base_url, and that the host's certificate is trusted here";
+  }
+  return "check the scheme, the host and the port of the destination's base_url, and the network between panelsync and that host";
 }
 
 /** A response the caller cannot use: an unexpected status or body shape. Not retryable. */

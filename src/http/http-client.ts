@@ -1,13 +1,15 @@
 /**
  * The request client every destination receives: base URL, auth headers, per-attempt timeouts,
- * retries with exponential backoff and full jitter, a shared rate-limit gate driven by `429
- * Retry-After`, and a call recorder (the live debugger) that never sees a secret.
+ * retries with exponential backoff and full jitter, a rate-limit gate driven by `429 Retry-After`
+ * (shared by every client on one API account, see ./rate-limit-gate.ts), an AbortSignal that ends
+ * its waits, and a call recorder (the live debugger) that never sees a secret.
  *
  * Which failures are retried is decided in ./errors.ts, not here. Built on Node's global fetch
  * (undici), whose keep-alive connection pool is the default.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import {
+  HttpAbortedError,
   HttpError,
   HttpNetworkError,
   HttpRateLimitExceededError,
@@ -16,6 +18,7 @@ import {
   HttpUnauthorizedError,
   isRetryableStatus,
 } from './errors.ts';
+import { RateLimitGate } from './rate-limit-gate.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -68,8 +71,20 @@ export interface HttpClientOptions {
   secrets: string[];
   /** Receives every exchange, failed ones included. Exceptions it throws are ignored. */
   onCall?: (call: ApiCall) => void;
-  /** Replaces the real timer (tests). */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * The gate `429`s close and every exchange waits at. Give every client of one API account the
+   * same gate (`sharedRateLimitGate` of ./rate-limit-gate.ts) so that they respect each
+   * other's `Retry-After`. Default: a gate of this client alone.
+   */
+  rateLimitGate?: RateLimitGate;
+  /**
+   * Once aborted, a request waiting before an exchange (at the rate-limit gate, in a backoff)
+   * stops at once with `HTTP_ABORTED`, and no new exchange starts. An exchange already on the wire
+   * is never cut: its response is returned (or retried no more).
+   */
+  signal?: AbortSignal;
+  /** Replaces the real timer (tests); it should reject at once when `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** One request: `path` is relative to the base URL and may carry a query (already encoded). */
@@ -155,10 +170,12 @@ type AttemptOutcome =
  * - `HTTP_UNAUTHORIZED` on 401, at once;
  * - `HTTP_TRANSIENT_EXHAUSTED` when `maxAttempts` attempts failed with 5xx/408/timeout/reset;
  * - `HTTP_RATE_LIMIT_EXCEEDED` when `429`s would make it wait over `maxRateLimitWaitMs`;
- * - `HTTP_NETWORK` for a failure that is not retryable (DNS, bad URL, TLS).
+ * - `HTTP_NETWORK` for a failure that is not retryable (DNS, bad URL, TLS);
+ * - `HTTP_ABORTED` when `signal` aborted while the request waited before an exchange.
  *
- * A `429` pauses the whole client until its `Retry-After` time: every request of this client
- * waits at that gate before its next exchange, so concurrent batches do not hammer the API.
+ * A `429` closes the rate-limit gate until its `Retry-After` time: every request through that gate
+ * (of this client, and of every client sharing the gate) waits before its next exchange, so
+ * concurrent batches and runs do not hammer the API.
  */
 export class HttpClient {
   private readonly baseUrl: string;
@@ -167,9 +184,8 @@ export class HttpClient {
   private readonly secrets: string[];
   private readonly backoff: { baseMs: number; maxMs: number };
   private readonly maxRateLimitWaitMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  /** Epoch ms before which no exchange starts (set by `429`s). */
-  private pausedUntil = 0;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly gate: RateLimitGate;
 
   constructor(private readonly options: HttpClientOptions) {
     if (!Number.isInteger(options.maxAttempts) || options.maxAttempts < 1) {
@@ -193,12 +209,14 @@ export class HttpClient {
     this.secrets = secrets.filter((s) => s.length > 0);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? DEFAULT_MAX_RATE_LIMIT_WAIT_MS;
-    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, signal ? { signal } : undefined));
+    this.gate = options.rateLimitGate ?? new RateLimitGate();
   }
 
   /**
    * Sends `req` (body as JSON) to `baseUrl + req.path`, retrying as described on the class.
-   * Throws {@link HttpError} (see the class docs for codes).
+   * Throws {@link HttpError} (see the class docs for codes); {@link HttpAbortedError} when the
+   * signal aborted while it waited.
    */
   async request<T>(req: HttpRequest, context: RequestContext = {}): Promise<HttpResponse<T>> {
     const url = this.baseUrl + (req.path.startsWith('/') ? req.path : `/${req.path}`);
@@ -211,7 +229,9 @@ export class HttpClient {
     let mayHaveApplied = false;
 
     for (;;) {
-      rateLimitWaitedMs += await this.waitAtGate();
+      rateLimitWaitedMs += await this.gate.pass((ms) => this.pause(ms, target));
+      // Nothing of this request is on the wire here: the only place an abort may stop it.
+      if (this.options.signal?.aborted) throw new HttpAbortedError(target, this.options.signal.reason);
       exchange += 1;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -220,7 +240,7 @@ export class HttpClient {
         outcome.kind === 'response' ? parseRetryAfter(outcome.headers['retry-after'], Date.now()) : null;
       if (outcome.kind === 'response' && outcome.status === 429) {
         // Close the gate before anyone (the recorder included) can start another exchange.
-        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
+        this.gate.closeUntil(Date.now() + (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
       }
       this.record({
         method: req.method,
@@ -267,7 +287,7 @@ export class HttpClient {
           throw new HttpTransientExhaustedError(target, failures, { error: outcome.error });
         }
       }
-      await this.sleep(this.backoffMs(failures, retryAfterMs));
+      await this.pause(this.backoffMs(failures, retryAfterMs), target);
     }
   }
 
@@ -297,19 +317,24 @@ export class HttpClient {
     }
   }
 
-  /** Waits until the rate-limit gate opens; returns the ms waited. */
-  private async waitAtGate(): Promise<number> {
-    let waited = 0;
-    let seen = -1;
-    // Loop while another request's 429 pushed the gate further out while we slept.
-    while (this.pausedUntil !== seen) {
-      seen = this.pausedUntil;
-      const wait = seen - Date.now();
-      if (wait <= 0) break;
-      await this.sleep(wait);
-      waited += wait;
+  /**
+   * `text` with this client's secrets (the configured ones, the `Authorization` value and its
+   * token) replaced by `[REDACTED]`: for callers that put response text into their own errors.
+   */
+  redact(text: string): string {
+    return redact(text, this.secrets);
+  }
+
+  /** Sleeps `ms`; throws {@link HttpAbortedError} for `target` when the signal is or gets aborted. */
+  private async pause(ms: number, target: string): Promise<void> {
+    const { signal } = this.options;
+    if (signal?.aborted) throw new HttpAbortedError(target, signal.reason);
+    try {
+      await this.sleep(ms, signal);
+    } catch (error) {
+      if (signal?.aborted) throw new HttpAbortedError(target, signal.reason);
+      throw error;
     }
-    return waited;
   }
 
   private backoffMs(retry: number, retryAfterMs: number | null): number {

@@ -49,7 +49,7 @@ export interface QueuedLaunch {
 /** How a launched run ended: its summary (any status), or the error that kept it from running. */
 export type RunOutcome = { summary: RunSummary } | { error: Error };
 
-export const LAUNCH_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'STOPPING'] as const;
+export const LAUNCH_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'QUEUED_WITH_OTHER_OPTIONS', 'STOPPING'] as const;
 export type LaunchErrorCode = (typeof LAUNCH_ERROR_CODES)[number];
 
 /** A trigger that cannot be honoured: unknown sync, sync locked by another process, launcher stopping. */
@@ -105,7 +105,9 @@ export class RunLauncher {
    * Starts a run of `sync`, or queues the one follow-up run when it is running. The run record
    * exists (status `running`) when this returns with `queued: false`.
    * @throws LaunchError `SYNC_UNKNOWN` (not in the project file), `SYNC_ALREADY_RUNNING` (another
-   *   process holds its lock), `STOPPING` (after {@link stop})
+   *   process holds its lock), `QUEUED_WITH_OTHER_OPTIONS` (a full resync or reset-cdc asked for
+   *   while a follow-up run with other options is queued: it would not do what was asked),
+   *   `STOPPING` (after {@link stop})
    */
   trigger(sync: string, request: LaunchRequest): LaunchResult {
     if (this.stopping) throw new LaunchError('STOPPING', 'the server is shutting down; trigger the run again once it is back');
@@ -115,6 +117,14 @@ export class RunLauncher {
     }
     const slot = this.slot(sync);
     if (slot.running) {
+      // A plain trigger joins whatever is queued; one asking for an option the queued run lacks is refused.
+      if (slot.queued && optionsText(request) !== 'run' && optionsText(slot.queued.request) !== optionsText(request)) {
+        throw new LaunchError(
+          'QUEUED_WITH_OTHER_OPTIONS',
+          `a ${optionsText(slot.queued.request)} of sync "${sync}" is already queued (run ${slot.queued.runId}); ` +
+            `trigger the ${optionsText(request)} again once it has started`,
+        );
+      }
       slot.queued ??= { runId: newRunId(), sync, request, queuedAt: new Date().toISOString() };
       return { runId: slot.queued.runId, queued: true };
     }
@@ -240,4 +250,9 @@ export class RunLauncher {
   private announce(run: LaunchedRun): void {
     for (const listener of this.listeners) listener(run);
   }
+}
+
+/** What a run with these options is called in messages: `full resync`, `reset-cdc run` or `run`. */
+function optionsText(request: LaunchRequest): string {
+  return request.fullResync ? 'full resync' : request.resetCdc ? 'reset-cdc run' : 'run';
 }

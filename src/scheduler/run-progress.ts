@@ -6,7 +6,7 @@
  */
 import type { SyncEvents } from '../engine/events.ts';
 import { emptyClassCounts, type ClassCounts } from '../engine/run-summary.ts';
-import type { PlanCounts } from '../state/state-store.ts';
+import { CHANGE_CLASSES, type PlanCounts } from '../state/state-store.ts';
 
 /**
  * A run's counts so far, JSON-ready (snake_case, as the run summary). Rows are counted when their
@@ -36,10 +36,12 @@ export function trackProgress(events: SyncEvents): { progress(): RunProgress; st
   };
   const unsubscribe = [
     events.on('run:planned', ({ counts }) => (state.planned = { ...counts })),
-    events.on('batch:done', ({ class: cls, rows, succeeded, rejected }) => {
-      state.succeeded[cls] += succeeded;
-      state.rejected[cls] += rejected;
-      state.skipped[cls] += rows - succeeded - rejected;
+    events.on('batch:done', ({ succeeded, rejected, skipped }) => {
+      for (const c of CHANGE_CLASSES) {
+        state.succeeded[c] += succeeded[c];
+        state.rejected[c] += rejected[c];
+        state.skipped[c] += skipped[c];
+      }
     }),
     events.on('call:done', () => state.api_calls++),
   ];

@@ -1,6 +1,6 @@
 /**
  * The API's errors: always `{ "error": { "code": "STABLE_CODE", "message": "what to fix" } }`
- * (see notes/server-api.md). Messages never hold a stack trace or a secret.
+ * (see docs/http-api.md). Messages never hold a stack trace or a secret.
  */
 
 /** Every code the API answers with, and its HTTP status. */
@@ -12,6 +12,8 @@ export const API_ERRORS = {
   RUN_NOT_FOUND: 404,
   /** Another process (`panelsync run`) holds the sync's run lock. */
   SYNC_ALREADY_RUNNING: 409,
+  /** A follow-up run with other options (full_resync, reset_cdc) is already queued. */
+  QUEUED_WITH_OTHER_OPTIONS: 409,
   INTERNAL: 500,
   /** The server is stopping and takes no more runs. */
   SHUTTING_DOWN: 503,

@@ -1,7 +1,7 @@
 /**
  * The HTTP app of `panelsync serve` (Hono): the JSON API under `/api/v1`, `/metrics`, and the web
  * UI at `/`. A factory of its dependencies, so that tests can call `app.request(...)` or serve it
- * on a socket (style.md: `createApp(deps)`). The contract is notes/server-api.md.
+ * on a socket (style.md: `createApp(deps)`). The contract, for users too: docs/http-api.md.
  */
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
@@ -13,7 +13,6 @@ import type { Project } from '../config/load-project.ts';
 import { redact } from '../http/http-client.ts';
 import { LaunchError, type LaunchRequest, type LaunchResult, type QueuedLaunch } from '../scheduler/run-launcher.ts';
 import type { RunProgress } from '../scheduler/run-progress.ts';
-import { callTree } from '../state/call-tree.ts';
 import type { RunDetail, RunHistory } from '../state/run-history.ts';
 import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';
 import { uiNotFound, uiRoutes, wantsUiIndex } from './ui/ui-routes.ts';
@@ -25,6 +24,8 @@ import { syncDetail, syncListItem, type SyncRuntime } from './sync-views.ts';
 export const MAX_LIST_LIMIT = 10_000;
 /** Row outcomes listed when `limit` is not given. */
 export const DEFAULT_ROWS_LIMIT = 1_000;
+/** A run's calls listed per page when `limit` is not given. */
+export const DEFAULT_CALLS_LIMIT = 1_000;
 /** Runs listed when `limit` is not given. */
 export const DEFAULT_RUNS_LIMIT = 20;
 
@@ -65,6 +66,7 @@ const triggerBody = z
 const LAUNCH_ERROR_TO_API: Record<LaunchError['code'], ApiErrorCode> = {
   SYNC_UNKNOWN: 'SYNC_NOT_FOUND',
   SYNC_ALREADY_RUNNING: 'SYNC_ALREADY_RUNNING',
+  QUEUED_WITH_OTHER_OPTIONS: 'QUEUED_WITH_OTHER_OPTIONS',
   STOPPING: 'SHUTTING_DOWN',
 };
 
@@ -170,9 +172,12 @@ export function createApp(deps: AppDependencies): Hono {
     return json(c, run.record !== null ? runView(runtime, run.record) : queuedRunView(run.queued));
   });
 
+  // One page of the call tree, in seq order; `next_after` is the `after` of the next page.
   app.get('/api/v1/runs/:id/calls', (c) => {
     const { id, record } = findRun(c);
-    return json(c, { calls: record === null ? [] : callTree(history.listCalls(id)) });
+    const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_CALLS_LIMIT;
+    const after = integerParam(c, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+    return json(c, record === null ? { calls: [], next_after: null } : history.listCallTree(id, { afterSeq: after, limit }));
   });
 
   app.get('/api/v1/runs/:id/calls/:seq', (c) => {

@@ -1,5 +1,5 @@
 /**
- * The API's views of a run (notes/server-api.md): the stored run (RunListItem / RunDetail of
+ * The API's views of a run (docs/http-api.md): the stored run (RunListItem / RunDetail of
  * src/state/run-history.ts) plus what only this server's memory holds — the live `progress` of a
  * run in progress here, and the follow-up runs queued here, which have no record until they start.
  */

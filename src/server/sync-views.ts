@@ -1,7 +1,7 @@
 /**
  * The API's views of a sync (`GET /api/v1/syncs`, `GET /api/v1/syncs/{name}`): its project-file
  * settings, schedule, what runs now and its recent runs, JSON-ready with snake_case keys
- * (see notes/server-api.md).
+ * (see docs/http-api.md).
  */
 import type { Project } from '../config/load-project.ts';
 import type { DeleteBehavior, MappingConfig, SyncMode } from '../config/schema.ts';

@@ -139,4 +139,80 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN options TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'insert intents; snapshot looked up by email and by participant',
+    sql: `
+      -- Insert mode: per sync, a create sent for a primary key whose outcome is not known yet (no
+      -- answer came back). A later run adopts the participant holding email_key for that key.
+      CREATE TABLE insert_intents (
+        sync TEXT NOT NULL,
+        pk TEXT NOT NULL,
+        email_key TEXT NOT NULL,        -- normalized email the create was sent with
+        run_id TEXT NOT NULL,           -- the run that sent it
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (sync, pk)
+      ) WITHOUT ROWID;
+
+      -- A removed row whose participant another primary key now holds (same email or id) is
+      -- forgotten without a call: these find that other key.
+      CREATE INDEX snapshot_by_email ON snapshot (sync, email_key);
+      CREATE INDEX snapshot_by_participant ON snapshot (sync, participant_id);
+    `,
+  },
+  {
+    version: 6,
+    name: 'run locks held by a lease renewed by a heartbeat',
+    sql: `
+      -- A random token naming the holding (only its holder renews it), the time its holder last
+      -- renewed the lease, and when the lease runs out unless renewed (see LOCK_LEASE_MS). A lock
+      -- written before leases (NULL) holds for one lease from acquired_at. pid_namespace: the
+      -- holder's pid namespace (Linux /proc/self/ns/pid), so that its pid is only looked up by a
+      -- process that sees the same pids.
+      ALTER TABLE locks ADD COLUMN owner TEXT;
+      ALTER TABLE locks ADD COLUMN renewed_at TEXT;
+      ALTER TABLE locks ADD COLUMN expires_at TEXT;
+      ALTER TABLE locks ADD COLUMN pid_namespace TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'snapshots tied to the destination that acknowledged them',
+    sql: `
+      -- JSON, DestinationFingerprint: the destination a run sent to. The API key only as its SHA-256.
+      -- NULL for runs recorded before this migration.
+      ALTER TABLE runs ADD COLUMN destination TEXT;
+
+      -- Per sync, the destination its snapshot rows were acknowledged by: recorded when rows are
+      -- first committed, replaced by --full-resync / --reset-cdc to a new destination.
+      CREATE TABLE snapshot_destinations (
+        sync TEXT PRIMARY KEY,
+        destination TEXT NOT NULL,      -- the destination's name in the project file
+        environment TEXT NOT NULL,      -- sandbox | production
+        base_url TEXT NOT NULL,         -- the API URL requests went to
+        api_key_sha256 TEXT NOT NULL,   -- hex; never the key itself
+        recorded_at TEXT NOT NULL,
+        run_id TEXT NOT NULL            -- the run whose commit recorded it
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 8,
+    name: 'alerts: the channels holding an open alert of each trigger',
+    sql: `
+      -- Per sync, trigger and channel: the channel was handed an alert at level (the trigger's state
+      -- then) and no recovery since. Only these channels get a recovery when the state clears; a
+      -- recipient listening to the current state without a row here is alerted at the next run.
+      -- Empty after this migration: a trigger already in warning or critical alerts its listening
+      -- recipients once more at the next run (who had heard of it was not recorded).
+      CREATE TABLE alert_notified (
+        sync TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        level TEXT NOT NULL,            -- warning | critical
+        notified_at TEXT NOT NULL,      -- when the alert was handed to the channel
+        PRIMARY KEY (sync, trigger, channel)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -85,6 +85,17 @@ export interface CallTreeItem extends CallListItem {
   request_seq: number;
 }
 
+/**
+ * One page of a run's call tree: calls after a `seq`, in `seq` order, each placed as in the tree
+ * of the whole run (see {@link RunHistory.listCallTree}).
+ */
+export interface CallTreePage {
+  /** In `seq` order (not depth first): show each under `parent_seq`, next to its `request_seq`. */
+  calls: CallTreeItem[];
+  /** The `after` of the next page, when more calls follow; `null` on the last page. */
+  next_after: number | null;
+}
+
 /** One row's outcome in a run. */
 export interface OutcomeItem {
   /** Stable id of the outcome, increasing in the order outcomes were recorded. */
@@ -144,6 +155,14 @@ export interface RunHistory {
   /** A run's calls in order (`seq`), after `afterSeq` (default 0), at most `limit` (default all). */
   listCalls(runId: string, options?: { afterSeq?: number; limit?: number }): CallListItem[];
   getCall(runId: string, seq: number): CallDetail | null;
+  /**
+   * A page of the run's call tree: the calls after `afterSeq` (default 0), at most `limit`
+   * (default all), in `seq` order, each with the `depth`, `parent_seq` and `request_seq` it has
+   * in the tree of the whole run (./call-tree.ts). A call's place depends only on the calls
+   * before it (the request it retries, the calls of its batch), so a page is read with just
+   * those: pages never read the whole run, and the pages laid end to end are the whole tree.
+   */
+  listCallTree(runId: string, options?: { afterSeq?: number; limit?: number }): CallTreePage;
   /**
    * A run's row outcomes in the order recorded, only of `results` when given, after outcome id
    * `afterId` (default 0), at most `limit` (default all).

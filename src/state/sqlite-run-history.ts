@@ -5,9 +5,11 @@
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { RunSummary } from '../engine/run-summary.ts';
+import { callTree } from './call-tree.ts';
 import type {
   CallDetail,
   CallListItem,
+  CallTreePage,
   FailingRow,
   FailingRows,
   OutcomeItem,
@@ -80,6 +82,48 @@ export class SqliteRunHistory implements RunHistory {
     return this.db
       .prepare(`SELECT ${CALL_COLUMNS} FROM api_calls WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
       .all(runId, options.afterSeq ?? 0, options.limit ?? -1) as CallListItem[];
+  }
+
+  listCallTree(runId: string, options: { afterSeq?: number; limit?: number } = {}): CallTreePage {
+    const afterSeq = options.afterSeq ?? 0;
+    const limit = options.limit ?? -1;
+    const read = this.listCalls(runId, { afterSeq, limit: limit < 0 ? -1 : limit + 1 });
+    const more = limit >= 0 && read.length > limit;
+    const page = more ? read.slice(0, limit) : read;
+    const seqs = new Set(page.map((c) => c.seq));
+    const tree = callTree([...this.callsBefore(runId, afterSeq, page), ...page]).filter((c) => seqs.has(c.seq));
+    return { calls: tree.sort((a, b) => a.seq - b.seq), next_after: more ? page[page.length - 1]!.seq : null };
+  }
+
+  /**
+   * The calls at or before `afterSeq` that place `page`'s calls in the tree (see call-tree.ts):
+   * every earlier call of a batch the page sends rows of (a split retry's parent is an earlier
+   * call of its batch, its retries share its batch tag), and for a retry of a call that sends no
+   * batch (`attempt` > 1), the latest earlier calls of the same tag (or, untagged, method and
+   * URL), as many as attempts before it. Read through the (run_id, batch) index and backwards
+   * from `afterSeq` by the primary key: bounded by batch sizes and attempts, not by the run.
+   */
+  private callsBefore(runId: string, afterSeq: number, page: readonly CallListItem[]): CallListItem[] {
+    if (afterSeq === 0 || page.length === 0) return [];
+    const found = new Map<number, CallListItem>();
+    const batches = [...new Set(page.flatMap((c) => (c.batch === null ? [] : [c.batch])))];
+    const byBatch = this.db.prepare(`SELECT ${CALL_COLUMNS} FROM api_calls WHERE run_id = ? AND batch = ? AND seq <= ?`);
+    for (const batch of batches) for (const call of byBatch.all(runId, batch, afterSeq) as CallListItem[]) found.set(call.seq, call);
+    const byTag = this.db.prepare(`SELECT ${CALL_COLUMNS} FROM api_calls WHERE run_id = ? AND seq <= ? AND tag = ? ORDER BY seq DESC LIMIT ?`);
+    const byEndpoint = this.db.prepare(
+      `SELECT ${CALL_COLUMNS} FROM api_calls WHERE run_id = ? AND seq <= ? AND tag IS NULL AND method = ? AND url = ? ORDER BY seq DESC LIMIT ?`,
+    );
+    const retried = new Set<string>();
+    for (const call of page) {
+      const key = call.tag ?? `${call.method} ${call.url}`;
+      if (call.batch !== null || call.attempt === 1 || retried.has(key)) continue;
+      retried.add(key);
+      const earlier = (
+        call.tag !== null ? byTag.all(runId, afterSeq, call.tag, call.attempt - 1) : byEndpoint.all(runId, afterSeq, call.method, call.url, call.attempt - 1)
+      ) as CallListItem[];
+      for (const c of earlier) found.set(c.seq, c);
+    }
+    return [...found.values()];
   }
 
   getCall(runId: string, seq: number): CallDetail | null {

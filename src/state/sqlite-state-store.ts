@@ -3,19 +3,28 @@
  * model result and the snapshot is one SQL join here, not a JS loop over every row.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { ApiCall } from '../http/http-client.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { truncateBody } from './truncate-body.ts';
 import type {
+  AlertChannelNotified,
   AlertDeliveryRecord,
   AlertState,
   AlertStateRecord,
   BatchCommit,
   ChangeClass,
+  DestinationFingerprint,
+  LockAttempt,
+  LockKeeper,
+  RunLock,
+  SnapshotDestination,
   PruneResult,
   DirectoryEntry,
   PlanCounts,
@@ -29,55 +38,184 @@ import type {
   StagedRow,
   StateStore,
 } from './state-store.ts';
-import { MAX_STORED_BODY_BYTES } from './state-store.ts';
+import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS, MAX_STORED_BODY_BYTES, leaseExpired } from './state-store.ts';
+
+/** How long a statement waits for another connection's lock before failing "database is locked", ms. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** Timings of the run lock's lease; tests shorten them. */
+export interface SqliteStateStoreOptions {
+  /** Lease of a run lock, ms; default {@link LOCK_LEASE_MS}. */
+  lockLeaseMs?: number;
+  /** Interval of the heartbeat renewing a held lock's lease, ms; default {@link LOCK_HEARTBEAT_MS}. */
+  lockHeartbeatMs?: number;
+}
 
 /** Opens (creating if needed) the state database at `path` and applies pending migrations. */
 export class SqliteStateStore implements StateStore {
   readonly db: Database.Database;
   private stageCount = 0;
+  private readonly lockLeaseMs: number;
+  private readonly lockHeartbeatMs: number;
 
-  /** @param path a file path, or `:memory:` for tests */
-  constructor(path: string) {
+  /**
+   * @param path a file path, or `:memory:` for tests
+   * @throws the driver's SqliteError when the file cannot be opened, or a migration fails
+   */
+  constructor(path: string, options: SqliteStateStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.lockLeaseMs = options.lockLeaseMs ?? LOCK_LEASE_MS;
+    this.lockHeartbeatMs = options.lockHeartbeatMs ?? LOCK_HEARTBEAT_MS;
     this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    // First: every statement after it waits for another process opening or migrating the same
+    // file instead of failing "database is locked".
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.switchToWal();
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('temp_store = FILE');
     this.migrate();
   }
 
-  private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-    const applied = new Set(
-      this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[],
-    );
-    for (const migration of MIGRATIONS) {
-      if (applied.has(migration.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(migration.sql);
-        this.db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(migration.version, migration.name, new Date().toISOString());
-      })();
+  /**
+   * Sets journal_mode WAL (kept by the file once set). When several processes open a new file at
+   * once, SQLite answers the switch "database is locked" at once, without waiting busy_timeout:
+   * it is tried again every few ms until it holds or busy_timeout has passed.
+   * @throws SqliteError when the file stays locked for longer than busy_timeout
+   */
+  private switchToWal(): void {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      try {
+        if (this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal' || this.db.memory) return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      }
+      if (Date.now() >= deadline) throw new Error(`cannot switch the state database ${this.db.name} to WAL mode: another process keeps it locked`);
+      Atomics.wait(pause, 0, 0, 5 + Math.random() * 20); // a synchronous sleep: the constructor is synchronous
     }
   }
 
-  acquireLock(sync: string, runId: string): { ok: true } | { ok: false; heldBy: string } {
-    return this.db.transaction(() => {
-      const held = this.db.prepare('SELECT run_id, pid, host FROM locks WHERE sync = ?').get(sync) as
-        | { run_id: string; pid: number; host: string }
-        | undefined;
-      if (held && held.run_id !== runId && isAlive(held.pid, held.host)) return { ok: false as const, heldBy: held.run_id };
-      this.db
-        .prepare('INSERT OR REPLACE INTO locks (sync, run_id, pid, host, acquired_at) VALUES (?, ?, ?, ?, ?)')
-        .run(sync, runId, process.pid, hostname(), new Date().toISOString());
-      return { ok: true as const };
+  /**
+   * Applies pending migrations, safe when several processes start (or upgrade) at once: the
+   * applied versions are read again inside a write transaction (BEGIN IMMEDIATE), so that only
+   * the first process applies a migration and the others see it applied. All pending migrations
+   * are applied in that one transaction: a failure leaves the database as it was.
+   */
+  private migrate(): void {
+    const pending = () => {
+      const exists = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+      const applied = new Set(exists ? (this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]) : []);
+      return MIGRATIONS.filter((m) => !applied.has(m.version));
+    };
+    if (pending().length === 0) return; // up to date: no write lock taken
+    this.db.transaction(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      const record = this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+      for (const migration of pending()) {
+        this.db.exec(migration.sql);
+        record.run(migration.version, migration.name, new Date().toISOString());
+      }
     }).immediate();
   }
 
+  acquireLock(sync: string, runId: string): LockAttempt {
+    return this.db.transaction((): LockAttempt => {
+      const held = this.readLock(sync);
+      const now = Date.now();
+      if (held && held.runId !== runId && !leaseExpired(held, now) && !holderIsGone(held)) {
+        return { ok: false, heldBy: held.runId, holder: held };
+      }
+      const same = held?.runId === runId && held.owner !== null;
+      const lock: RunLock = {
+        sync,
+        runId,
+        owner: same ? held.owner : randomBytes(16).toString('hex'),
+        pid: process.pid,
+        host: hostname(),
+        pidNamespace: PID_NAMESPACE,
+        acquiredAt: same ? held.acquiredAt : new Date(now).toISOString(),
+        renewedAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + this.lockLeaseMs).toISOString(),
+      };
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO locks (sync, run_id, owner, pid, host, pid_namespace, acquired_at, renewed_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(lock.sync, lock.runId, lock.owner, lock.pid, lock.host, lock.pidNamespace, lock.acquiredAt, lock.renewedAt, lock.expiresAt);
+      OWNERS_HERE.add(lock.owner!);
+      return { ok: true, lock };
+    }).immediate();
+  }
+
+  keepLock(lock: RunLock, onLost: (reason: string) => void): LockKeeper {
+    if (this.db.memory) return { stop: () => {} }; // no other connection can see this database's locks
+    const worker = new Worker(HEARTBEAT_WORKER, {
+      eval: true,
+      workerData: {
+        driver: DRIVER_PATH,
+        path: this.db.name,
+        busyTimeoutMs: BUSY_TIMEOUT_MS,
+        renewSql: RENEW_LOCK_SQL,
+        sync: lock.sync,
+        owner: lock.owner,
+        leaseMs: this.lockLeaseMs,
+        heartbeatMs: this.lockHeartbeatMs,
+        expiresAt: lock.expiresAt,
+      } satisfies HeartbeatWorkerData,
+    });
+    let lost = false;
+    const lose = (reason: string) => {
+      if (lost) return;
+      lost = true;
+      onLost(reason);
+    };
+    worker.on('message', (message: { lost: string }) => lose(message.lost));
+    worker.on('error', (error) => lose(`the heartbeat renewing the run lock stopped: ${error.message}`));
+    worker.unref(); // a keeper left running never keeps the process alive
+    return {
+      stop: () => {
+        lost = true; // nothing is reported after stop
+        worker.postMessage('stop');
+      },
+    };
+  }
+
   releaseLock(sync: string, runId: string): void {
-    this.db.prepare('DELETE FROM locks WHERE sync = ? AND run_id = ?').run(sync, runId);
+    const owner = this.db.prepare('DELETE FROM locks WHERE sync = ? AND run_id = ? RETURNING owner').pluck().get(sync, runId) as string | null | undefined;
+    if (owner) OWNERS_HERE.delete(owner);
+  }
+
+  readLock(sync: string): RunLock | null {
+    const row = this.db.prepare('SELECT * FROM locks WHERE sync = ?').get(sync) as
+      | {
+          sync: string; run_id: string; owner: string | null; pid: number; host: string; pid_namespace: string | null;
+          acquired_at: string; renewed_at: string | null; expires_at: string | null;
+        }
+      | undefined;
+    if (!row) return null;
+    return {
+      sync: row.sync,
+      runId: row.run_id,
+      owner: row.owner,
+      pid: row.pid,
+      host: row.host,
+      pidNamespace: row.pid_namespace,
+      acquiredAt: row.acquired_at,
+      renewedAt: row.renewed_at,
+      // Written before leases: it holds for one lease from when it was taken.
+      expiresAt: row.expires_at ?? new Date(Date.parse(row.acquired_at) + LOCK_LEASE_MS).toISOString(),
+    };
+  }
+
+  breakLock(seen: RunLock): boolean {
+    // Unchanged since `seen` (a renewal changes renewed_at), so a holder that renewed since keeps it.
+    return (
+      this.db
+        .prepare('DELETE FROM locks WHERE sync = ? AND run_id = ? AND owner IS ? AND acquired_at = ? AND renewed_at IS ?')
+        .run(seen.sync, seen.runId, seen.owner, seen.acquiredAt, seen.renewedAt).changes === 1
+    );
   }
 
   interruptStaleRuns(sync: string): number {
@@ -90,11 +228,18 @@ export class SqliteStateStore implements StateStore {
       .run(new Date().toISOString(), sync).changes;
   }
 
-  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string; options?: RunOptions }): void {
+  startRun(run: {
+    id: string;
+    sync: string;
+    trigger: RunTrigger;
+    startedAt: string;
+    options?: RunOptions;
+    destination?: DestinationFingerprint;
+  }): void {
     const options: RunOptions = { full_resync: run.options?.full_resync ?? false, reset_cdc: run.options?.reset_cdc ?? false };
     this.db
-      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options) VALUES (?, ?, ?, 'running', ?, ?)`)
-      .run(run.id, run.sync, run.trigger, run.startedAt, JSON.stringify(options));
+      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options, destination) VALUES (?, ?, ?, 'running', ?, ?, ?)`)
+      .run(run.id, run.sync, run.trigger, run.startedAt, JSON.stringify(options), run.destination ? JSON.stringify(run.destination) : null);
   }
 
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void {
@@ -134,13 +279,34 @@ export class SqliteStateStore implements StateStore {
          payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id`,
     );
     const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    // The snapshot's first rows tie it to the destination that acknowledged them (the run's).
+    const bind = this.db.prepare(
+      `INSERT INTO snapshot_destinations (sync, destination, environment, base_url, api_key_sha256, recorded_at, run_id)
+       SELECT sync, destination ->> '$.destination', destination ->> '$.environment', destination ->> '$.baseUrl',
+              destination ->> '$.apiKeySha256', ?, id
+       FROM runs WHERE id = ? AND sync = ? AND destination IS NOT NULL
+       ON CONFLICT (sync) DO NOTHING`,
+    );
+    const settle = this.db.prepare('DELETE FROM insert_intents WHERE sync = ? AND pk = ?');
     this.db.transaction(() => {
       for (const row of commit.synced) {
         upsert.run(commit.sync, row.pk, row.email, row.emailKey, row.participantId, row.payload, now, commit.runId);
       }
+      if (commit.synced.length > 0) bind.run(now, commit.runId, commit.sync);
       for (const pk of commit.forgotten) forget.run(commit.sync, pk);
+      for (const pk of commit.settledIntents ?? []) settle.run(commit.sync, pk);
       this.insertOutcomes(commit.runId, commit.sync, commit.outcomes, now);
     })();
+  }
+
+  recordInsertIntent(intent: { sync: string; pk: string; emailKey: string; runId: string }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO insert_intents (sync, pk, email_key, run_id, sent_at) VALUES (?, ?, ?, ?, ?)')
+      .run(intent.sync, intent.pk, intent.emailKey, intent.runId, new Date().toISOString());
+  }
+
+  insertIntent(sync: string, pk: string): string | null {
+    return (this.db.prepare('SELECT email_key FROM insert_intents WHERE sync = ? AND pk = ?').pluck().get(sync, pk) as string | undefined) ?? null;
   }
 
   recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void {
@@ -212,6 +378,9 @@ export class SqliteStateStore implements StateStore {
     const rows = this.db.prepare('SELECT * FROM alert_state WHERE sync = ? ORDER BY trigger').all(sync) as Array<{
       sync: string; trigger: string; state: AlertState; streak: number; since: string; run_id: string; notified_at: string | null;
     }>;
+    const notified = this.db.prepare('SELECT * FROM alert_notified WHERE sync = ? ORDER BY trigger, channel').all(sync) as Array<{
+      trigger: string; channel: string; level: AlertChannelNotified['level']; notified_at: string;
+    }>;
     return rows.map((r) => ({
       sync: r.sync,
       trigger: r.trigger,
@@ -220,15 +389,21 @@ export class SqliteStateStore implements StateStore {
       since: r.since,
       runId: r.run_id,
       notifiedAt: r.notified_at,
+      notifiedChannels: notified.filter((n) => n.trigger === r.trigger).map((n) => ({ channel: n.channel, level: n.level, at: n.notified_at })),
     }));
   }
 
   saveAlertState(record: AlertStateRecord): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO alert_state (sync, trigger, state, streak, since, run_id, notified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(record.sync, record.trigger, record.state, record.streak, record.since, record.runId, record.notifiedAt);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO alert_state (sync, trigger, state, streak, since, run_id, notified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(record.sync, record.trigger, record.state, record.streak, record.since, record.runId, record.notifiedAt);
+      this.db.prepare('DELETE FROM alert_notified WHERE sync = ? AND trigger = ?').run(record.sync, record.trigger);
+      const insert = this.db.prepare('INSERT INTO alert_notified (sync, trigger, channel, level, notified_at) VALUES (?, ?, ?, ?, ?)');
+      for (const n of record.notifiedChannels) insert.run(record.sync, record.trigger, n.channel, n.level, n.at);
+    })();
   }
 
   recordAlertDelivery(d: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void {
@@ -264,21 +439,122 @@ export class SqliteStateStore implements StateStore {
     return this.db.prepare('SELECT count(*) FROM snapshot WHERE sync = ?').pluck().get(sync) as number;
   }
 
+  snapshotDestination(sync: string): SnapshotDestination | null {
+    const row = this.db.prepare('SELECT * FROM snapshot_destinations WHERE sync = ?').get(sync) as
+      | { destination: string; environment: string; base_url: string; api_key_sha256: string; recorded_at: string; run_id: string }
+      | undefined;
+    if (!row) return null;
+    return {
+      destination: row.destination,
+      environment: row.environment,
+      baseUrl: row.base_url,
+      apiKeySha256: row.api_key_sha256,
+      recordedAt: row.recorded_at,
+      runId: row.run_id,
+    };
+  }
+
+  bindDestination(sync: string, destination: DestinationFingerprint, runId: string): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO snapshot_destinations (sync, destination, environment, base_url, api_key_sha256, recorded_at, run_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(sync, destination.destination, destination.environment, destination.baseUrl, destination.apiKeySha256, new Date().toISOString(), runId);
+  }
+
+  replaceSnapshot(sync: string): number {
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM snapshot_destinations WHERE sync = ?').run(sync);
+      return this.db.prepare('DELETE FROM snapshot WHERE sync = ?').run(sync).changes;
+    }).immediate();
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
 }
 
-/** A process is alive when it is on this host and answers signal 0. */
-function isAlive(pid: number, host: string): boolean {
-  if (host !== hostname()) return true; // another host: trust its lock
+/** This process's pid namespace on Linux (the target of /proc/self/ns/pid, e.g. `pid:[4026531836]`), else `null`. */
+const PID_NAMESPACE: string | null = (() => {
   try {
-    process.kill(pid, 0);
-    return true;
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+})();
+
+/** Owner tokens of the locks this process holds (any store). */
+const OWNERS_HERE = new Set<string>();
+
+/**
+ * True when the holder of `lock` provably no longer runs: it ran on this host, in this pid
+ * namespace, and its pid is not running, or is this process's own pid while this process did not
+ * take the lock (a restarted container's pid 1). A pid that is running proves nothing: another
+ * process may have been given it. {@link SqliteStateStore.acquireLock} takes such a lock over.
+ */
+export function holderIsGone(lock: RunLock): boolean {
+  if (lock.host !== hostname() || lock.pidNamespace !== PID_NAMESPACE) return false;
+  if (lock.pid === process.pid) return lock.owner === null || !OWNERS_HERE.has(lock.owner);
+  try {
+    process.kill(lock.pid, 0);
+    return false;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
+
+/** Renews a lock's lease while its owner still holds it: (expires_at, renewed_at, sync, owner). */
+const RENEW_LOCK_SQL = 'UPDATE locks SET expires_at = ?, renewed_at = ? WHERE sync = ? AND owner = ?';
+
+/** Where the heartbeat thread loads the SQLite driver from (the one this module uses). */
+const DRIVER_PATH = createRequire(import.meta.url).resolve('better-sqlite3');
+
+/** What {@link HEARTBEAT_WORKER} receives. */
+interface HeartbeatWorkerData {
+  driver: string;
+  path: string;
+  busyTimeoutMs: number;
+  renewSql: string;
+  sync: string;
+  owner: string | null;
+  leaseMs: number;
+  heartbeatMs: number;
+  /** The lease's end when the heartbeat starts, ISO 8601. */
+  expiresAt: string | null;
+}
+
+/**
+ * The heartbeat thread (plain JavaScript, run with `eval`: a worker thread does not go through
+ * the TypeScript loader). On its own connection, every `heartbeatMs` it renews the lease to now +
+ * `leaseMs`. It posts `{ lost }` and ends when the lock is no longer `owner`'s, or when no renewal
+ * succeeded (a database busy for longer than busy_timeout each time) before the lease ran out.
+ * The message 'stop' ends it.
+ */
+const HEARTBEAT_WORKER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const Database = require(w.driver);
+const db = new Database(w.path, { fileMustExist: true });
+db.pragma('busy_timeout = ' + w.busyTimeoutMs);
+const renew = db.prepare(w.renewSql);
+let leaseEnd = w.expiresAt === null ? 0 : Date.parse(w.expiresAt);
+const end = () => { clearInterval(timer); parentPort.close(); db.close(); };
+const timer = setInterval(() => {
+  const now = Date.now();
+  try {
+    if (renew.run(new Date(now + w.leaseMs).toISOString(), new Date(now).toISOString(), w.sync, w.owner).changes === 0) {
+      parentPort.postMessage({ lost: 'the run lock was broken (panelsync unlock) or taken over by another run after its lease ran out' });
+      return end();
+    }
+    leaseEnd = now + w.leaseMs;
+  } catch (error) {
+    if (Date.now() < leaseEnd) return; // the next beat tries again
+    parentPort.postMessage({ lost: 'the run lock lease ran out: no renewal succeeded (' + error.message + ')' });
+    end();
+  }
+}, w.heartbeatMs);
+parentPort.on('message', (message) => { if (message === 'stop') end(); });
+`;
 
 class SqliteStage implements Stage {
   private readonly stage: string;
@@ -395,17 +671,25 @@ class SqliteStage implements Stage {
       ? `coalesce((SELECT d.id FROM ${this.directory} AS d WHERE d.id = p.participant_id),
                   CASE WHEN p.participant_id IS NULL THEN (SELECT d.id FROM ${this.directory} AS d WHERE d.email_key = p.email_key LIMIT 1) END)`
       : 'NULL';
+    // A removed row's participant is held by a valid model row with its email, or by a synced row
+    // still in the model with its email or participant id (the primary key changed hands).
+    const heldBy = `CASE WHEN p.class = 'removed' THEN coalesce(
+        (SELECT s.pk FROM ${this.stage} AS s WHERE s.email_key = p.email_key AND s.invalid IS NULL LIMIT 1),
+        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.email_key = p.email_key AND n.pk <> p.pk
+           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1),
+        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = p.participant_id AND n.pk <> p.pk
+           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1)) END`;
     const rows = this.db
       .prepare(
         `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email,
-                ${existing} AS existing_id
+                ${existing} AS existing_id, ${heldBy} AS held_by
          FROM ${this.plan} AS p
          WHERE seq > ? AND class IN (${placeholders}) ORDER BY seq LIMIT ?`,
       )
-      .all(afterSeq, ...classes, limit) as Array<{
+      .all(this.sync, this.sync, afterSeq, ...classes, limit) as Array<{
       seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload: string;
       participant_id: string | null; previous_payload: string | null; previous_email: string | null;
-      existing_id: string | null;
+      existing_id: string | null; held_by: string | null;
     }>;
     return rows.map((r) => ({
       seq: r.seq,
@@ -418,6 +702,7 @@ class SqliteStage implements Stage {
       previousPayload: r.previous_payload,
       previousEmail: r.previous_email,
       existingId: r.existing_id,
+      heldBy: r.held_by,
     }));
   }
 

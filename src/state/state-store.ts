@@ -65,6 +65,13 @@ export interface PlannedRow {
    * or no directory was loaded.
    */
   existingId: string | null;
+  /**
+   * For a `removed` row: the primary key of another row that holds its participant now (a valid
+   * row of the model with the same normalized email, or a snapshot row with the same email or
+   * participant id), e.g. after the primary key changed hands; `null` when none does, and for
+   * the other classes. Read at {@link Stage.page} time, so it sees rows committed earlier in the run.
+   */
+  heldBy: string | null;
 }
 
 /** One participant of the destination's directory: `emailKey` is the normalized email. */
@@ -140,8 +147,23 @@ export interface AlertStateRecord {
   since: string;
   /** The last run evaluated. */
   runId: string;
-  /** ISO 8601 time the last change of state was handed to the channels; `null` if none was. */
+  /** ISO 8601 time a notice of this trigger was last handed to a channel; `null` if none was. */
   notifiedAt: string | null;
+  /**
+   * The channels holding an open alert of this trigger: each was handed an alert at `level` (the
+   * state then) and no recovery since. They alone get a recovery when the state clears; a
+   * recipient listening to the current state that is not here gets its alert at the next
+   * evaluation. Ordered by channel.
+   */
+  notifiedChannels: AlertChannelNotified[];
+}
+
+/** One channel's open alert of a trigger (see {@link AlertStateRecord.notifiedChannels}). */
+export interface AlertChannelNotified {
+  channel: string;
+  level: Exclude<AlertState, 'ok'>;
+  /** ISO 8601 time the alert was handed to the channel. */
+  at: string;
 }
 
 /** Per sync and channel, how the last notification went. Never holds a secret or participant data. */
@@ -179,6 +201,93 @@ export interface BatchCommit {
   /** Primary keys to forget (removed rows that were deleted, cleared or left alone). */
   forgotten: string[];
   outcomes: RowOutcome[];
+  /** Primary keys whose insert intent ({@link StateStore.recordInsertIntent}) is removed: their create's outcome is known now. */
+  settledIntents?: string[];
+}
+
+/**
+ * How long a run lock holds without a renewal, ms (60 s). A run renews it every
+ * {@link LOCK_HEARTBEAT_MS}; a holder that stops renewing (killed, host gone, frozen) loses the
+ * lock this long after its last renewal, and the next run takes it over (sooner when the holder
+ * was on the same host and its process is gone: see {@link StateStore.acquireLock}). Hosts sharing
+ * a state database need clocks in step (NTP) to well within this.
+ */
+export const LOCK_LEASE_MS = 60_000;
+
+/**
+ * How often a running run renews its lock's lease, ms (10 s): a sixth of {@link LOCK_LEASE_MS}, so
+ * that several renewals in a row may fail (a busy database) before the lease runs out.
+ */
+export const LOCK_HEARTBEAT_MS = 10_000;
+
+/** A sync's run lock as stored: which run holds it, where, since when and until when. */
+export interface RunLock {
+  sync: string;
+  runId: string;
+  /** Random token (hex) of this holding: only its holder renews it. `null`: written before leases. */
+  owner: string | null;
+  /** The holder's process id, host name and pid namespace (Linux, else `null`). */
+  pid: number;
+  host: string;
+  pidNamespace: string | null;
+  /** ISO 8601 time the run took the lock. */
+  acquiredAt: string;
+  /** ISO 8601 time the holder last renewed the lease; `null` when it never did (a lock written before leases). */
+  renewedAt: string | null;
+  /** ISO 8601 time the lease runs out unless renewed (a lock written before leases: one lease after `acquiredAt`). */
+  expiresAt: string;
+}
+
+/** What {@link StateStore.acquireLock} returns: the lock taken, or the live lock of another run. */
+export type LockAttempt = { ok: true; lock: RunLock } | { ok: false; heldBy: string; holder: RunLock };
+
+/** A running heartbeat renewing a lock's lease ({@link StateStore.keepLock}). */
+export interface LockKeeper {
+  /**
+   * Stops renewing (the lock stays until released). A renewal already under way may still land
+   * after this returns; it is harmless: it only renews a lock its owner token still holds.
+   */
+  stop(): void;
+}
+
+/** True when `lock`'s lease has run out at `now` (ms since the epoch). */
+export function leaseExpired(lock: RunLock, now: number = Date.now()): boolean {
+  return Date.parse(lock.expiresAt) <= now;
+}
+
+/**
+ * One sentence on who holds `lock` and its lease, for messages: `run R (pid P on host H) has held
+ * it since T; its heartbeat last renewed the lease 4 s ago, until E (in 56 s)`, or `…; its lease
+ * ran out at E (12 s ago)`.
+ */
+export function describeLock(lock: RunLock, now: number = Date.now()): string {
+  const holder = `run ${lock.runId} (pid ${lock.pid} on host ${lock.host}) has held it since ${lock.acquiredAt}`;
+  const seconds = (iso: string) => Math.round(Math.abs(Date.parse(iso) - now) / 1000);
+  if (leaseExpired(lock, now)) return `${holder}; its lease ran out at ${lock.expiresAt} (${seconds(lock.expiresAt)} s ago)`;
+  const renewed = lock.renewedAt === null ? 'its lease runs' : `its heartbeat last renewed the lease ${seconds(lock.renewedAt)} s ago,`;
+  return `${holder}; ${renewed} until ${lock.expiresAt} (in ${seconds(lock.expiresAt)} s)`;
+}
+
+/**
+ * The destination a sync's snapshot rows were acknowledged by. A run whose destination differs
+ * from its snapshot's must not trust that snapshot. Never holds the API key: only its SHA-256.
+ */
+export interface DestinationFingerprint {
+  /** The destination's name in the project file (`syncs.*.destination`). */
+  destination: string;
+  /** `sandbox` or `production`. */
+  environment: string;
+  /** The API URL requests go to (the production URL when `base_url` is not set). */
+  baseUrl: string;
+  /** SHA-256 of the API key, lower-case hex. */
+  apiKeySha256: string;
+}
+
+/** A sync's recorded {@link DestinationFingerprint}, with when and by which run it was recorded. */
+export interface SnapshotDestination extends DestinationFingerprint {
+  /** ISO 8601. */
+  recordedAt: string;
+  runId: string;
 }
 
 /**
@@ -186,18 +295,64 @@ export interface BatchCommit {
  * is synchronous there, so the interface is synchronous too.
  */
 export interface StateStore {
-  /** Takes the sync's run lock. Returns the holder's run id when another live process has it. */
-  acquireLock(sync: string, runId: string): { ok: true } | { ok: false; heldBy: string };
+  /**
+   * Takes the sync's run lock with a lease of {@link LOCK_LEASE_MS}, unless another run holds it
+   * with a lease not run out. A lease that ran out is taken over; so is a live one whose holder
+   * is provably gone: it ran on this host, in this pid namespace, and its pid is not running (or is
+   * this process, which did not take it: a restarted container's pid 1). A pid in use proves
+   * nothing (another process may have it): the lease decides then. `runId` taking the lock it
+   * already holds keeps it (same owner token) and renews the lease. Keep the lease alive with
+   * {@link keepLock} for as long as the run lasts.
+   * @returns the lock taken, or the holder (`heldBy`: its run id) when another run holds it
+   */
+  acquireLock(sync: string, runId: string): LockAttempt;
+  /**
+   * Renews `lock`'s lease every {@link LOCK_HEARTBEAT_MS} until stopped, on a thread of its own so
+   * that long synchronous work of the run (a diff of millions of rows) does not let it run out.
+   * Calls `onLost` once, with the reason, when the lock is no longer `lock.owner`'s (broken by
+   * `panelsync unlock`, or taken over after the lease ran out) or no renewal succeeded before
+   * the lease ran out; renewing then stops.
+   */
+  keepLock(lock: RunLock, onLost: (reason: string) => void): LockKeeper;
+  /** Releases the sync's lock if `runId` holds it. */
   releaseLock(sync: string, runId: string): void;
+  /** The sync's run lock, whoever holds it and whatever its lease; `null` when it is not locked. */
+  readLock(sync: string): RunLock | null;
+  /**
+   * Breaks the sync's lock if it is still exactly `seen` (same run, owner and lease expiry), so a
+   * holder that renewed its lease since `seen` was read keeps it.
+   * @returns whether the lock was broken
+   */
+  breakLock(seen: RunLock): boolean;
   /** Marks runs of `sync` still `running` (their process died) as `interrupted`; returns how many. */
   interruptStaleRuns(sync: string): number;
-  /** Records a run as `running`; `options` default to none (both false). */
-  startRun(run: { id: string; sync: string; trigger: RunTrigger; startedAt: string; options?: RunOptions }): void;
+  /**
+   * Records a run as `running`; `options` default to none (both false). `destination`: where the
+   * run sends; the run's first commit of rows while the sync has no recorded destination records
+   * it as the snapshot's ({@link snapshotDestination}).
+   */
+  startRun(run: {
+    id: string;
+    sync: string;
+    trigger: RunTrigger;
+    startedAt: string;
+    options?: RunOptions;
+    destination?: DestinationFingerprint;
+  }): void;
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void;
   getRun(id: string): RunRecord | null;
   /** Opens a stage for a run of `sync`. */
   openStage(sync: string, runId: string): Stage;
   commitBatch(commit: BatchCommit): void;
+  /**
+   * Insert mode: records, before the create is sent, that `pk` is being created with the
+   * normalized email `emailKey` (replacing an earlier intent of `pk`). The intent stays until a
+   * commit settles it ({@link BatchCommit.settledIntents}), so that a create applied by an
+   * attempt that got no answer is adopted by a later run instead of rejected as "already exists".
+   */
+  recordInsertIntent(intent: { sync: string; pk: string; emailKey: string; runId: string }): void;
+  /** The normalized email of `pk`'s unsettled insert intent in `sync`, or `null` when it has none. */
+  insertIntent(sync: string, pk: string): string | null;
   recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void;
   /**
    * Records one API call (one attempt). Bodies longer than {@link MAX_STORED_BODY_BYTES} are cut
@@ -213,9 +368,26 @@ export interface StateStore {
   pruneHistory(before: string): PruneResult;
   /** Rows the snapshot holds for a sync. */
   snapshotSize(sync: string): number;
+  /**
+   * The destination the sync's snapshot rows were acknowledged by: recorded by the first commit
+   * of rows (of a run started with a `destination`) while none was recorded, or by
+   * {@link bindDestination}; `null` when none is recorded.
+   */
+  snapshotDestination(sync: string): SnapshotDestination | null;
+  /** Records `destination` as the sync's snapshot destination, replacing any recorded one. */
+  bindDestination(sync: string, destination: DestinationFingerprint, runId: string): void;
+  /**
+   * Forgets the sync's whole snapshot and its recorded destination, in one transaction (a sync
+   * moved to another destination: the next commit records the new one).
+   * @returns snapshot rows forgotten
+   */
+  replaceSnapshot(sync: string): number;
   /** The alert state of every trigger of `sync` evaluated so far. */
   alertStates(sync: string): AlertStateRecord[];
-  /** Creates or replaces the alert state of `record.sync` and `record.trigger`. */
+  /**
+   * Creates or replaces the alert state of `record.sync` and `record.trigger`, its
+   * `notifiedChannels` included, in one transaction.
+   */
   saveAlertState(record: AlertStateRecord): void;
   /** Records how a notification to a channel for `sync` went; keeps the last error after successes. */
   recordAlertDelivery(delivery: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void;

@@ -3,22 +3,11 @@
  * run, is retried, logged without secrets and recorded on the sync; a transient failure is retried
  * until delivered; a failed run alerts as critical and resolves when the next run succeeds.
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { syncAlertStatus } from '../../src/alerts/index.ts';
 import { SYNC } from '../helpers/run-helpers.ts';
 import { SLACK_WEBHOOK_PATH } from './fake-services.ts';
-import { ALERT_SECRETS, createAlertProject, openStore, runWithAlerts, type AlertProject } from './alert-project.ts';
-
-/** A loopback port nothing listens on (connections are refused). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { ALERT_SECRETS, closedPort, createAlertProject, hostOf, openStore, runWithAlerts, type AlertProject } from './alert-project.ts';
 
 describe('alert delivery', () => {
   let p: AlertProject;
@@ -65,9 +54,12 @@ describe('alert delivery', () => {
 
     expect(run.log).toHaveLength(2);
     const slackLine = run.log.find((l) => l.includes('"team-slack"'))!;
-    expect(slackLine).toMatch(/the warning alert on rejected rows for sync "customers-to-panel" was not delivered to channel "team-slack" \(slack\) after 3 attempts: the Slack webhook could not be reached \(ECONNREFUSED\)/);
+    const refused = `the Slack webhook at 127.0.0.1:${port} could not be reached: ECONNREFUSED (connection refused: nothing accepts connections on that port)`;
+    expect(slackLine).toContain(
+      `the warning alert on rejected rows for sync "customers-to-panel" was not delivered to channel "team-slack" (slack) after 3 attempts: ${refused}`,
+    );
     const hookLine = run.log.find((l) => l.includes('"hook"'))!;
-    expect(hookLine).toContain(`after 3 attempts: the webhook did not answer within ${timeoutMs} ms`);
+    expect(hookLine).toContain(`after 3 attempts: the webhook at ${hostOf(p.webhook.origin)} did not answer: timeout after ${timeoutMs} ms`);
     for (const line of run.log) {
       expect(line).not.toContain('s3cretSlackPathXyz');
       expect(line).not.toContain(ALERT_SECRETS.HOOK_TOKEN);
@@ -82,7 +74,7 @@ describe('alert delivery', () => {
         ['hook', 'failed', 3],
         ['team-slack', 'failed', 3],
       ]);
-      expect(deliveries.find((d) => d.channel === 'team-slack')!.last_error).toBe('the Slack webhook could not be reached (ECONNREFUSED)');
+      expect(deliveries.find((d) => d.channel === 'team-slack')!.last_error).toBe(refused);
       expect(JSON.stringify(deliveries)).not.toContain('s3cretSlackPathXyz');
     } finally {
       store.close();
@@ -107,13 +99,14 @@ describe('alert delivery', () => {
     const recovered = await runWithAlerts(p);
     expect(recovered.summary.status).toBe('success');
     expect(p.slack.arrivals).toBe(4);
-    expect(recovered.log).toEqual([expect.stringContaining('after 1 attempt: the Slack webhook answered HTTP 404: injected failure 404')]);
+    const refusal = `the Slack webhook at ${hostOf(p.slack.origin)} answered HTTP 404: injected failure 404`;
+    expect(recovered.log).toEqual([expect.stringContaining(`after 1 attempt: ${refusal}`)]);
 
     const project = await p.load();
     const store = openStore(project);
     try {
       const slack = syncAlertStatus(project, store, SYNC).deliveries.find((d) => d.channel === 'team-slack')!;
-      expect(slack).toMatchObject({ last_status: 'failed', attempts: 1, last_error: 'the Slack webhook answered HTTP 404: injected failure 404' });
+      expect(slack).toMatchObject({ last_status: 'failed', attempts: 1, last_error: refusal });
     } finally {
       store.close();
     }

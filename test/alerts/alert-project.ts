@@ -4,6 +4,7 @@
  * sync in-process with alerts watching, the way `panelsync run` does.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { watchRun } from '../../src/alerts/index.ts';
@@ -157,6 +158,20 @@ export async function runWithAlerts(project: AlertProject): Promise<AlertedRun> 
     watcher.stop();
     store.close();
   }
+}
+
+/** A loopback port nothing listens on (connections are refused). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** `http://127.0.0.1:PORT` -> `127.0.0.1:PORT`: how delivery errors name a fake service. */
+export function hostOf(origin: string): string {
+  return new URL(origin).host;
 }
 
 /** Opens the project's state database for a look (close it after). */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertPolicy, type AlertPolicy } from '../../src/alerts/alert-policy.ts';
 import { alertStateMachine } from '../../src/alerts/alert-state-machine.ts';
+import { channelEndpoint, networkCause } from '../../src/alerts/channels/network-failure.ts';
 import { evaluateTriggers } from '../../src/alerts/evaluate-triggers.ts';
 import { scrubPersonalData } from '../../src/alerts/scrub-personal-data.ts';
 import { validateProject } from '../../src/config/validate-project.ts';
@@ -41,12 +42,21 @@ const POLICY: AlertPolicy = {
 
 /** Feeds summaries through evaluate + state machine as watchRun does; returns the sends per run. */
 function replay(summaries: RunSummary[], policy = POLICY) {
+  return replaySteps(summaries.map((s) => ({ summary: s, recipients: policy.recipients })), policy);
+}
+
+type Recipients = AlertPolicy['recipients'];
+
+/** Like {@link replay}, each run with its own recipients (the project file changed between runs); a send shows its level. */
+function replaySteps(steps: Array<{ summary: RunSummary; recipients: Recipients }>, policy = POLICY, withLevel = false) {
   let stored: AlertStateRecord[] = [];
-  return summaries.map((s, i) => {
+  return steps.map(({ summary: s, recipients }, i) => {
     const results = evaluateTriggers(s, policy, (t) => stored.find((r) => r.trigger === t)?.streak ?? 0);
-    const { states, changes } = alertStateMachine({ sync: SYNC, runId: `r${i}`, at: `2026-01-01T00:00:0${i}Z`, results, previous: stored, recipients: policy.recipients });
+    const { states, changes } = alertStateMachine({ sync: SYNC, runId: `r${i}`, at: `2026-01-01T00:00:0${i}Z`, results, previous: stored, recipients });
     stored = [...stored.filter((r) => !states.some((s2) => s2.trigger === r.trigger)), ...states];
-    return changes.flatMap((c) => c.sends.map((send) => `${c.trigger} ${c.from}->${c.to}: ${send.channel} ${send.kind}`));
+    return changes.flatMap((c) =>
+      c.sends.map((send) => `${c.trigger} ${c.from}->${c.to}: ${send.channel} ${send.kind}${withLevel ? ` ${send.level}` : ''}`),
+    );
   });
 }
 
@@ -77,6 +87,97 @@ describe('trigger evaluation and the state machine', () => {
     ]);
   });
 
+  it('a recipient added while a trigger alerts hears of it at the next run, once; the recovery goes to channels that heard', () => {
+    const none: Recipients = [];
+    const hook: Recipients = [{ channel: 'hook', levels: ['critical'] }];
+    const both: Recipients = [...hook, { channel: 'slack', levels: ['warning', 'critical'] }];
+    expect(
+      replaySteps([
+        { summary: rejected(30), recipients: none },
+        { summary: rejected(30), recipients: hook },
+        { summary: rejected(30), recipients: hook },
+        { summary: rejected(30), recipients: both },
+        { summary: rejected(30), recipients: both },
+        { summary: summary(), recipients: both },
+      ]),
+    ).toEqual([
+      [],
+      ['rejected_rows critical->critical: hook alert'],
+      [],
+      ['rejected_rows critical->critical: slack alert'],
+      [],
+      ['rejected_rows critical->ok: hook recovery', 'rejected_rows critical->ok: slack recovery'],
+    ]);
+  });
+
+  it('a recipient added while a trigger alerts gets no recovery when the next run clears it; failed runs alike', () => {
+    const failed = summary({ status: 'failed', error: 'boom' });
+    const policy: AlertPolicy = { ...POLICY, failedRuns: { warning: null, critical: 1 } };
+    const pd: Recipients = [{ channel: 'pd', levels: ['critical'] }];
+    expect(
+      replaySteps(
+        [
+          { summary: rejected(30), recipients: [] },
+          { summary: summary(), recipients: pd },
+          { summary: failed, recipients: [] },
+          { summary: failed, recipients: pd },
+          { summary: failed, recipients: pd },
+          { summary: summary(), recipients: pd },
+        ],
+        policy,
+      ),
+    ).toEqual([[], [], [], ['failed_run critical->critical: pd alert'], [], ['failed_run critical->ok: pd recovery']]);
+  });
+
+  it('recipients changing levels: told once of each state they listen to; a recovery only of what they were told', () => {
+    const criticalOnly: Recipients = [{ channel: 'slack', levels: ['critical'] }];
+    const warningToo: Recipients = [{ channel: 'slack', levels: ['warning', 'critical'] }];
+    // Warning holds while slack begins to listen to warning, then stops; it heard, so it hears it clear.
+    expect(
+      replaySteps(
+        [
+          { summary: rejected(2), recipients: criticalOnly },
+          { summary: rejected(2), recipients: warningToo },
+          { summary: rejected(2), recipients: warningToo },
+          { summary: rejected(2), recipients: criticalOnly },
+          { summary: summary(), recipients: criticalOnly },
+        ],
+        POLICY,
+        true,
+      ),
+    ).toEqual([[], ['rejected_rows warning->warning: slack alert warning'], [], [], ['rejected_rows warning->ok: slack recovery warning']]);
+    // Told of warning, then critical-only before it escalates: the critical alert; the recovery clears critical.
+    expect(
+      replaySteps(
+        [
+          { summary: rejected(2), recipients: warningToo },
+          { summary: rejected(2), recipients: criticalOnly },
+          { summary: rejected(30), recipients: criticalOnly },
+          { summary: summary(), recipients: criticalOnly },
+        ],
+        POLICY,
+        true,
+      ),
+    ).toEqual([
+      ['rejected_rows ok->warning: slack alert warning'],
+      [],
+      ['rejected_rows warning->critical: slack alert critical'],
+      ['rejected_rows critical->ok: slack recovery critical'],
+    ]);
+    // A channel taken off the recipients keeps its open alert: it is resolved at the next change of state.
+    expect(
+      replaySteps([
+        { summary: rejected(30), recipients: [...criticalOnly, { channel: 'pd', levels: ['critical'] }] },
+        { summary: rejected(30), recipients: criticalOnly },
+        { summary: rejected(2), recipients: criticalOnly },
+      ]),
+    ).toEqual([
+      ['rejected_rows ok->critical: slack alert', 'rejected_rows ok->critical: pd alert'],
+      [],
+      ['rejected_rows critical->warning: slack recovery', 'rejected_rows critical->warning: pd recovery'],
+    ]);
+  });
+
   it('an interrupted run speaks for no trigger; a slow run is a warning when slow_run_minutes is set', () => {
     expect(evaluateTriggers(summary({ status: 'interrupted' }), POLICY, () => 0)).toEqual([]);
     const slow = evaluateTriggers(summary({ duration_ms: 90_000 }), POLICY, () => 0).find((r) => r.trigger === 'slow_run')!;
@@ -90,6 +191,29 @@ describe('trigger evaluation and the state machine', () => {
     expect(at(summary({ rows: { queried: 99, added: 0, changed: 0, removed: 1, unchanged: 79, invalid: 20 } }))).toBe('critical');
     expect(at(summary({ rows: { queried: 100, added: 0, changed: 0, removed: 0, unchanged: 99, invalid: 1 } }))).toBe('warning');
     expect(at(summary({ rows: { queried: 0, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0 } }))).toBe('ok');
+  });
+});
+
+describe('what a delivery error says about the endpoint', () => {
+  it('shows host:port only: no user info, path, query or fragment', () => {
+    expect(channelEndpoint('https://hooks.slack.com/services/T0/B0/s3cret')).toBe('hooks.slack.com:443');
+    expect(channelEndpoint('http://user:pw@example.com:8080/h/t0ken?sig=x#f')).toBe('example.com:8080');
+    expect(channelEndpoint('smtp://user:pw@mail.example.com')).toBe('mail.example.com:587');
+    expect(channelEndpoint('smtps://mail.example.com')).toBe('mail.example.com:465');
+    expect(channelEndpoint('http://[::1]:9000/x')).toBe('[::1]:9000');
+    expect(channelEndpoint('not a url with s3cret')).toBe('(unparseable URL)');
+  });
+
+  it("names the cause as fetch reports it: a code deep in the cause chain, or the innermost message without the URL", () => {
+    const url = 'https://hooks.example.invalid/h/t0ken';
+    // The shapes Node's fetch (undici) throws: TypeError "fetch failed" with the system error as its cause.
+    const notFound = new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND hooks.example.invalid'), { code: 'ENOTFOUND' }) });
+    expect(networkCause(notFound, url)).toBe('ENOTFOUND (host not found: check the host name, and DNS on this machine)');
+    const both = new TypeError('fetch failed', {
+      cause: Object.assign(new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:9'), { code: 'ECONNREFUSED' })], ''), { code: 'ECONNREFUSED' }),
+    });
+    expect(networkCause(both, url)).toMatch(/^ECONNREFUSED \(connection refused/);
+    expect(networkCause(new TypeError(`Failed to fetch ${url}`), url)).toBe('Failed to fetch hooks.example.invalid:443');
   });
 });
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { SYNC } from '../helpers/run-helpers.ts';
-import { ALERT_SECRETS, createAlertProject, PUBLIC_URL, type AlertProject } from './alert-project.ts';
+import { ALERT_SECRETS, closedPort, createAlertProject, hostOf, PUBLIC_URL, type AlertProject } from './alert-project.ts';
 
 /** Runs `panelsync ARGS` in-process with the project's variables set; returns exit code and output. */
 async function cli(p: AlertProject, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -59,20 +59,20 @@ describe('panelsync alerts test', () => {
     const text = await cli(p, 'alerts', 'test', 'team-slack');
     expect(text.code).toBe(1);
     expect(text.stderr).toBe(
-      'error: the test notification to "team-slack" (slack) was not delivered after 3 attempts: the Slack webhook answered HTTP 500: injected failure 500\n',
+      `error: the test notification to "team-slack" (slack) was not delivered after 3 attempts: the Slack webhook at ${hostOf(p.slack.origin)} answered HTTP 500: injected failure 500\n`,
     );
 
     p.twilio.failNext(1, 401);
     const json = await cli(p, 'alerts', 'test', 'ops-sms', '--json');
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toMatchObject({ channel: 'ops-sms', type: 'sms', ok: false, attempts: 1, error: 'the Twilio Messages API answered HTTP 401: injected failure 401' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ channel: 'ops-sms', type: 'sms', ok: false, attempts: 1, error: `the Twilio Messages API at ${hostOf(p.twilio.origin)} answered HTTP 401: injected failure 401` });
     expect(json.stderr).not.toContain(ALERT_SECRETS.TWILIO_TOKEN);
 
     // A redirect is not followed (the notification and its headers go to the configured URL only).
     p.webhook.failNext(1, 302);
     const redirected = await cli(p, 'alerts', 'test', 'hook');
     expect(redirected.code).toBe(1);
-    expect(redirected.stderr).toContain('after 1 attempt: the webhook answered HTTP 302: redirects are not followed; configure the URL it redirects to');
+    expect(redirected.stderr).toContain(`after 1 attempt: the webhook at ${hostOf(p.webhook.origin)} answered HTTP 302: redirects are not followed; configure the URL it redirects to`);
   });
 
   it('refuses an unknown channel with the known ones (exit 2)', async () => {
@@ -90,5 +90,52 @@ describe('panelsync alerts test', () => {
     expect(summary.status).toBe('failed');
     expect(p.slack.received.slice(before).map((r) => r.body.text)).toEqual([`[panelsync] CRITICAL ${SYNC}: the run failed`]);
     expect(p.pagerduty.received.at(-1)!.body).toMatchObject({ event_action: 'trigger', links: [{ href: `${PUBLIC_URL}/runs/${summary.run_id}` }] });
+  });
+});
+
+describe('panelsync alerts test, a channel that cannot be reached', () => {
+  let p: AlertProject;
+  let port: number;
+  const secretParts = ['s3cretPathT0ken', 'qu3rySecret', 'hookuser', 'h00kpa55', 'T000/B000', 'mailuser', 'smtp-pw-9z'];
+
+  beforeAll(async () => {
+    p = await createAlertProject();
+    port = await closedPort();
+    p.env.NOWHERE_URL = `http://127.0.0.1:${port}/hooks/s3cretPathT0ken?sig=qu3rySecret`;
+    p.env.SLACK_DOWN_URL = `http://127.0.0.1:${port}/services/T000/B000/s3cretPathT0ken`;
+    p.env.MAIL_DOWN_URL = `smtp://mailuser:smtp-pw-9z@127.0.0.1:${port}`;
+    p.writeAlerts({
+      channels: {
+        nowhere: { type: 'webhook', url: '${NOWHERE_URL}' },
+        'slack-down': { type: 'slack', webhook_url: '${SLACK_DOWN_URL}' },
+        'mail-down': { type: 'email', smtp_url: '${MAIL_DOWN_URL}', from: 'panelsync@example.com', to: ['data@example.com'] },
+        'with-login': { type: 'webhook', url: `http://hookuser:h00kpa55@127.0.0.1:${port}/hooks/s3cretPathT0ken` },
+        'bad-port': { type: 'webhook', url: 'http://127.0.0.1:10080/hooks/s3cretPathT0ken' },
+      },
+      defaults: { recipients: [] },
+    });
+  });
+  afterAll(() => p?.close());
+
+  it('names the cause and host:port, never the secret parts of the URL', async () => {
+    const refused = `127.0.0.1:${port} could not be reached: ECONNREFUSED (connection refused: nothing accepts connections on that port)`;
+    const expected: Record<string, string> = {
+      nowhere: `(webhook) was not delivered after 3 attempts: the webhook at ${refused}`,
+      // A Slack webhook URL is a secret as a whole: only its host shows.
+      'slack-down': `(slack) was not delivered after 3 attempts: the Slack webhook at ${refused}`,
+      'mail-down': `(email) was not delivered after 3 attempts: the SMTP server at ${refused}`,
+      // Configuration problems are not retried.
+      'with-login': `(webhook) was not delivered after 1 attempt: the webhook at 127.0.0.1:${port} could not be reached: Request cannot be constructed from a URL that includes credentials: 127.0.0.1:${port}`,
+      'bad-port': `(webhook) was not delivered after 1 attempt: the webhook at 127.0.0.1:10080 could not be reached: bad port (fetch refuses to connect to this port`,
+    };
+    for (const [channel, text] of Object.entries(expected)) {
+      const { code, stderr } = await cli(p, 'alerts', 'test', channel);
+      expect(code).toBe(1);
+      expect(stderr).toContain(`error: the test notification to "${channel}" ${text}`);
+      for (const part of secretParts) expect(stderr).not.toContain(part);
+    }
+
+    const json = await cli(p, 'alerts', 'test', 'nowhere', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ channel: 'nowhere', ok: false, attempts: 3, error: `the webhook at ${refused}` });
   });
 });

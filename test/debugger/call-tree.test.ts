@@ -107,6 +107,20 @@ describe('formatCallTree', () => {
     ]);
   });
 
+  it('claims nothing beyond the calls shown when they are only the first of the run', () => {
+    nextSeq = 1;
+    // The run's first 3 calls: a batch split, its first part, and a part that timed out.
+    const calls = [call(422, { batch: ['b1', 0, 4] }), call(200, { batch: ['b1', 0, 2] }), call(null, { batch: ['b1', 2, 2] })];
+    const lines = formatCallTree(callTree(calls), [], { partial: true }).map((line) => line.replace(/ +12 ms {2}/, ' T '));
+    expect(lines).toEqual([
+      '  #  STATUS   TIME  CALL',
+      '  1  422 T PATCH /api/participants/batches  upsert b1 rows 1-4 → rejected as a whole: split (2 parts shown)',
+      '  2  200 T ├─ upsert b1 rows 1-2',
+      '  3  - T └─ upsert b1 rows 3-4 → PATCH https://www.userinterviews.com/api/participants/batches timed out after 30000 ms; no further attempt among the calls shown',
+    ]);
+    expect(formatCallTree(callTree(calls), []).at(-1)).toMatch(/timed out after 30000 ms; gave up after 1 attempt$/);
+  });
+
   it('folds long runs of uneventful calls in a big run, keeping every call that had trouble', () => {
     nextSeq = 1;
     const calls = [call(200, { tag: 'characteristics' })];

@@ -11,7 +11,7 @@ import type { DebugCallJson, DebugExportJson, DebugJson } from '../../src/cli/de
 import type { RunsJson } from '../../src/cli/runs-command.ts';
 import { loadProject } from '../../src/config/load-project.ts';
 import { runSync } from '../../src/engine/run-sync.ts';
-import type { FailingRows, OutcomeItem } from '../../src/state/run-history.ts';
+import type { CallTreeItem, FailingRows, OutcomeItem } from '../../src/state/run-history.ts';
 import { createChinookProject, generatedModel, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject, SYNC } from '../helpers/run-helpers.ts';
 import { onlyJson, panelsync } from './cli-capture.ts';
@@ -174,6 +174,34 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
       `  37  rejected  added   #14  ${UNDELIVERABLE}`,
     ]);
     expect(stdout).toContain(`One call's request and response:  panelsync debug ${first} --call 14`);
+  });
+
+  it('debug --calls-limit N: the first N calls, placed as in the whole tree, and how many more there are', async () => {
+    const all = onlyJson<DebugJson>(await cli('debug', first, '--json'));
+    expect(all.calls).toHaveLength(17);
+    expect(all.calls_total).toBe(17);
+    const some = onlyJson<DebugJson>(await cli('debug', first, '--json', '--calls-limit', '8'));
+    expect(some.calls_total).toBe(17);
+    expect(some.calls!.map((c) => c.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const place = (c: CallTreeItem) => [c.seq, c.depth, c.parent_seq, c.request_seq];
+    expect(some.calls!.map(place)).toEqual(all.calls!.filter((c) => c.seq <= 8).map(place));
+
+    const text = await cli('debug', first, '--calls-limit', '8');
+    expect(text.code).toBe(0);
+    const port = new URL(project.emulator.apiUrl).port;
+    expect(text.stdout).toContain(`API calls: 17 to http://127.0.0.1:${port}, the first 8 shown (split retries nested under the call they split, ↻ a retry)`);
+    // Call 7 was split in two, but only its first part is among the 8 calls: no claim beyond them.
+    expect(text.stdout).toMatch(/^ +7 +422 .*upsert b1 rows 26-38 → rejected as a whole: split \(1 part shown\)$/m);
+    expect(text.stdout).toMatch(/^ +8 +200 .*└─ upsert b1 rows 26-32$/m);
+    expect(text.stdout).not.toMatch(/^ +9 +422 /m);
+    expect(text.stdout).toContain(`⋯ 9 more calls after #8 not shown; all of them: panelsync debug ${first} --calls-limit 17`);
+    // Every call fits: no such line.
+    expect((await cli('debug', first, '--calls-limit', '17')).stdout).not.toContain('not shown');
+
+    const bad = await cli('debug', first, '--calls-limit', '0');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--calls-limit takes a whole number from 1 up');
+    expect((await cli('debug', first, '--calls-limit', '5', '--rejected')).stderr).toContain("option '--calls-limit <n>' cannot be used with option '--rejected'");
   });
 
   it('debug --rejected: the rows only, in text and JSON', async () => {

@@ -108,15 +108,15 @@ describe('split retries', () => {
   });
 
   for (const status of [400, 403, 404]) {
-    it(`does not split a batch refused whole with ${status}: one call, every row rejected with that error, sent again next run`, async () => {
+    it(`does not split a batch refused whole with ${status}: one call, the run fails (failures-refused.test.ts), sent again next run`, async () => {
       // Enough refusals for every call that halving 100 rows would make (2·100 - 1).
       const p = await start({ rows: 100, emulator: { knobs: { fail_next: Array.from({ length: 199 }, () => ({ status })) } } });
       const { summary, calls, rejected } = await run(p);
       expect(patches(calls).map((c) => c.status)).toEqual([status]);
-      expect(summary).toMatchObject({ status: 'warning', succeeded: { added: 0 }, rejected: { added: 100 }, api_calls: 1 });
-      expectAddsUp(summary);
-      expect(rejected).toHaveLength(100);
-      for (const r of rejected) expect(r.error).toBe(`HTTP ${status}: the emulator injected a ${status} (fault knob)`);
+      expect(summary).toMatchObject({ status: 'failed', succeeded: { added: 0 }, rejected: { added: 0 }, api_calls: 1 });
+      expect(summary.error).toContain(`HTTP ${status}: the emulator injected a ${status} (fault knob)`);
+      expectStoppedRunAddsUp(summary);
+      expect(rejected).toEqual([]);
       expect(p.snapshot().size).toBe(0);
 
       await p.knobs({ fail_next: [] });
@@ -128,13 +128,14 @@ describe('split retries', () => {
     });
   }
 
-  it('with split_retries off, a batch refused whole (403) gives every row the refusal itself', async () => {
+  it('with split_retries off, a batch refused whole (403) fails the run with the refusal itself', async () => {
     const p = await start({ rows: 10, sync: { split_retries: false }, emulator: { knobs: { fail_next: [{ status: 403 }] } } });
     const { summary, calls, rejected } = await run(p);
     expect(patches(calls)).toHaveLength(1);
-    expect(summary).toMatchObject({ status: 'warning', rejected: { added: 10 } });
-    expectAddsUp(summary);
-    for (const r of rejected) expect(r.error).toBe('HTTP 403: the emulator injected a 403 (fault knob)');
+    expect(summary).toMatchObject({ status: 'failed', rejected: { added: 0 } });
+    expect(summary.error).toMatch(/^PATCH \/participants\/batches was refused with HTTP 403: the emulator injected a 403 \(fault knob\); check/);
+    expectStoppedRunAddsUp(summary);
+    expect(rejected).toEqual([]);
   });
 
   it('keeps the halves acknowledged before a split batch ran out of attempts, and only those', async () => {

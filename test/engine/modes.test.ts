@@ -117,13 +117,15 @@ describe('insert mode', () => {
     expect((await p.participants()).find((x) => x.email === 'user1@example.com')).toMatchObject({ first_name: 'Someone', last_name: 'Else' });
   });
 
-  it('recovers several lost creates in flight at once', async () => {
+  it('recovers several lost creates in flight at once, reading the directory again once for all of them', async () => {
     const p = await start({ rows: 8, sync: { mode: 'insert' }, destination: { concurrency: 4 }, emulator: { latencyMs: 150 } });
     await p.knobs({ apply_then_drop_next: 4 });
     const { summary, calls } = await run(p);
     expect(summary).toMatchObject({ status: 'success', succeeded: { added: 8 }, rejected: { added: 0 } });
     expectAddsUp(summary);
     expect(calls.filter((c) => c.method === 'POST' && c.status === null)).toHaveLength(4);
+    // One read before the creates, one after them for the 4 lost ones (each read is one page).
+    expect(calls.filter((c) => c.method === 'GET').map((c) => c.tag)).toEqual(['directory', 'directory']);
     const participants = await p.participants();
     expect(participants).toHaveLength(8);
     const snapshot = p.snapshot();
@@ -131,7 +133,62 @@ describe('insert mode', () => {
   });
 });
 
+describe('insert mode: creates that got no answer', () => {
+  it('adopts on a later run a create applied by attempts that all got no answer', async () => {
+    // Directory read, then both attempts of the first create wait 800 ms > timeout: each is
+    // applied (the first creates user1, the second meets it) after the client gave up.
+    const p = await start({ rows: 2, sync: { mode: 'insert' }, destination: { timeout_ms: 300, max_attempts: 2, concurrency: 1 } });
+    await p.knobs({ fail_next: [{ slow_ms: 0 }, { slow_ms: 800 }, { slow_ms: 800 }] });
+    const first = await run(p);
+    expect(first.summary).toMatchObject({ status: 'warning', succeeded: { added: 1 }, rejected: { added: 1 } });
+    expect(first.rejected).toEqual([{ pk: '1', error: expect.stringMatching(/timed out|timeout/i) }]);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // the emulator applies the slow attempts
+    const user1 = (await p.participants()).find((x) => x.email === 'user1@example.com')!;
+    expect(user1).toMatchObject(person(1));
+
+    const second = await run(p);
+    expect(second.rejected).toEqual([]);
+    expect(second.summary).toMatchObject({ status: 'success', rows: { added: 1, unchanged: 1 }, succeeded: { added: 1 } });
+    expectAddsUp(second.summary);
+    expect(writeCalls(second.calls)).toEqual([]);
+    expect(p.snapshot().get('1')!.participantId).toBe(user1.id);
+    expect(await p.participants()).toHaveLength(2);
+  });
+
+  it('does not adopt a participant with another email than the lost create was sent with', async () => {
+    const p = await start({ rows: 1, sync: { mode: 'insert' }, destination: { timeout_ms: 300, max_attempts: 1 } });
+    // The only attempt gets no answer and is never applied (the connection is dropped first).
+    await p.knobs({ fail_next: [{ slow_ms: 0 }, { drop: true }] });
+    expect((await run(p)).summary.rejected.added).toBe(1);
+    // The row's email changes to one someone else holds: a real conflict, not our create.
+    await p.seed([{ email: 'other@example.com', first_name: 'Someone' }]);
+    p.db.prepare(`UPDATE people SET email = 'other@example.com' WHERE id = 1`).run();
+    const { summary, rejected, calls } = await run(p);
+    expect(summary).toMatchObject({ status: 'warning', rejected: { added: 1 } });
+    expect(rejected).toEqual([{ pk: '1', error: expect.stringMatching(/^already exists/) }]);
+    expect(writeCalls(calls)).toEqual([]);
+    expect(p.snapshot().size).toBe(0);
+  });
+});
+
 describe('update mode', () => {
+  it('writes by the participant id, so a participant whose email changed in User Interviews is updated, never duplicated', async () => {
+    const p = await start({ rows: 3, sync: { mode: 'update' } });
+    await p.seed([1, 2, 3].map((i) => ({ email: person(i).email })));
+    expectAddsUp((await run(p)).summary);
+    const id2 = (await p.participants()).find((x) => x.email === 'user2@example.com')!.id;
+    // The person changes their email in User Interviews; our model changes their last name.
+    await p.seed([{ id: id2, email: 'user2-new@example.com' }]);
+    p.db.prepare(`UPDATE people SET last_name = 'Changed' WHERE id = 2`).run();
+    const { summary, calls } = await run(p);
+    expect(summary).toMatchObject({ status: 'success', rows: { changed: 1 }, succeeded: { changed: 1 } });
+    expectAddsUp(summary);
+    expect(sentInBatches(calls)).toEqual([{ id: id2, email: 'user2@example.com', first_name: 'First2', last_name: 'Changed' }]);
+    const participants = await p.participants();
+    expect(participants).toHaveLength(3);
+    expect(participants.find((x) => x.id === id2)).toMatchObject({ last_name: 'Changed' });
+  });
+
   it('pages the directory 200 at a time, updates existing participants and skips unknown emails', async () => {
     const p = await start({ rows: 260, sync: { mode: 'update' } });
     await p.seed(Array.from({ length: 250 }, (_, i) => ({ email: `user${i + 1}@example.com`, first_name: 'Old' })));
@@ -247,6 +304,51 @@ describe('delete behaviours', () => {
     expect(writeCalls(calls).map((c) => `${c.method} ${new URL(c.url).pathname}`)).toEqual([`DELETE /api/participants/${id3}`]);
     expect((await p.participants()).map((x) => x.email).sort()).toEqual([1, 2, 4, 5].map((i) => person(i).email).sort());
     expect(p.snapshot().has('3')).toBe(false);
+  });
+
+  for (const behavior of ['delete', 'clear'] as const) {
+    it(`${behavior}: a primary key that changes hands (same email) keeps its participant, with no call for the old key`, async () => {
+      const p = await start({ rows: 3, sync: { delete_behavior: behavior } });
+      await run(p);
+      const id2 = (await p.participants()).find((x) => x.email === 'user2@example.com')!.id;
+      p.db.prepare('UPDATE people SET id = 102 WHERE id = 2').run();
+      const { summary, calls } = await run(p);
+      expect(summary).toMatchObject({ status: 'success', rows: { added: 1, removed: 1 }, succeeded: { added: 1, removed: 1 } });
+      expectAddsUp(summary);
+      // Only the new key's upsert (by email): no DELETE, no clearing batch for the old key.
+      expect(writeCalls(calls)).toHaveLength(1);
+      expect(sentInBatches(calls)).toEqual([{ email: 'user2@example.com', first_name: 'First2', last_name: 'Last2' }]);
+      expect((await p.participants()).find((x) => x.id === id2)).toMatchObject(person(2));
+      const snapshot = p.snapshot();
+      expect(snapshot.get('102')!.participantId).toBe(id2);
+      expect(snapshot.has('2')).toBe(false);
+      const again = await run(p);
+      expect(again.summary.rows).toMatchObject({ unchanged: 3, added: 0, changed: 0, removed: 0 });
+      expect(writeCalls(again.calls)).toEqual([]);
+    });
+  }
+
+  it('delete: a participant held by another synced key through its id (a handover left half-done) is not deleted', async () => {
+    const p = await start({ rows: 3, sync: { delete_behavior: 'delete' } });
+    await run(p);
+    const id2 = (await p.participants()).find((x) => x.email === 'user2@example.com')!.id;
+    p.db.prepare('UPDATE people SET id = 102 WHERE id = 2').run();
+    // The handover run stops after its first batch (pk 102 synced), before the removed phase.
+    const controller = new AbortController();
+    const events = new SyncEvents();
+    events.on('batch:done', () => controller.abort());
+    const stopped = await runSync({ project: await p.load(), sync: SYNC, events, signal: controller.signal });
+    expect(stopped).toMatchObject({ status: 'interrupted', succeeded: { added: 1, removed: 0 } });
+    expect(p.snapshot().get('2')!.participantId).toBe(id2);
+    expect(p.snapshot().get('102')!.participantId).toBe(id2);
+    // Now pk 102 also changes its email: only the participant id ties the old key to it.
+    p.db.prepare(`UPDATE people SET email = 'user2-new@example.com' WHERE id = 102`).run();
+    const { summary, calls } = await run(p);
+    expect(summary).toMatchObject({ status: 'success', rows: { changed: 1, removed: 1 }, succeeded: { changed: 1, removed: 1 } });
+    expectAddsUp(summary);
+    expect(writeCalls(calls).map((c) => c.method)).toEqual(['PATCH']);
+    expect((await p.participants()).find((x) => x.id === id2)).toMatchObject({ email: 'user2-new@example.com', first_name: 'First2' });
+    expect([...p.snapshot().keys()].sort()).toEqual(['1', '102', '3']);
   });
 
   it('the project file refuses a delete behaviour the mode does not allow, naming the allowed ones', async () => {

@@ -118,8 +118,9 @@ describe('a participant deleted by hand', () => {
       skipped: { changed: 1 },
     });
     expectAddsUp(summary);
+    // update mode writes by id only (the directory's id, the stored one gone), never by email.
     expect(sentInBatches(calls)).toEqual([
-      { email: 'user2@example.com', first_name: 'Changed2', last_name: 'Last2' },
+      { id: newId2, email: 'user2@example.com', first_name: 'Changed2', last_name: 'Last2' },
       { id: id4, email: 'new4@example.com', first_name: 'First4', last_name: 'Last4' },
     ]);
     const participants = await p.participants();

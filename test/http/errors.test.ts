@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  failsEveryRequest,
+  HttpAbortedError,
   HttpNetworkError,
+  HttpRequestRefusedError,
   HttpTimeoutError,
+  HttpTransientExhaustedError,
+  HttpUnauthorizedError,
   isRetryableNetworkError,
   isRetryableStatus,
   networkErrorCode,
@@ -49,6 +54,37 @@ describe('isRetryableNetworkError', () => {
     expect(dns.retryable).toBe(false);
     expect(dns.message).toMatch(/base_url/);
     expect(networkErrorCode(new Error('none'))).toBeNull();
+  });
+});
+
+describe('a request refused as a whole', () => {
+  it('says what to check for its status', () => {
+    expect(new HttpRequestRefusedError('PATCH /participants/batches', 404, 'no error detail').message).toBe(
+      "PATCH /participants/batches was refused with HTTP 404: no error detail; check that the destination's base_url is the API's root, ending in /api (e.g. https://www.userinterviews.com/api), and its host",
+    );
+    expect(new HttpRequestRefusedError('DELETE /participants/9', 403, 'forbidden').message).toMatch(/HTTP 403: forbidden; check that the destination's API key has permission/);
+    expect(new HttpRequestRefusedError('POST /participants', 400, 'bad')).toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 400, retryable: false });
+  });
+
+  it('failsEveryRequest: refused key or request, and network failures a retry cannot fix', () => {
+    const cases: Array<[unknown, boolean]> = [
+      [new HttpUnauthorizedError('GET x'), true],
+      [new HttpRequestRefusedError('GET x', 404, 'd'), true],
+      [new HttpNetworkError('GET x', 'dns', fetchFailure('ENOTFOUND')), true],
+      [new HttpNetworkError('GET x', 'tls', fetchFailure('ERR_SSL_WRONG_VERSION_NUMBER')), true],
+      [new HttpNetworkError('GET x', 'reset', fetchFailure('ECONNRESET')), false],
+      [new HttpTimeoutError('GET x', 10), false],
+      [new HttpTransientExhaustedError('GET x', 3, { status: 503 }), false],
+      [new HttpAbortedError('GET x'), false],
+      [new Error('HTTP_UNAUTHORIZED'), false],
+    ];
+    expect(cases.map(([error]) => failsEveryRequest(error))).toEqual(cases.map(([, fatal]) => fatal));
+  });
+
+  it('a network failure a retry cannot fix names what to check: the host, TLS', () => {
+    expect(new HttpNetworkError('GET x', 'dns', fetchFailure('ENOTFOUND')).message).toMatch(/host of the destination's base_url was not found/);
+    expect(new HttpNetworkError('GET x', 'tls', fetchFailure('ERR_SSL_WRONG_VERSION_NUMBER')).message).toMatch(/TLS failed: check the scheme \(https\) and the host/);
+    expect(new HttpNetworkError('GET x', 'url', new TypeError('invalid URL')).message).toMatch(/check the scheme, the host and the port of the destination's base_url/);
   });
 });
 

@@ -2,13 +2,15 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  HttpAbortedError,
   HttpError,
   HttpNetworkError,
   HttpTransientExhaustedError,
   HttpUnauthorizedError,
 } from '../../src/http/errors.ts';
 import { HttpClient, type ApiCall, type HttpClientOptions } from '../../src/http/http-client.ts';
-import { drop, hang, json, startLocalServer, type LocalServer } from './local-server.ts';
+import { RateLimitGate } from '../../src/http/rate-limit-gate.ts';
+import { drop, hang, json, startLocalServer, type Handler, type LocalServer } from './local-server.ts';
 
 const KEY = 'sk_test_Zx9-SECRET-4242';
 
@@ -321,5 +323,73 @@ describe('HttpClient headers and redaction', () => {
     expect(error.code).toBe('HTTP_TRANSIENT_EXHAUSTED');
     expect(error.message).toContain('key=[REDACTED]');
     expect(error.message).not.toContain(KEY);
+  });
+});
+
+/** Answers with `handler` after `ms`. */
+function after(ms: number, handler: Handler): Handler {
+  return (req, res, received) => void setTimeout(() => handler(req, res, received), ms);
+}
+
+/** An AbortSignal aborted `ms` after the call. */
+function abortAfter(ms: number): AbortSignal {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), ms);
+  return controller.signal;
+}
+
+describe('HttpClient abort', () => {
+  it('ends the wait at the rate-limit gate at once with HTTP_ABORTED, and sends nothing more', async () => {
+    server = await startLocalServer(json(429, undefined, { 'retry-after': '30' }), json(200));
+    const { http, calls } = client(server.baseUrl, { signal: abortAfter(200) });
+    const t0 = Date.now();
+    const error = await rejection(http.request({ method: 'PATCH', path: '/things', body: {} }));
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(error).toBeInstanceOf(HttpAbortedError);
+    expect(error).toMatchObject({ code: 'HTTP_ABORTED', retryable: false });
+    expect(error.message).toMatch(/^PATCH http:.*\/things was not sent: the run was stopped/);
+    expect(server.requests).toHaveLength(1);
+    expect(calls.map((c) => c.status)).toEqual([429]);
+  });
+
+  it("ends a retry's backoff at once (a 503's Retry-After of 30 s)", async () => {
+    server = await startLocalServer(json(503, undefined, { 'retry-after': '30' }), json(200));
+    const { http } = client(server.baseUrl, { backoff: { baseMs: 10, maxMs: 60_000 }, signal: abortAfter(200) });
+    const t0 = Date.now();
+    const error = await rejection(http.request({ method: 'GET', path: '/x' }));
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(error.code).toBe('HTTP_ABORTED');
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('never cuts an exchange on the wire: its response is returned', async () => {
+    server = await startLocalServer(after(600, json(200, { ok: true })));
+    const { http, calls } = client(server.baseUrl, { signal: abortAfter(100) });
+    const res = await http.request({ method: 'PATCH', path: '/things', body: {} });
+    expect(res).toMatchObject({ status: 200, body: { ok: true }, attempts: 1 });
+    expect(calls.map((c) => [c.status, c.error])).toEqual([[200, null]]);
+  });
+
+  it('sends nothing once the signal is aborted', async () => {
+    server = await startLocalServer(json(200));
+    const { http, calls } = client(server.baseUrl, { signal: AbortSignal.abort() });
+    const error = await rejection(http.request({ method: 'GET', path: '/x' }));
+    expect(error.code).toBe('HTTP_ABORTED');
+    expect(server.requests).toHaveLength(0);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('an abort of another client does not stop this one at a shared gate', async () => {
+    server = await startLocalServer(json(429, undefined, { 'retry-after': '1' }), json(200));
+    const gate = new RateLimitGate();
+    const aborted = client(server.baseUrl, { rateLimitGate: gate, signal: abortAfter(100) });
+    const waiting = client(server.baseUrl, { rateLimitGate: gate });
+    const first = rejection(aborted.http.request({ method: 'GET', path: '/a' }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = waiting.http.request({ method: 'GET', path: '/b' });
+    expect((await first).code).toBe('HTTP_ABORTED');
+    expect((await second).status).toBe(200);
+    expect(server.requests.map((r) => r.url)).toEqual(['/api/a', '/api/b']);
+    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(990);
   });
 });

@@ -111,7 +111,7 @@ describe('panelsync serve: the HTTP API', () => {
       options: { full_resync: true, reset_cdc: false },
     });
     expect(queuedRun.body.queued_at >= beforeQueue && queuedRun.body.queued_at <= afterQueue).toBe(true);
-    expect((await api(`/api/v1/runs/${queuedId}/calls`)).body).toEqual({ calls: [] });
+    expect((await api(`/api/v1/runs/${queuedId}/calls`)).body).toEqual({ calls: [], next_after: null });
     expect((await api(`/api/v1/runs/${queuedId}/rows?result=rejected`)).body).toEqual({ rows: [] });
     expect((await api(`/api/v1/runs/${queuedId}/calls/1`)).body.error.code).toBe('NOT_FOUND');
     // Still the stored run history only: the queued run is not listed before it starts.
@@ -196,9 +196,27 @@ describe('panelsync serve: the HTTP API', () => {
     expect(run.summary).toMatchObject({ run_id: runId, status: 'warning', rows: { queried: 59, invalid: 2 } });
     expect(run.outcomes.succeeded + rejected).toBe(57);
 
-    // GET /runs/{id}/calls: the call tree
-    const calls = (await api(`/api/v1/runs/${runId}/calls`)).body.calls as Array<Record<string, any>>;
+    // GET /runs/{id}/calls: the call tree, a page at a time in seq order
+    const firstPage = (await api(`/api/v1/runs/${runId}/calls`)).body;
+    expect(firstPage.next_after).toBeNull();
+    const calls = firstPage.calls as Array<Record<string, any>>;
     expect(calls).toHaveLength(run.calls);
+    expect(calls.map((c) => c.seq)).toEqual(Array.from({ length: run.calls }, (_, i) => i + 1));
+    // Small pages laid end to end are the same tree: a split retry keeps its parent and depth on a later page.
+    const paged: Array<Record<string, any>> = [];
+    for (let after: number | null = 0; after !== null; ) {
+      const page: { calls: Array<Record<string, any>>; next_after: number | null } = (await api(`/api/v1/runs/${runId}/calls?after=${after}&limit=2`)).body;
+      expect(page.calls.length).toBeLessThanOrEqual(2);
+      paged.push(...page.calls);
+      after = page.next_after;
+    }
+    expect(paged).toEqual(calls);
+    expect((await api(`/api/v1/runs/${runId}/calls?limit=1`)).body.next_after).toBe(1);
+    for (const query of ['limit=0', 'limit=10001', 'limit=abc', 'after=-1', 'after=1.5']) {
+      const bad = await api(`/api/v1/runs/${runId}/calls?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(bad.body.error.code).toBe('BAD_REQUEST');
+    }
     expect(calls[0]).toMatchObject({ seq: 1, method: 'GET', depth: 0, parent_seq: null, request_seq: 1 });
     const patches = calls.filter((c) => c.method === 'PATCH');
     expect(patches.length).toBeGreaterThan(1); // the rejected batch was split

@@ -40,7 +40,11 @@ describe('RunLauncher', () => {
     expect(launcher.queuedLaunch(queued.runId)).toEqual({ runId: queued.runId, sync: SYNC, request: { trigger: 'schedule' }, queuedAt: expect.any(String) });
     expect(launcher.queuedLaunch(queued.runId)!.queuedAt >= beforeQueue).toBe(true);
     expect(launcher.queuedLaunch(first.runId)).toBeNull();
-    expect(launcher.trigger(SYNC, { trigger: 'api', fullResync: true })).toEqual(queued);
+    expect(launcher.trigger(SYNC, { trigger: 'api' })).toEqual(queued);
+    // A full resync asked for while a plain run is queued would silently not happen: refused instead.
+    expect(() => launcher.trigger(SYNC, { trigger: 'api', fullResync: true })).toThrow(
+      expect.objectContaining({ code: 'QUEUED_WITH_OTHER_OPTIONS', message: expect.stringContaining(`a run of sync "${SYNC}" is already queued (run ${queued.runId}); trigger the full resync again once it has started`) }),
+    );
     expect(launcher.busy(SYNC)).toBe(true);
     expect(() => launcher.trigger('nope', { trigger: 'api' })).toThrow(expect.objectContaining({ code: 'SYNC_UNKNOWN' }));
 

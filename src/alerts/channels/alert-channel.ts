@@ -49,9 +49,11 @@ export const CHANNEL_ERROR_CODES = [
 export type ChannelErrorCode = (typeof CHANNEL_ERROR_CODES)[number];
 
 /**
- * A failed attempt. The message names the channel's service and the reason, never a secret (no
- * webhook URL, key, token or password): channels build it from status codes and the service's
- * own error text, and the delivery redacts the project's secrets again before logging or storing.
+ * A failed attempt. The message names the channel's service, where it went as `host:port`, and the
+ * reason (a status and the service's answer, an error code such as `ECONNREFUSED`, a timeout),
+ * never a secret (no webhook URL, path, query, key, token or password): channels build it from
+ * status codes and the service's own error text (./network-failure.ts), and the delivery redacts
+ * the project's secrets again before logging or storing.
  */
 export class ChannelError extends Error {
   readonly code: ChannelErrorCode;

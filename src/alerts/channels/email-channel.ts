@@ -7,19 +7,23 @@
  * SMTP reply codes (RFC 5321, section 4.2.1): `4yz` is a transient failure (worth another
  * attempt), `5yz` a permanent one. nodemailer reports failures with an error `code`
  * (`ECONNECTION`, `ETIMEDOUT`, `ESOCKET`, `EDNS`, `ETLS`, `EAUTH`, `ENOAUTH`, `EENVELOPE`,
- * `EMESSAGE`…) and, for SMTP replies, `responseCode`.
+ * `EMESSAGE`…), the system's code under it as `originalCode` (`ECONNREFUSED`, `ENOTFOUND`), and,
+ * for SMTP replies, `responseCode`. Messages name the server as `host:port` only (`smtp_url`
+ * holds the password).
  */
 import nodemailer from 'nodemailer';
 import type { AlertChannelConfig } from '../../config/schema.ts';
 import { noticeLines, noticeTitle, type Notice } from '../notice.ts';
 import { ChannelError, type AlertChannel, type DeliveryAttempt } from './alert-channel.ts';
-import { cut, networkError } from './post-to-channel.ts';
+import { isRetryableNetworkError } from '../../http/errors.ts';
+import { channelEndpoint, networkCause, networkError, timeoutError, withoutUrl } from './network-failure.ts';
+import { cut } from './post-to-channel.ts';
 
 type EmailConfig = Extract<AlertChannelConfig, { type: 'email' }>;
 
 const SERVICE = 'the SMTP server';
 
-/** nodemailer error codes of failures to reach or keep talking to the server (worth another attempt). */
+/** nodemailer error codes of failures to reach or keep talking to the server (worth another attempt unless the system's code says otherwise). */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS']);
 
 /** The email of a notice: subject and plain-text body. */
@@ -36,9 +40,10 @@ export class EmailChannel implements AlertChannel {
   ) {}
 
   async send(notice: Notice, attempt: DeliveryAttempt): Promise<void> {
-    if (attempt.signal.aborted) throw networkError(SERVICE, attempt, attempt.signal.reason);
+    const url = this.config.smtp_url;
+    if (attempt.signal.aborted) throw networkError(SERVICE, url, attempt, attempt.signal.reason);
     const transport = nodemailer.createTransport({
-      url: this.config.smtp_url,
+      url,
       connectionTimeout: attempt.timeoutMs,
       greetingTimeout: attempt.timeoutMs,
       socketTimeout: attempt.timeoutMs,
@@ -49,17 +54,17 @@ export class EmailChannel implements AlertChannel {
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => {
         transport.close();
-        reject(networkError(SERVICE, attempt, attempt.signal.reason));
+        reject(networkError(SERVICE, url, attempt, attempt.signal.reason));
       };
       attempt.signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
       const info = await Promise.race([transport.sendMail({ from: this.config.from, to: this.config.to, subject, text }), aborted]);
       if (info.rejected.length > 0) {
-        throw new ChannelError('CHANNEL_REJECTED', `${SERVICE} refused ${info.rejected.length} of ${this.config.to.length} recipients`, { retryable: false });
+        throw new ChannelError('CHANNEL_REJECTED', `${SERVICE} at ${channelEndpoint(url)} refused ${info.rejected.length} of ${this.config.to.length} recipients`, { retryable: false });
       }
     } catch (error) {
-      throw smtpError(error, attempt);
+      throw smtpError(error, url, attempt);
     } finally {
       attempt.signal.removeEventListener('abort', onAbort);
       transport.close();
@@ -67,20 +72,28 @@ export class EmailChannel implements AlertChannel {
   }
 }
 
-function smtpError(error: unknown, attempt: DeliveryAttempt): ChannelError {
+function smtpError(error: unknown, url: string, attempt: DeliveryAttempt): ChannelError {
   if (error instanceof ChannelError) return error;
-  const { code, responseCode, message } = error as { code?: unknown; responseCode?: unknown; message?: unknown };
-  const reason = cut(typeof message === 'string' ? message : String(error));
+  const where = `${SERVICE} at ${channelEndpoint(url)}`;
+  const { code, originalCode, responseCode, message } = error as { code?: unknown; originalCode?: unknown; responseCode?: unknown; message?: unknown };
+  const reason = cut(withoutUrl(typeof message === 'string' ? message : String(error), url));
   if (code === 'EAUTH' || code === 'ENOAUTH') {
-    return new ChannelError('CHANNEL_REJECTED', `${SERVICE} refused the login (${reason}): check the user and password in smtp_url`, { retryable: false, cause: error });
+    return new ChannelError('CHANNEL_REJECTED', `${where} refused the login (${reason}): check the user and password in smtp_url`, { retryable: false, cause: error });
   }
   if (typeof responseCode === 'number') {
     const transient = responseCode >= 400 && responseCode < 500;
-    return new ChannelError(transient ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REJECTED', `${SERVICE} answered ${responseCode}: ${reason}`, { retryable: transient, cause: error });
+    return new ChannelError(transient ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REJECTED', `${where} answered ${responseCode}: ${reason}`, { retryable: transient, cause: error });
   }
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) {
-    if (code === 'ETIMEDOUT') return new ChannelError('CHANNEL_TIMEOUT', `${SERVICE} did not answer within ${attempt.timeoutMs} ms`, { retryable: true, cause: error });
-    return new ChannelError('CHANNEL_NETWORK', `${SERVICE} could not be reached (${code}): ${reason}`, { retryable: true, cause: error });
+    if (code === 'ETIMEDOUT') return timeoutError(where, attempt, error);
+    // The system's code (ECONNREFUSED, ENOTFOUND) says more than nodemailer's (ESOCKET, EDNS), and
+    // decides whether to retry; without one, nodemailer's transient code does.
+    if (typeof originalCode !== 'string') return networkError(SERVICE, url, attempt, error, true);
+    const system = { code: originalCode };
+    return new ChannelError('CHANNEL_NETWORK', `${where} could not be reached: ${networkCause(system, url)}`, {
+      retryable: isRetryableNetworkError(system),
+      cause: error,
+    });
   }
-  return new ChannelError('CHANNEL_REJECTED', `${SERVICE}: ${reason}`, { retryable: false, cause: error });
+  return new ChannelError('CHANNEL_REJECTED', `${where}: ${reason}`, { retryable: false, cause: error });
 }

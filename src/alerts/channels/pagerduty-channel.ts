@@ -16,7 +16,7 @@
  *   Payloads are limited to 512 KB.
  */
 import type { AlertChannelConfig } from '../../config/schema.ts';
-import { countsText, noticeTitle, type Notice } from '../notice.ts';
+import { countsText, noticeTitle, stateChangeText, type Notice } from '../notice.ts';
 import type { AlertChannel, DeliveryAttempt } from './alert-channel.ts';
 import { cut, postToChannel } from './post-to-channel.ts';
 
@@ -114,7 +114,7 @@ function customDetails(notice: Notice): Record<string, unknown> {
   return {
     sync: notice.sync,
     trigger: notice.trigger,
-    state: `${notice.from} -> ${notice.to}`,
+    state: stateChangeText(notice),
     reason: notice.reason,
     run_id: notice.run.id,
     run_status: notice.run.status,

@@ -1,11 +1,13 @@
 /**
  * One HTTP POST of a notification (Slack, PagerDuty, Twilio, webhooks), on Node's global fetch.
  * Which statuses are worth another attempt is decided in src/http/errors.ts (`isRetryableStatus`:
- * 408, 429, 5xx); every other non-2xx is a refusal.
+ * 408, 429, 5xx); every other non-2xx is a refusal. Messages name the service and where it was
+ * reached as `host:port` (./network-failure.ts), never the URL.
  */
-import { isRetryableStatus, networkErrorCode } from '../../http/errors.ts';
+import { isRetryableStatus } from '../../http/errors.ts';
 import { parseRetryAfter } from '../../http/http-client.ts';
 import { ChannelError, type DeliveryAttempt } from './alert-channel.ts';
+import { channelEndpoint, networkError } from './network-failure.ts';
 
 /** Characters of a service's error answer kept in a {@link ChannelError} message. */
 const MAX_ANSWER_CHARS = 200;
@@ -15,8 +17,8 @@ export interface ChannelPost {
   headers: Record<string, string>;
   body: string;
   /**
-   * Names the service in messages, e.g. "the Slack webhook". Never the URL: a webhook URL is a
-   * secret.
+   * Names the service in messages, e.g. "the Slack webhook"; messages add ` at host:port` (never
+   * the rest of the URL: a webhook URL is a secret).
    */
   service: string;
   /** Turns the service's error answer into the reason given (default: its text, cut). */
@@ -33,7 +35,8 @@ export interface ChannelAnswer {
  * POSTs once, within the attempt's signal (its timeout or abandonment).
  * @returns the 2xx answer
  * @throws ChannelError: `CHANNEL_REJECTED` (3xx: redirects are not followed; 4xx but 408/429), `CHANNEL_UNAVAILABLE` (408, 429, 5xx;
- *   with the `Retry-After` wait), `CHANNEL_TIMEOUT`, `CHANNEL_ABANDONED`, `CHANNEL_NETWORK`
+ *   with the `Retry-After` wait), `CHANNEL_TIMEOUT`, `CHANNEL_ABANDONED`, `CHANNEL_NETWORK` (with the cause, e.g. `ECONNREFUSED`);
+ *   each message starts `{service} at {host:port}`
  */
 export async function postToChannel(post: ChannelPost, attempt: DeliveryAttempt): Promise<ChannelAnswer> {
   let res: Response;
@@ -43,14 +46,14 @@ export async function postToChannel(post: ChannelPost, attempt: DeliveryAttempt)
     res = await fetch(post.url, { method: 'POST', headers: post.headers, body: post.body, signal: attempt.signal, redirect: 'manual' });
     text = await res.text();
   } catch (error) {
-    throw networkError(post.service, attempt, error);
+    throw networkError(post.service, post.url, attempt, error);
   }
   if (res.ok) return { status: res.status, text };
   const reason =
     res.status >= 300 && res.status < 400
       ? 'redirects are not followed; configure the URL it redirects to'
       : (post.describeError?.(res.status, text) ?? cut(text));
-  const message = `${post.service} answered HTTP ${res.status}${reason === '' ? '' : `: ${reason}`}`;
+  const message = `${post.service} at ${channelEndpoint(post.url)} answered HTTP ${res.status}${reason === '' ? '' : `: ${reason}`}`;
   if (isRetryableStatus(res.status)) {
     throw new ChannelError('CHANNEL_UNAVAILABLE', message, {
       retryable: true,
@@ -58,20 +61,6 @@ export async function postToChannel(post: ChannelPost, attempt: DeliveryAttempt)
     });
   }
   throw new ChannelError('CHANNEL_REJECTED', message, { retryable: false });
-}
-
-/** A failure below HTTP as a {@link ChannelError}: timeout, abandonment or a network error (all retryable but abandonment). */
-export function networkError(service: string, attempt: DeliveryAttempt, error: unknown): ChannelError {
-  if (error instanceof ChannelError) return error;
-  if (attempt.signal.aborted) {
-    const reason: unknown = attempt.signal.reason;
-    if (reason instanceof DOMException && reason.name === 'TimeoutError') {
-      return new ChannelError('CHANNEL_TIMEOUT', `${service} did not answer within ${attempt.timeoutMs} ms`, { retryable: true, cause: error });
-    }
-    return new ChannelError('CHANNEL_ABANDONED', `delivery to ${service} was abandoned: the process was stopping`, { retryable: false, cause: error });
-  }
-  const code = networkErrorCode(error);
-  return new ChannelError('CHANNEL_NETWORK', `${service} could not be reached${code === null ? '' : ` (${code})`}`, { retryable: true, cause: error });
 }
 
 /** The service's answer, on one line and cut to {@link MAX_ANSWER_CHARS}. */

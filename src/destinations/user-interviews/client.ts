@@ -4,7 +4,7 @@
  * and every body shape comes from ./wire.ts. Source of every fact: see shared docs:
  * user-interviews-api (tags [confirmed] / [assumed] repeated on each method).
  */
-import { HttpUnexpectedResponseError } from '../../http/errors.ts';
+import { HttpRequestRefusedError, HttpUnexpectedResponseError } from '../../http/errors.ts';
 import type { HttpClient, HttpResponse, RequestContext } from '../../http/http-client.ts';
 import {
   ACCEPT,
@@ -35,11 +35,11 @@ import {
  * - `UNKNOWN_PARTICIPANT`: the `id` sent names no participant, e.g. one deleted by hand in User
  *   Interviews since its id was stored (`own: true`; nothing of the batch was written);
  * - `REJECTED_WITH_BATCH`: a `422` rejected the batch as a whole and did not name this row
- *   (`own: false`): split retries may get it through;
- * - `REQUEST_REFUSED`: the request was refused as a whole for another reason (a `4xx` other than
- *   `401`/`408`/`422`/`429`, an unexpected status; `own: false`): splitting cannot help.
+ *   (`own: false`): split retries may get it through.
+ * A request refused as a whole for another reason (`403`, `404`, another status the route does
+ * not expect) is no row's rejection: it throws {@link HttpRequestRefusedError}.
  */
-export const ROW_REJECTION_CODES = ['ALREADY_EXISTS', 'UNKNOWN_PARTICIPANT', 'REJECTED_WITH_BATCH', 'REQUEST_REFUSED'] as const;
+export const ROW_REJECTION_CODES = ['ALREADY_EXISTS', 'UNKNOWN_PARTICIPANT', 'REJECTED_WITH_BATCH'] as const;
 export type RowRejectionCode = (typeof ROW_REJECTION_CODES)[number];
 
 /**
@@ -91,15 +91,16 @@ export class UserInterviewsClient {
 
   /**
    * `GET /characteristics` [assumed path; concept and types confirmed]. Throws
-   * {@link HttpUnexpectedResponseError} on any status but 200, a body without `data`, or a type
-   * panelsync does not know; HttpError from the HttpClient (401, transient exhausted).
+   * {@link HttpRequestRefusedError} on a `4xx`, {@link HttpUnexpectedResponseError} on another
+   * status but 200, a body without `data`, or a type panelsync does not know; HttpError from the
+   * HttpClient (401, transient exhausted).
    */
   async listCharacteristics(context?: RequestContext): Promise<Characteristic[]> {
     const res = await this.http.request<ListCharacteristicsResponse | ApiErrorResponse>(
       { method: 'GET', path: ROUTES.characteristics },
       context,
     );
-    const data = expectData(res, 'GET /characteristics', 200);
+    const data = this.expectData(res, 'GET /characteristics', 200);
     return data.map((item) => {
       const { slug, name, type } = (item as ListCharacteristicsResponse['data'][number]).attributes ?? {};
       if (typeof slug !== 'string' || !CHARACTERISTIC_TYPE_SET.has(type)) {
@@ -118,7 +119,8 @@ export class UserInterviewsClient {
    * `GET /participants?page[size]=N&page[number]=K` [confirmed; response shape assumed]. `page` is
    * 1-based; `size` 1..200 rows, default 200. `hasMore` comes from `meta.pagination.hasMore`
    * (when absent: a full page means more). Throws RangeError on a bad page or size,
-   * {@link HttpUnexpectedResponseError} on a status but 200 or a body without `data`.
+   * {@link HttpRequestRefusedError} on a `4xx` but 422, {@link HttpUnexpectedResponseError} on
+   * another status but 200 or a body without `data`.
    */
   async listParticipantsPage(
     page: number,
@@ -133,7 +135,7 @@ export class UserInterviewsClient {
       { method: 'GET', path: `${ROUTES.listParticipants}?${pageQuery(size, page)}` },
       context,
     );
-    const data = expectData(res, 'GET /participants', 200) as ListParticipantsResponse['data'];
+    const data = this.expectData(res, 'GET /participants', 200) as ListParticipantsResponse['data'];
     const participants = data.map((p) => ({ id: String(p.id), email: p.attributes.email }));
     const meta = (res.body as Partial<ListParticipantsResponse>).meta;
     const hasMore = meta?.pagination?.hasMore ?? participants.length >= size;
@@ -163,9 +165,9 @@ export class UserInterviewsClient {
    *   says their `id` names no participant [assumed, see wire.ts]; the others `own: false`,
    *   `code: 'REJECTED_WITH_BATCH'`, `batch rejected: N other participant(s) invalid`. Without
    *   usable pointers every row gets the errors' details, `own: false`, `REJECTED_WITH_BATCH`;
-   * - any other status: every row `{ ok: false, own: false, code: 'REQUEST_REFUSED', error:
-   *   "HTTP <status>: <detail>" }` (the request as a whole was refused: splitting cannot help).
-   * Throws only when the whole batch fails: HttpError from the HttpClient (401, transient
+   * - any other status (`403`, `404`, `400`…): throws {@link HttpRequestRefusedError} (the request
+   *   as a whole was refused: splitting cannot help, and every other batch would meet it too).
+   * Throws only when the whole batch fails: that, HttpError from the HttpClient (401, transient
    * exhausted, rate limit exceeded), {@link HttpUnexpectedResponseError} when a 200 does not carry
    * one participant per row, RangeError over 100 rows.
    */
@@ -181,7 +183,7 @@ export class UserInterviewsClient {
     );
     const n = participants.length;
     if (isSuccess(res.status)) {
-      const data = expectData(res, 'PATCH /participants/batches', res.status);
+      const data = this.expectData(res, 'PATCH /participants/batches', res.status);
       if (data.length !== n || data.some((p) => !hasId(p))) {
         throw new HttpUnexpectedResponseError(
           `PATCH /participants/batches returned ${data.length} participant(s) for ${n} sent ` +
@@ -192,10 +194,7 @@ export class UserInterviewsClient {
       return data.map((p) => ({ ok: true, id: String((p as { id: unknown }).id) }));
     }
     const errors = errorEntries(res.body);
-    if (res.status !== 422) {
-      const error = `HTTP ${res.status}: ${detailsText(errors)}`;
-      return participants.map(() => ({ ok: false, own: false, code: 'REQUEST_REFUSED', error }));
-    }
+    if (res.status !== 422) throw this.refused('PATCH /participants/batches', res);
     const own = new Map<number, string[]>();
     const unknownId = new Set<number>();
     const general: string[] = [];
@@ -226,7 +225,7 @@ export class UserInterviewsClient {
    * `POST /participants` [confirmed path; body assumed]: creates one participant, never overwrites.
    * 201 -> `{ ok: true, id }`; 422 with "email has already been taken" [assumed] ->
    * `{ ok: false, own: true, code: 'ALREADY_EXISTS', earlierAttemptMayHaveApplied }`; other 422 ->
-   * the row's own error; any other status -> `own: false`, `REQUEST_REFUSED`. Throws as
+   * the row's own error; any other status throws {@link HttpRequestRefusedError}. Throws as
    * {@link batchUpsert}. Note: a create retried after a timeout, a dropped connection or a `5xx`
    * may meet the participant its first attempt created, and report `ALREADY_EXISTS` with
    * `earlierAttemptMayHaveApplied: true`; after `429`s only, the email was taken by someone else.
@@ -262,19 +261,35 @@ export class UserInterviewsClient {
       const details = errors.map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
       return { ok: false, own: true, error: details.length > 0 ? details.join('; ') : 'HTTP 422: rejected without details' };
     }
-    return { ok: false, own: false, code: 'REQUEST_REFUSED', error: `HTTP ${res.status}: ${detailsText(errors)}` };
+    throw this.refused('POST /participants', res);
   }
 
   /**
    * `DELETE /participants/{id}` [assumed]: 204 -> `{ ok: true, id }`; 404 -> `{ ok: true, id }`
-   * (already deleted [assumed]); any other status -> `{ ok: false, own: false, code:
-   * 'REQUEST_REFUSED' }`. Throws as
+   * (already deleted [assumed]); any other status throws {@link HttpRequestRefusedError}. Throws as
    * {@link batchUpsert}.
    */
   async deleteParticipant(id: string, context?: RequestContext): Promise<RowResult> {
     const res = await this.http.request<ApiErrorResponse>({ method: 'DELETE', path: ROUTES.participant(id) }, context);
     if (isSuccess(res.status) || res.status === 404) return { ok: true, id };
-    return { ok: false, own: false, code: 'REQUEST_REFUSED', error: `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}` };
+    throw this.refused(`DELETE ${ROUTES.participant(id)}`, res);
+  }
+
+  /**
+   * `body.data` as an array when `res.status` is `expected`; otherwise HttpRequestRefusedError for a
+   * `4xx` but 422 (the request refused as a whole), else HttpUnexpectedResponseError.
+   */
+  private expectData(res: HttpResponse<unknown>, route: string, expected: number): unknown[] {
+    const data = (res.body as { data?: unknown } | undefined)?.data;
+    if (res.status === expected && Array.isArray(data)) return data;
+    if (res.status >= 400 && res.status <= 499 && res.status !== 422) throw this.refused(route, res);
+    const why = res.status === expected ? 'a body without a data array' : `HTTP ${res.status}: ${this.http.redact(detailsText(errorEntries(res.body)))}`;
+    throw new HttpUnexpectedResponseError(`${route} answered ${why}; the API did not answer as documented, report this with the run's API calls`, res.status);
+  }
+
+  /** The refusal of `route` as a whole, with the API's error details (secrets redacted). */
+  private refused(route: string, res: HttpResponse<unknown>): HttpRequestRefusedError {
+    return new HttpRequestRefusedError(route, res.status, this.http.redact(detailsText(errorEntries(res.body))));
   }
 }
 
@@ -285,19 +300,6 @@ function isSuccess(status: number): boolean {
 function hasId(value: unknown): value is { id: string | number } {
   const id = (value as { id?: unknown } | null | undefined)?.id;
   return (typeof id === 'string' && id !== '') || typeof id === 'number';
-}
-
-/** `body.data` as an array when `res.status` is `expected`; otherwise HttpUnexpectedResponseError. */
-function expectData(res: HttpResponse<unknown>, route: string, expected: number): unknown[] {
-  const data = (res.body as { data?: unknown } | undefined)?.data;
-  if (res.status === expected && Array.isArray(data)) return data;
-  const why =
-    res.status === expected ? 'a body without a data array' : `HTTP ${res.status}: ${detailsText(errorEntries(res.body))}`;
-  const fix =
-    res.status === 403 || res.status === 404
-      ? "check that the destination's base_url points at the User Interviews API and the key may use this endpoint"
-      : "the API did not answer as documented, report this with the run's API calls";
-  throw new HttpUnexpectedResponseError(`${route} answered ${why}; ${fix}`, res.status);
 }
 
 function errorEntries(body: unknown): ApiErrorEntry[] {

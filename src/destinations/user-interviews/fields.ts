@@ -12,6 +12,7 @@ import {
   type CharacteristicType,
   type CharacteristicValue,
   type ParticipantField,
+  textLength,
 } from './wire.ts';
 
 /** Where a mapping writes: a default participant field or a characteristic slug. */
@@ -67,14 +68,15 @@ export function castEmail(value: JsonValue): CastResult<string> {
   if (typeof value !== 'string') return { ok: false, reason: `email is not text (${describe(value)})` };
   const email = value.trim();
   if (email === '') return { ok: false, reason: 'email is blank' };
-  if (email.length > MAX_TEXT_LENGTH) return { ok: false, reason: `email is longer than ${MAX_TEXT_LENGTH} characters` };
+  if (textLength(email) > MAX_TEXT_LENGTH) return { ok: false, reason: `email is longer than ${MAX_TEXT_LENGTH} characters` };
   if (!EMAIL_PATTERN.test(email)) return { ok: false, reason: `email ${JSON.stringify(email)} is not a valid email address` };
   return { ok: true, value: email };
 }
 
 /**
- * Casts a value for a default participant field (text of at most 255 characters). Numbers and
- * booleans become their text; `null` stays `null` (clears the field); objects and arrays are refused.
+ * Casts a value for a default participant field (text of at most {@link MAX_TEXT_LENGTH}
+ * characters, counted by {@link textLength}: code points). Numbers and booleans become their
+ * text; `null` stays `null` (clears the field); objects and arrays are refused.
  */
 export function castFieldValue(field: ParticipantField, value: JsonValue): CastResult<string | null> {
   if (value === null) return { ok: true, value: null };
@@ -82,21 +84,24 @@ export function castFieldValue(field: ParticipantField, value: JsonValue): CastR
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
   else return { ok: false, reason: `${field}: expected text, got ${describe(value)}` };
-  if (text.length > MAX_TEXT_LENGTH) {
-    return { ok: false, reason: `${field}: longer than ${MAX_TEXT_LENGTH} characters (${text.length})` };
+  const length = textLength(text);
+  if (length > MAX_TEXT_LENGTH) {
+    return { ok: false, reason: `${field}: longer than ${MAX_TEXT_LENGTH} characters (${length})` };
   }
   return { ok: true, value: text };
 }
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** A decimal number as text: sign, whole digits, fraction digits, exponent (each part optional but one digit). */
+const DECIMAL = /^([+-])?(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([+-]?\d+))?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
 
 /**
  * Casts a value to a characteristic's type (see shared docs: user-interviews-api, types confirmed
- * by the help center): `number` takes numbers and decimal strings; `date` takes `YYYY-MM-DD` and
- * ISO timestamps (their UTC date); `boolean` takes true/false, 0/1 and their text forms; `text`
- * takes text, numbers and booleans. `null` always stays `null` (clears the characteristic).
+ * by the help center): `number` takes numbers, and decimal strings whose value a JSON number holds
+ * exactly (a bigint or a decimal with more digits than a double keeps is refused, never rounded:
+ * see {@link castNumber}); `date` takes `YYYY-MM-DD` and ISO timestamps (their UTC date);
+ * `boolean` takes true/false, 0/1 and their text forms; `text` takes text, numbers and booleans. `null` always stays `null` (clears the characteristic).
  */
 export function castCharacteristic(slug: string, type: CharacteristicType, value: JsonValue): CastResult<CharacteristicValue> {
   if (value === null) return { ok: true, value: null };
@@ -109,14 +114,8 @@ export function castCharacteristic(slug: string, type: CharacteristicType, value
       if (typeof value === 'string') return { ok: true, value };
       if (typeof value === 'number' || typeof value === 'boolean') return { ok: true, value: String(value) };
       return fail('text');
-    case 'number': {
-      if (typeof value === 'number') return Number.isFinite(value) ? { ok: true, value } : fail('a finite number');
-      if (typeof value === 'string' && DECIMAL.test(value.trim())) {
-        const number = Number(value.trim());
-        return Number.isFinite(number) ? { ok: true, value: number } : fail('a finite number');
-      }
-      return fail('a number');
-    }
+    case 'number':
+      return castNumber(slug, value);
     case 'boolean':
       if (typeof value === 'boolean') return { ok: true, value };
       if (value === 1 || value === 0) return { ok: true, value: value === 1 };
@@ -139,6 +138,67 @@ export function castCharacteristic(slug: string, type: CharacteristicType, value
       return fail('a date (YYYY-MM-DD) or an ISO timestamp');
     }
   }
+}
+
+/**
+ * A `number` characteristic's value: a finite JSON number, or a decimal string (`"39.62"`,
+ * `"-1.5e3"`, an engine's bigint or numeric text) whose exact value a JSON number holds.
+ *
+ * JSON numbers are IEEE 754 doubles on both sides (the API parses them as such [assumed]): they
+ * keep 15 to 17 significant digits, and integers exactly only up to 2^53 (9007199254740992).
+ * A decimal is accepted when the shortest decimal text of the double nearest to it
+ * (`String(Number(text))`) has the same value, i.e. it round-trips: `"39.62"`, `"12.50"` and
+ * `"0.1"` do; `"9007199254740993"` (it would become ...992) and `"0.10000000000000000001"` do not.
+ * Such a value is refused with a reason naming the characteristic, never rounded: a rounded value
+ * would be sent, and would compare equal to the next rounded one, so a change would go unseen.
+ */
+function castNumber(slug: string, value: JsonValue): CastResult<CharacteristicValue> {
+  const where = `characteristics.${slug}`;
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? { ok: true, value } : { ok: false, reason: `${where}: ${describe(value)} is not a finite number` };
+  }
+  const text = typeof value === 'string' ? value.trim() : '';
+  const decimal = parseDecimal(text);
+  if (decimal === null) return { ok: false, reason: `${where}: ${describe(value)} is not a number` };
+  const number = Number(text);
+  if (!Number.isFinite(number)) {
+    return { ok: false, reason: `${where}: ${describe(value)} is beyond the range of a JSON number (about ±1.8e308)` };
+  }
+  if (!sameDecimal(decimal, parseDecimal(String(number))!)) {
+    return {
+      ok: false,
+      reason:
+        `${where}: ${describe(value)} cannot be sent as a JSON number without changing it (it would become ${String(number)}): ` +
+        `JSON numbers keep 15 to 17 significant digits, and integers exactly only up to 2^53 = 9007199254740992. ` +
+        `Round it in the model's SQL, or write it to a text characteristic`,
+    };
+  }
+  return { ok: true, value: number };
+}
+
+/** A decimal's exact value: `digits` × 10^`exponent`, `digits` without leading or trailing zeros ("" for zero). */
+interface Decimal {
+  negative: boolean;
+  digits: string;
+  exponent: number;
+}
+
+/** Parses `[+-]digits[.digits][e[+-]digits]`; `null` for anything else. */
+function parseDecimal(text: string): Decimal | null {
+  const match = DECIMAL.exec(text);
+  if (!match) return null;
+  const [, sign, whole = '', fractionAfterWhole, fractionAlone, exponent = '0'] = match;
+  const fraction = fractionAfterWhole ?? fractionAlone ?? '';
+  let digits = `${whole}${fraction}`.replace(/^0+/, '');
+  let shift = Number(exponent) - fraction.length;
+  const trailing = /0*$/.exec(digits)![0].length;
+  digits = digits.slice(0, digits.length - trailing);
+  shift += trailing;
+  return { negative: sign === '-' && digits !== '', digits, exponent: digits === '' ? 0 : shift };
+}
+
+function sameDecimal(a: Decimal, b: Decimal): boolean {
+  return a.negative === b.negative && a.digits === b.digits && a.exponent === b.exponent;
 }
 
 function isRealDate(text: string): boolean {

@@ -20,8 +20,25 @@ export const MAX_BATCH_SIZE = 100;
 /** `page[size]` default and maximum for `GET /participants` [confirmed]. */
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 200;
-/** Default participant fields are text of at most this many characters [assumed]. */
+/** Default participant fields are text of at most this many characters ({@link textLength}) [assumed]. */
 export const MAX_TEXT_LENGTH = 255;
+
+/**
+ * The length of a text as the API's limits count it: in Unicode code points, so an emoji or any
+ * other character outside the Basic Multilingual Plane counts 1 (JavaScript's `length` counts
+ * UTF-16 units: 2 for them) [assumed]. The shared docs (user-interviews-api, "Default participant
+ * fields") give the limit in "characters"; a server counts characters as code points (a
+ * PostgreSQL `varchar(255)`, Ruby's `String#length`, Python's `len`), not UTF-16 units. Both
+ * the local validation (fields.ts) and the emulator count with this function, so a text the
+ * client lets through is never refused by the emulator for its length, nor the reverse.
+ */
+export function textLength(text: string): number {
+  // Fast path: every UTF-16 unit is a code point unless the text holds a surrogate pair.
+  if (!/[\uD800-\uDBFF]/.test(text)) return text.length;
+  let count = 0;
+  for (const _codePoint of text) count += 1;
+  return count;
+}
 
 /** Routes, relative to the base URL (which ends in `/api`). */
 export const ROUTES = {

@@ -1,5 +1,5 @@
 /**
- * The panelsync HTTP API as the UI uses it (contract: notes server-api.md; JSON under /api/v1,
+ * The panelsync HTTP API as the UI uses it (contract: docs/http-api.md; JSON under /api/v1,
  * bearer token `server.api_token`). The token is kept in sessionStorage: asked once per tab,
  * gone when the tab closes.
  */

@@ -1,11 +1,18 @@
 /**
- * The live debugger of a run: every API call (every attempt) as the call tree, split retries
- * nested under the batch call they split (src/state/call-tree.ts). Each call is a `<details>`
- * whose summary reads method, path, status and duration; opening it loads the call's request and
+ * The live debugger of a run: its API calls (every attempt) as the call tree, split retries nested
+ * under the batch call they split (src/state/call-tree.ts). Each call is a `<details>` whose
+ * summary reads method, path, status and duration; opening it loads the call's request and
  * response (GET /api/v1/runs/{id}/calls/{seq}, CallDetail in src/state/run-history.ts).
  *
- * Calls never change once recorded, so a poll only adds list items: open calls, focus and scroll
- * stay as they are.
+ * Calls are loaded page by page in `seq` order (GET /api/v1/runs/{id}/calls?after=SEQ&limit=N,
+ * docs/http-api.md): a run in insert mode makes one call per row. Up to {@link CALLS_AUTO_LIMIT}
+ * come by themselves (the first load, then new calls while the run is in progress); "Show more
+ * calls" loads the next page. Each call comes with its place in the tree of the whole run
+ * (`depth`, `parent_seq`, `request_seq`), which depends only on the calls before it, so the tree
+ * of the pages loaded so far is exact; {@link treeOrder} lays it out depth first.
+ *
+ * Calls never change once recorded, so loading more only adds list items: open calls, focus and
+ * scroll stay as they are.
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, reconcileChildren } from './dom.js';
@@ -13,12 +20,19 @@ import { absoluteTime, bytes, count, duration, httpStatusBadge, urlPath } from '
 
 /** Primary keys listed for one call before "and N more". */
 const PKS_SHOWN = 50;
+/** Calls fetched per request. */
+const CALLS_PAGE = 250;
+/** Calls loaded without asking: on the first load and while the run is in progress. */
+const CALLS_AUTO_LIMIT = 1000;
+/** Largest `limit` the API takes (MAX_LIST_LIMIT in src/server/create-app.ts). */
+const MAX_API_LIMIT = 10000;
 
 /**
  * @param {string} runId
- * @returns {{ el: HTMLElement, update(calls: object[]): void, reveal(seq: number): boolean }}
- *   `update` takes the run's CallTreeItem list (depth first); `reveal` opens, scrolls to and
- *   focuses a call, false when it is not listed (yet)
+ * @returns {{ el: HTMLElement, refresh(run: object): Promise<void>, reveal(seq: number): Promise<boolean> }}
+ *   `refresh` takes the run (RunDetail) and loads the calls recorded since the last load, within
+ *   {@link CALLS_AUTO_LIMIT}; `reveal` opens, scrolls to and focuses a call, loading the pages up
+ *   to it first; false when the run has no such call (yet)
  */
 export function callDebugger(runId) {
   const items = new Map();
@@ -26,7 +40,18 @@ export function callDebugger(runId) {
   const countLine = h('p', { class: 'call-count' });
   const onlyFailed = h('input', { type: 'checkbox', id: 'only-failed-calls' });
   const emptyFilter = h('p', { class: 'muted', hidden: true }, 'No call failed.');
-  let calls = [];
+  const more = h('button', { type: 'button', class: 'button', hidden: true }, 'Show more calls');
+  /** Calls loaded so far, in seq order (pages are contiguous from the first call). */
+  const calls = [];
+  let after = 0;
+  /** Whether the last page said no call follows (more may come while the run is in progress). */
+  let atEnd = false;
+  /** Calls the run has (RunDetail.calls) as of the last refresh. */
+  let total = 0;
+  let running = false;
+  let fetchedAfterEnd = false;
+  /** The load in flight: pages are fetched one after the other, never two at once. */
+  let loading = Promise.resolve();
 
   const applyFilter = () => {
     let shown = 0;
@@ -39,6 +64,52 @@ export function callDebugger(runId) {
   };
   onlyFailed.addEventListener('change', applyFilter);
 
+  const render = () => {
+    const all = Math.max(total, calls.length);
+    const failed = calls.filter(isFailed).length;
+    const partial = calls.length < all;
+    countLine.textContent =
+      all === 0
+        ? running
+          ? 'No API calls recorded so far.'
+          : 'No API calls recorded.'
+        : `${count(all)} call${all === 1 ? '' : 's'}${partial ? `, the first ${count(calls.length)} shown` : ''}` +
+          `${failed ? `, ${count(failed)} failed${partial ? ' among them' : ''}` : ''}.`;
+    for (const call of calls) if (!items.has(call.seq)) items.set(call.seq, callItem(runId, call));
+    reconcileChildren(
+      list,
+      treeOrder(calls).map((c) => items.get(c.seq)),
+    );
+    applyFilter();
+    more.hidden = !partial || (running && calls.length < CALLS_AUTO_LIMIT);
+    const next = Math.min(CALLS_PAGE, all - calls.length);
+    more.textContent = `Show ${count(next)} more call${next === 1 ? '' : 's'} (${count(all - calls.length)} not shown yet)`;
+  };
+
+  /** Fetches the next page of at most `limit` calls; false when none came. */
+  const fetchPage = async (limit) => {
+    const page = await apiRequest(`/runs/${segment(runId)}/calls?after=${after}&limit=${Math.min(limit, MAX_API_LIMIT)}`);
+    calls.push(...page.calls);
+    if (page.calls.length > 0) after = page.calls[page.calls.length - 1].seq;
+    atEnd = page.next_after === null;
+    return page.calls.length > 0;
+  };
+  /** Runs `load` after the load in flight, and renders once it is done. */
+  const queue = (load) => {
+    const next = loading.then(load).finally(render);
+    loading = next.catch(() => undefined);
+    return next;
+  };
+
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      await queue(() => fetchPage(CALLS_PAGE));
+    } finally {
+      more.disabled = false;
+    }
+  });
+
   const el = h(
     'div',
     { class: 'call-debugger' },
@@ -50,25 +121,34 @@ export function callDebugger(runId) {
     ),
     emptyFilter,
     list,
+    more,
   );
 
   return {
     el,
-    update(next) {
-      calls = next;
-      const failed = calls.filter(isFailed).length;
-      countLine.textContent =
-        calls.length === 0
-          ? 'No API calls recorded.'
-          : `${count(calls.length)} call${calls.length === 1 ? '' : 's'}${failed ? `, ${count(failed)} failed` : ''}.`;
-      for (const call of calls) if (!items.has(call.seq)) items.set(call.seq, callItem(runId, call));
-      reconcileChildren(
-        list,
-        calls.map((c) => items.get(c.seq)),
-      );
-      applyFilter();
+    refresh(run) {
+      total = run.calls;
+      running = run.status === 'running';
+      // While running, new calls come by themselves; once it ended, one more load for the last ones.
+      if (fetchedAfterEnd) return queue(() => undefined);
+      const ended = !running;
+      return queue(async () => {
+        while (calls.length < CALLS_AUTO_LIMIT) {
+          const got = await fetchPage(Math.min(CALLS_PAGE, CALLS_AUTO_LIMIT - calls.length));
+          if (!got || atEnd) break;
+        }
+        fetchedAfterEnd = ended;
+      });
     },
-    reveal(seq) {
+    async reveal(seq) {
+      if (!items.has(seq) && seq > after) {
+        await queue(async () => {
+          while (seq > after) {
+            const got = await fetchPage(seq - after);
+            if (!got || atEnd) break;
+          }
+        });
+      }
       const item = items.get(seq);
       if (!item) return false;
       if (item.hidden) {
@@ -83,6 +163,36 @@ export function callDebugger(runId) {
       return true;
     },
   };
+}
+
+/**
+ * The calls loaded so far, depth first as src/state/call-tree.ts orders the whole run: each
+ * request (a first attempt and its retries, by `request_seq`) followed by the requests that split
+ * it (`parent_seq`), requests in the order of their first attempt. A call's parent and first
+ * attempt come before it, so they are loaded whenever it is.
+ * @param {object[]} calls CallTreeItem list in seq order
+ * @returns {object[]} the same calls, depth first
+ */
+function treeOrder(calls) {
+  const requests = new Map();
+  const roots = [];
+  for (const call of calls) {
+    let request = requests.get(call.request_seq);
+    if (!request) {
+      request = { calls: [], children: [] };
+      requests.set(call.request_seq, request);
+      const parent = call.parent_seq === null ? undefined : requests.get(call.parent_seq);
+      (parent ? parent.children : roots).push(request);
+    }
+    request.calls.push(call);
+  }
+  const out = [];
+  const walk = (request) => {
+    out.push(...request.calls);
+    for (const child of request.children) walk(child);
+  };
+  for (const root of roots) walk(root);
+  return out;
 }
 
 function isFailed(call) {

@@ -5,7 +5,7 @@
 import { h } from './dom.js';
 
 /**
- * Run statuses (src/state/state-store.ts RUN_STATUSES) and sync health (server-api.md), each
+ * Run statuses (src/state/state-store.ts RUN_STATUSES) and sync health (docs/http-api.md), each
  * with the word and symbol shown; the CSS class `status-{key}` gives the colour.
  */
 const STATUS_LABELS = {
@@ -105,7 +105,7 @@ export function bytes(n) {
 }
 
 /**
- * A sync's schedule (server-api.md SyncListItem.schedule) in words: "every 15m", "cron 0 6 * * * (UTC)"
+ * A sync's schedule (docs/http-api.md, SyncListItem.schedule) in words: "every 15m", "cron 0 6 * * * (UTC)"
  * or "manual".
  */
 export function scheduleText(schedule) {
@@ -145,7 +145,7 @@ export function progressDone(progress) {
 }
 
 /**
- * What a run was asked to do besides sending what changed (RunListItem.options, server-api.md):
+ * What a run was asked to do besides sending what changed (RunListItem.options, docs/http-api.md):
  * "Full resync", "Reset CDC" (both, comma-separated, if both were given), or `null` for a normal run.
  * @param {{ full_resync: boolean, reset_cdc: boolean } | undefined} options
  */

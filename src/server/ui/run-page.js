@@ -3,9 +3,9 @@
  * live debugger. While the run is in progress the page polls and grows: counts (the run's live
  * `progress`), new failed rows, new calls. A run queued behind the sync's run in progress shows
  * as queued (no rows or calls yet) and turns into the running run once it starts.
- * Data: GET /api/v1/runs/{id} (RunDetail + progress, or QueuedRunView with status "queued"; notes
- * server-api.md), /runs/{id}/rows?result=rejected,invalid (OutcomeItem), /runs/{id}/calls
- * (CallTreeItem); shapes in src/state/run-history.ts and src/server/run-views.ts.
+ * Data: GET /api/v1/runs/{id} (RunDetail + progress, or QueuedRunView with status "queued"),
+ * /runs/{id}/rows?result=rejected,invalid (OutcomeItem), /runs/{id}/calls (CallTreeItem pages, see
+ * ./call-debugger.js); docs/http-api.md, shapes in src/state/run-history.ts and src/server/run-views.ts.
  */
 import { apiRequest, segment } from './api-client.js';
 import { callDebugger } from './call-debugger.js';
@@ -54,12 +54,13 @@ export function runPage(container, { id }) {
   );
   document.title = `Run ${id} · panelsync`;
 
-  // A link to #call-N (from a failed row, or shared) opens that call once it is listed.
+  // A link to #call-N (from a failed row, or shared) opens that call, loading the calls up to it;
+  // a call not recorded yet (the run is in progress) opens once it is.
   let pendingCall = null;
-  const revealFromHash = () => {
+  const revealFromHash = async () => {
     const m = /^#call-(\d+)$/.exec(location.hash);
     if (!m) return;
-    pendingCall = calls.reveal(Number(m[1])) ? null : Number(m[1]);
+    pendingCall = (await calls.reveal(Number(m[1]))) ? null : Number(m[1]);
   };
   window.addEventListener('hashchange', revealFromHash);
   // A second click on the same #call-N link changes no hash: open the call all the same.
@@ -83,13 +84,12 @@ export function runPage(container, { id }) {
         document.title = `Run ${id} (${run.sync}, queued) · panelsync`;
         return { live: true, idleMs: null };
       }
-      const [callList] = await Promise.all([apiRequest(`${path}/calls`), rows.refresh(run)]);
-      calls.update(callList.calls);
+      await Promise.all([calls.refresh(run), rows.refresh(run)]);
       if (first) {
         first = false;
         document.title = `Run ${id} (${run.sync}) · panelsync`;
-        revealFromHash();
-      } else if (pendingCall !== null && calls.reveal(pendingCall)) {
+        await revealFromHash();
+      } else if (pendingCall !== null && (await calls.reveal(pendingCall))) {
         pendingCall = null;
       }
       return { live: run.status === 'running', idleMs: null };
@@ -189,7 +189,7 @@ function renderSummary(run) {
       'p',
       null,
       `The model returned ${count(s.rows.queried)} rows: ${count(s.rows.added)} added, ${count(s.rows.changed)} changed, `,
-      `${count(s.rows.unchanged)} unchanged and ${count(s.rows.invalid)} invalid; ${count(s.rows.removed)} synced before left it.`,
+      `${count(s.rows.unchanged)} unchanged and ${count(s.rows.invalid)} invalid; ${count(s.rows.removed)} rows synced before have left the model.`,
     ),
     h('div', { class: 'table-scroll' }, countsTable(s)),
   ];
@@ -216,7 +216,7 @@ function renderProgress(p, tile, sum) {
             'p',
             { class: 'help' },
             `The model returned ${count(planned.queried)} rows: ${count(planned.added)} added, ${count(planned.changed)} changed, `,
-            `${count(planned.unchanged)} unchanged and ${count(planned.invalid)} invalid; ${count(planned.removed)} synced before left it.`,
+            `${count(planned.unchanged)} unchanged and ${count(planned.invalid)} invalid; ${count(planned.removed)} rows synced before have left the model.`,
           ),
         ),
     h(

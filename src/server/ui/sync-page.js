@@ -1,7 +1,7 @@
 /**
  * A sync's page (`/syncs/{name}`): run now and full resync (behind a confirmation), what is
  * running, the configuration with its mappings, the rows currently failing, and the run history.
- * Data: GET /api/v1/syncs/{name} (SyncListItem + config + failing_rows, notes server-api.md);
+ * Data: GET /api/v1/syncs/{name} (SyncListItem + config + failing_rows, docs/http-api.md);
  * actions: POST /api/v1/syncs/{name}/trigger.
  */
 import { apiRequest, segment } from './api-client.js';

@@ -1,7 +1,7 @@
 /**
  * The syncs page (`/`): every sync of the project file with its model, mode, schedule, last run
  * (status and time), that run's rows succeeded / rejected / invalid, and a chart of its recent runs.
- * Data: GET /api/v1/syncs (SyncListItem, notes server-api.md).
+ * Data: GET /api/v1/syncs (SyncListItem, docs/http-api.md).
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, region } from './dom.js';

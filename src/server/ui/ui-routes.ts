@@ -75,7 +75,7 @@ export function uiNotFound(c: Context): Promise<Response> {
  * It answers only `GET /`, `GET /syncs/*`, `GET /runs/*` and `GET /ui/{file}`, so `/api/v1/*` and
  * `/metrics` stay with the API. Files are read from this folder on each request (they are small).
  *
- * The pages call the API (notes server-api.md) with the bearer token the user enters once per
+ * The pages call the API (docs/http-api.md) with the bearer token the user enters once per
  * browser tab; this sub-app itself needs no token: it serves no data.
  */
 export function uiRoutes(): Hono {

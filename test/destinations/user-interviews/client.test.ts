@@ -106,13 +106,23 @@ describe('UserInterviewsClient.batchUpsert', () => {
     ]);
   });
 
-  it('other 4xx reject every row with the status and detail, as a refusal splitting cannot help', async () => {
-    server = await startLocalServer(json(403, { errors: [{ status: '403', title: 'Forbidden', detail: 'plan does not allow the API' }] }));
+  it('other 4xx throw HTTP_REQUEST_REFUSED with the status, the detail and what to check: the request was refused as a whole', async () => {
+    server = await startLocalServer(
+      json(403, { errors: [{ status: '403', title: 'Forbidden', detail: 'plan does not allow the API' }] }),
+      json(404),
+      json(403, { errors: [{ status: '403', title: 'Forbidden', detail: `key ${KEY} lacks a scope` }] }),
+    );
     const { ui } = uiClient(server.baseUrl);
-    expect(await ui.batchUpsert([ann, cyd])).toEqual([
-      { ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: plan does not allow the API' },
-      { ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: plan does not allow the API' },
-    ]);
+    const forbidden = await ui.batchUpsert([ann, cyd]).catch((e: unknown) => e);
+    expect(forbidden).toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 403, retryable: false });
+    expect((forbidden as Error).message).toMatch(/^PATCH \/participants\/batches was refused with HTTP 403: plan does not allow the API; check .*API key has permission/);
+    const missing = await ui.batchUpsert([ann]).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 404 });
+    expect((missing as Error).message).toMatch(/HTTP 404: no error detail; check .*base_url .*ending in \/api/);
+    const echoed = await ui.batchUpsert([ann]).catch((e: unknown) => e);
+    expect((echoed as Error).message).toContain('HTTP 403: key [REDACTED] lacks a scope');
+    expect((echoed as Error).message).not.toContain(KEY);
+    expect(server.requests).toHaveLength(3);
   });
 
   it('throws for a whole-batch failure (401) and a 200 that does not match the rows', async () => {
@@ -147,12 +157,12 @@ describe('UserInterviewsClient single-participant endpoints', () => {
     expect(JSON.parse(server.requests[0]!.body)).toEqual({ participant: ann });
   });
 
-  it('deleteParticipant: 204 and 404 are both ok', async () => {
+  it('deleteParticipant: 204 and 404 are both ok, 403 is refused', async () => {
     server = await startLocalServer(json(204), json(404, { errors: [{ status: '404', title: 'Not found', detail: 'not found' }] }), json(403));
     const { ui } = uiClient(server.baseUrl);
     expect(await ui.deleteParticipant('8812')).toEqual({ ok: true, id: '8812' });
     expect(await ui.deleteParticipant('a/b')).toEqual({ ok: true, id: 'a/b' });
-    expect(await ui.deleteParticipant('9')).toEqual({ ok: false, own: false, code: 'REQUEST_REFUSED', error: 'HTTP 403: no error detail' });
+    await expect(ui.deleteParticipant('9')).rejects.toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 403 });
     expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'DELETE /api/participants/8812',
       'DELETE /api/participants/a%2Fb',
