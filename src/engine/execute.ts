@@ -20,7 +20,7 @@
  * changed row falls back to its email (upsert: matched or created by email; update: looked up in
  * the directory, skipped when unknown), and a removed row has nothing left to clear or delete.
  */
-import type { SyncConfig } from '../config/schema.ts';
+import type { SyncConfig, SyncMode } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
 import { normalizeEmail, type ParticipantInput } from '../destinations/user-interviews/wire.ts';
 import { failsEveryRequest, HttpAbortedError } from '../http/errors.ts';
@@ -212,17 +212,13 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
   const outcomes: Outcome[] = new Array(batch.length);
   const writes: ParticipantWrite[] = [];
   batch.forEach((row, index) => {
-    if (ctx.sync.mode === 'update') {
-      // A stored id missing from the directory names a participant deleted since: try the email.
-      const id = row.existingId ?? ctx.stage.directoryId(row.emailKey);
-      if (id === null) {
-        outcomes[index] = { skipped: 'no participant with this email exists (update mode never creates one)' };
-      } else {
-        // The directory is a moment old: an id gone by now is rejected, looked up again next run.
-        writes.push({ index, participant: toParticipant(row, id), ifIdUnknown: 'reject' });
-      }
-    } else {
-      writes.push({ index, participant: toParticipant(row, emailChanged(row) ? row.participantId : null), ifIdUnknown: 'by-email' });
+    const decision = decideRow(ctx.sync.mode, row, ctx.stage, ctx.store, ctx.syncName);
+    if (decision.action === 'skip') outcomes[index] = { skipped: decision.reason };
+    else if (decision.action === 'write') {
+      // update: the directory is a moment old, so an id gone by now is rejected (looked up again
+      // next run); upsert: an id the API no longer knows is dropped and the row written by email.
+      const ifIdUnknown = ctx.sync.mode === 'update' ? 'reject' : 'by-email';
+      writes.push({ index, participant: toParticipant(row, decision.id), ifIdUnknown });
     }
   });
   await writeParticipants(ctx, ctx.sync.mode, batch, writes, outcomes);
@@ -335,15 +331,11 @@ async function sendBatch<T>(
  * while it stays, the participant holding the row's email is taken as the one that create made.
  */
 async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
-  if (row.class === 'changed' || row.previousPayload !== null) {
-    return { skipped: 'already synced (insert mode never updates a participant)' };
-  }
+  const decision = decideRow('insert', row, ctx.stage, ctx.store, ctx.syncName);
+  if (decision.action === 'skip') return { skipped: decision.reason };
+  if (decision.action === 'adopt') return { ok: true, id: decision.id };
+  if (decision.action === 'reject') return { ok: false, own: true, code: 'ALREADY_EXISTS', error: decision.error };
   const intended = ctx.store.insertIntent(ctx.syncName, row.pk) === row.emailKey;
-  if (row.existingId !== null) {
-    // An earlier run sent this create and got no answer: it made the participant.
-    if (intended) return { ok: true, id: row.existingId };
-    return { ok: false, own: true, code: 'ALREADY_EXISTS', error: `already exists: participant ${row.existingId} has this email` };
-  }
   const batch = { id: `b${++ctx.batches}`, index: 0 };
   ctx.store.recordInsertIntent({ sync: ctx.syncName, pk: row.pk, emailKey: row.emailKey, runId: ctx.runId });
   const result = await ctx.client.createParticipant(toParticipant(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
@@ -447,6 +439,44 @@ function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
 }
 
 /** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
+/** What a mode does with a planned added or changed row, before any call; see {@link decideRow}. */
+export type RowDecision =
+  | { action: 'write'; id: string | null }
+  | { action: 'skip'; reason: string }
+  | { action: 'reject'; error: string }
+  | { action: 'adopt'; id: string };
+
+/**
+ * The rule of each mode for a planned added or changed row, once the directory is read (update
+ * and insert modes). Shared by the run and by `panelsync plan`, so that a plan says what the run does.
+ * - upsert: write, by the stored participant id when the row's email changed, else by email;
+ * - update: write by the participant's id: the row's stored one if the directory has it, else the
+ *   one with its email; with neither, skip (update mode never creates a participant; written by
+ *   email, a participant whose email was changed in User Interviews would be created);
+ * - insert: a row synced before is skipped (insert mode never updates); a row whose email a
+ *   participant holds is rejected "already exists", unless the row's own create of an earlier run
+ *   (its insert intent, same email) made it: then it is adopted; otherwise write (create).
+ */
+export function decideRow(
+  mode: SyncMode,
+  row: PlannedRow,
+  directory: Pick<Stage, 'directoryId'>,
+  intents: Pick<StateStore, 'insertIntent'>,
+  sync: string,
+): RowDecision {
+  if (mode === 'upsert') return { action: 'write', id: emailChanged(row) ? row.participantId : null };
+  if (mode === 'update') {
+    // A stored id missing from the directory names a participant deleted since: try the email.
+    const id = row.existingId ?? directory.directoryId(row.emailKey);
+    return id === null ? { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' } : { action: 'write', id };
+  }
+  if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
+  if (row.existingId === null) return { action: 'write', id: null };
+  // An earlier run sent this create and got no answer: it made the participant.
+  if (intents.insertIntent(sync, row.pk) === row.emailKey) return { action: 'adopt', id: row.existingId };
+  return { action: 'reject', error: `already exists: participant ${row.existingId} has this email` };
+}
+
 function emailChanged(row: PlannedRow): boolean {
   return row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
 }

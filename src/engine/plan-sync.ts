@@ -15,6 +15,7 @@ import { MAX_PAGE_SIZE, normalizeEmail } from '../destinations/user-interviews/w
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
+import { decideRow } from './execute.ts';
 import { createClient, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
 
 /** Planned rows read from the stage per page while counting outcomes. */
@@ -161,24 +162,13 @@ async function readDirectory(client: UserInterviewsClient, stage: Stage): Promis
 
 /**
  * What a run does with a planned added or changed row instead of sending it, once the directory
- * is read; `null` when it sends it (or settles it as sent). The rules and reasons are execute.ts's:
- * - update: the participant is the row's stored one if the directory has it, else the one with
- *   its email; with neither, the row is skipped (update mode never creates a participant);
- * - insert: a row synced before is skipped (insert mode never updates); a row whose participant
- *   exists is rejected "already exists", unless the row's own create of an earlier run (its
- *   insert intent, same email) made it: then the run adopts it.
+ * is read ({@link decideRow}, the run's own rule); `null` when it sends it (or adopts it as sent).
  */
 function modeOutcome(mode: SyncMode, row: PlannedRow, stage: Stage, store: StateStore, syncName: string): PlannedOutcome | null {
-  if (mode === 'update') {
-    if ((row.existingId ?? stage.directoryId(row.emailKey)) !== null) return null;
-    return { result: 'skipped', reason: 'no participant with this email exists (update mode never creates one)' };
-  }
-  if (mode !== 'insert') return null;
-  if (row.class === 'changed' || row.previousPayload !== null) {
-    return { result: 'skipped', reason: 'already synced (insert mode never updates a participant)' };
-  }
-  if (row.existingId === null || store.insertIntent(syncName, row.pk) === row.emailKey) return null;
-  return { result: 'rejected', reason: `already exists: participant ${row.existingId} has this email` };
+  const decision = decideRow(mode, row, stage, store, syncName);
+  if (decision.action === 'skip') return { result: 'skipped', reason: decision.reason };
+  if (decision.action === 'reject') return { result: 'rejected', reason: decision.error };
+  return null;
 }
 
 /** Counts the outcomes of every planned added and changed row, a page at a time. */

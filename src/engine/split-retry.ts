@@ -31,7 +31,7 @@ export class PartialBatchError extends Error {
 /**
  * Sends `rows` with `send` (one result per row, in order) and splits on whole-batch rejection.
  * A batch counts as rejected whole when a `422` rejected a row only because of the others (code
- * `REJECTED_WITH_BATCH`); any other answer is final, `REQUEST_REFUSED` included. With
+ * `REJECTED_WITH_BATCH`); any other answer is final (a request refused whole throws, see http/errors.ts). With
  * `splitRetries` off, the first answer is final. Halves are sent one after the other (they stay
  * within the sync's concurrency).
  *
