@@ -16,7 +16,7 @@ import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
 import { decideRow } from './execute.ts';
-import { createClient, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
+import { createClient, destinationChangeError, destinationFingerprint, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
 
 /** Planned rows read from the stage per page while counting outcomes. */
 const PAGE_ROWS = 1_000;
@@ -62,7 +62,8 @@ export type PlanReport = Omit<RunSummary, 'run_id' | 'status'> & {
   run_id: null;
   status: 'planned';
   already_exists: number;
-  refused: { code: 'MASS_DELETE_GUARD'; message: string } | null;
+  /** The run would stop before sending anything: why, and what to do. */
+  refused: { code: 'MASS_DELETE_GUARD' | 'DESTINATION_CHANGED'; message: string } | null;
   sample: PlannedChange[];
   invalid_rows: Array<{ pk: string | null; reason: string }>;
 };
@@ -89,6 +90,7 @@ export async function planSync(options: {
   let apiCalls = 0;
   const client = createClient(project, destination, () => apiCalls++);
   try {
+    const moved = options.fullResync ? null : destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination));
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
@@ -98,7 +100,12 @@ export async function planSync(options: {
       fullResync: options.fullResync,
     });
     try {
-      const refused = options.allowMassDelete || options.fullResync ? null : guardRefusal(counts, store.snapshotSize(options.sync), sync);
+      const refused =
+        moved !== null
+          ? { code: 'DESTINATION_CHANGED' as const, message: moved.message.replace('so nothing was sent', 'so the run will send nothing') }
+          : options.allowMassDelete || options.fullResync
+            ? null
+            : guardRefusal(counts, store.snapshotSize(options.sync), sync);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
       if (decides) await readDirectory(client, stage);

@@ -248,31 +248,42 @@ function checkDestination(
   options: { fullResync?: boolean; resetCdc?: boolean },
 ): void {
   const recorded = store.snapshotDestination(syncName);
-  const rows = store.snapshotSize(syncName);
   if (recorded === null) {
-    if (rows > 0) store.bindDestination(syncName, current, runId);
+    if (store.snapshotSize(syncName) > 0) store.bindDestination(syncName, current, runId);
     return;
   }
-  const changes: string[] = [];
-  if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
-  if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);
-  if (recorded.baseUrl !== current.baseUrl) changes.push(`base_url ${recorded.baseUrl} -> ${current.baseUrl}`);
-  if (changes.length === 0) {
+  const refusal = destinationChangeError(store, syncName, current);
+  if (refusal === null) {
     // Same account, new key: a rotated key is routine and no change of destination (a run with
     // a key of another account fails on its first call, 401, or finds no participant by id).
     if (recorded.apiKeySha256 !== current.apiKeySha256) store.bindDestination(syncName, current, runId);
     return;
   }
-  if (rows > 0 && !options.fullResync && !options.resetCdc) {
-    throw new RunError(
-      'DESTINATION_CHANGED',
-      `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ` +
-        `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. ` +
-        'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
-        'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).',
-    );
-  }
+  if (!options.fullResync && !options.resetCdc) throw refusal;
   store.replaceSnapshot(syncName);
+}
+
+/**
+ * The error a run of `syncName` stops with when its snapshot was acknowledged by another
+ * destination than `current` (another name, environment or base_url), naming what changed and
+ * both ways forward; `null` when it was not, or the snapshot is empty. Reads only.
+ */
+export function destinationChangeError(store: StateStore, syncName: string, current: DestinationFingerprint): RunError | null {
+  const recorded = store.snapshotDestination(syncName);
+  const rows = store.snapshotSize(syncName);
+  if (recorded === null || rows === 0) return null;
+  const changes: string[] = [];
+  if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
+  if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);
+  if (recorded.baseUrl !== current.baseUrl) changes.push(`base_url ${recorded.baseUrl} -> ${current.baseUrl}`);
+  if (changes.length === 0) return null;
+  return new RunError(
+    'DESTINATION_CHANGED',
+    `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ` +
+      `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. ` +
+      'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
+      'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).',
+  );
 }
 
 /** A model read into a stage and diffed; the caller drops the stage and closes the source. */

@@ -10,6 +10,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/start-emulator.ts';
+import { planSync } from '../../src/engine/plan-sync.ts';
 import { ACCEPT } from '../../src/destinations/user-interviews/wire.ts';
 import { TEST_API_KEY, TEST_CHARACTERISTICS } from '../helpers/chinook-project.ts';
 import { SYNC, expectAddsUp, runProject, writeCalls } from '../helpers/run-helpers.ts';
@@ -66,6 +67,10 @@ describe('the snapshot is tied to its destination', () => {
     );
     expect(await emulatorCalls(b)).toEqual({});
     expect(p.snapshot().size).toBe(5); // the snapshot is kept for the old destination
+    // The plan says so too, instead of "5 unchanged".
+    const plan = await planSync({ project: await p.load(), sync: SYNC });
+    expect(plan.refused).toEqual({ code: 'DESTINATION_CHANGED', message: expect.stringContaining('so the run will send nothing') });
+    expect(Object.keys(await emulatorCalls(b)).filter((route) => !route.startsWith('GET '))).toEqual([]);
     // Pointed back, the sync carries on as before.
     rewriteProject(p, b.apiUrl, p.emulator.apiUrl);
     expect((await runProject(p)).summary).toMatchObject({ status: 'success', rows: { unchanged: 5 } });
