@@ -3,20 +3,11 @@
  * Retry-After`) or in a retry's backoff stops at once, recorded `interrupted`, and the next run
  * resumes. An exchange already on the wire is never cut: its answer is committed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
-import { createPeopleProject, expectStoppedRunAddsUp, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, expectStoppedRunAddsUp } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 /** An AbortSignal aborted `ms` after the call. */
 function abortAfter(ms: number): AbortSignal {

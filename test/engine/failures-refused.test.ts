@@ -6,21 +6,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiCall } from '../../src/http/http-client.ts';
 import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
-import { createPeopleProject, DELETE_PARTICIPANT, expectStoppedRunAddsUp, PATCH_BATCHES, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, DELETE_PARTICIPANT, expectStoppedRunAddsUp, PATCH_BATCHES, type PeopleProject } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 /** Points the destination's base_url somewhere else in the project file (as a user would edit it). */
 function setBaseUrl(p: PeopleProject, baseUrl: string): void {

@@ -3,22 +3,13 @@
  * rows retried on later runs, transient failures (429, 5xx, dropped connections, timeouts),
  * exhausted attempts, a refused API key.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiCall } from '../../src/http/http-client.ts';
 import { TEST_API_KEY } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject as run, sentInBatches, writeCalls } from '../helpers/run-helpers.ts';
-import { createPeopleProject, expectStoppedRunAddsUp, person, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, expectStoppedRunAddsUp, person } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 const UNDELIVERABLE = 'email: email is not deliverable';
 

@@ -2,7 +2,7 @@
  * Sync modes (insert, update, upsert), email changes, delete behaviours, full resync, the
  * mass-delete guard and reset-cdc, against the emulator on loopback.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
 import type { PlanReport } from '../../src/engine/plan-sync.ts';
@@ -10,7 +10,7 @@ import { runSync } from '../../src/engine/run-sync.ts';
 import type { ApiCall } from '../../src/http/http-client.ts';
 import { expectAddsUp, runProject as run, sentInBatches, SYNC, writeCalls } from '../helpers/run-helpers.ts';
 import {
-  createPeopleProject,
+  peopleProjectPerTest,
   DELETE_PARTICIPANT,
   expectStoppedRunAddsUp,
   GET_PARTICIPANTS,
@@ -18,19 +18,9 @@ import {
   person,
   POST_PARTICIPANTS,
   runCli,
-  type PeopleProject,
 } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 describe('insert mode', () => {
   it('creates with POST only, rejects an existing email as "already exists" without touching it, skips changes', async () => {

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { ACCEPT } from '../../src/destinations/user-interviews/wire.ts';
 import type { RunSummary } from '../../src/engine/run-summary.ts';
 import type { StartEmulatorOptions } from '../../src/emulator/start-emulator.ts';
@@ -126,4 +126,17 @@ export async function runCli(args: string[]): Promise<{ code: number; stdout: st
     if (typeof e.code !== 'number') throw error;
     return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/**
+ * For a test file whose tests each use one people project: returns `start(options)`, which
+ * creates it, and closes it after each test.
+ */
+export function peopleProjectPerTest(): (options?: Parameters<typeof createPeopleProject>[0]) => Promise<PeopleProject> {
+  let project: PeopleProject | undefined;
+  afterEach(async () => {
+    await project?.close();
+    project = undefined;
+  });
+  return async (options) => (project = await createPeopleProject(options));
 }

@@ -3,24 +3,15 @@
  * rows it skips or rejects, known from the directory it reads with GET only) and whether the
  * mass-delete guard would refuse it; the run that follows does exactly that. Against the emulator.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatPlan } from '../../src/cli/plan-command.ts';
 import { planSync, type PlanReport } from '../../src/engine/plan-sync.ts';
 import { onlyJson, panelsync } from '../debugger/cli-capture.ts';
 import { TEST_API_KEY } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject as run, SYNC } from '../helpers/run-helpers.ts';
-import { createPeopleProject, GET_PARTICIPANTS, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, GET_PARTICIPANTS, type PeopleProject } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 async function plan(p: PeopleProject, options: { allowMassDelete?: boolean } = {}): Promise<PlanReport> {
   return planSync({ project: await p.load(), sync: SYNC, ...options });

@@ -5,21 +5,12 @@
  * that no longer exists has nothing to do, and the row leaves the snapshot. None of them may be
  * rejected run after run.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiCall } from '../../src/http/http-client.ts';
 import { expectAddsUp, runProject as run, sentInBatches, writeCalls } from '../helpers/run-helpers.ts';
-import { createPeopleProject, person, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, person, type PeopleProject } from './people-project.ts';
 
-let project: PeopleProject | undefined;
-afterEach(async () => {
-  await project?.close();
-  project = undefined;
-});
-
-async function start(options: Parameters<typeof createPeopleProject>[0]): Promise<PeopleProject> {
-  project = await createPeopleProject(options);
-  return project;
-}
+const start = peopleProjectPerTest();
 
 async function idOf(p: PeopleProject, email: string): Promise<string> {
   return (await p.participants()).find((x) => x.email === email)!.id;
