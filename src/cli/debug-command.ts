@@ -100,10 +100,10 @@ export const registerDebugCommand: RegisterCommand = (program: Command, setExitC
   ).action(async (runId: string, opts: DebugOptions) => {
     setExitCode(
       await runHistoryCommand(opts, (ctx) => {
-        const { history, run } = findRun(ctx.history, runId);
-        if (opts.call !== undefined) return showCall(history, run, opts.call, opts.json === true);
+        const { history, run } = findRun(ctx.history, runId, ctx.suggest);
+        if (opts.call !== undefined) return showCall(history, run, opts.call, opts.json === true, ctx.suggest);
         if (opts.export !== undefined) return exportOutcomes(history, run, opts.export, ctx, opts.json === true);
-        return showRun(history, run, {
+        return showRun(history, run, ctx.suggest, {
           rejectedOnly: opts.rejected === true,
           limit: opts.limit ?? DEFAULT_DEBUG_ROWS,
           callsLimit: opts.callsLimit ?? DEFAULT_DEBUG_CALLS,
@@ -126,10 +126,10 @@ function parseCallsLimit(value: string): number {
   return n;
 }
 
-function findRun(history: RunHistory | null, runId: string): { history: RunHistory; run: RunDetail } {
+function findRun(history: RunHistory | null, runId: string, suggest: HistoryContext['suggest']): { history: RunHistory; run: RunDetail } {
   const run = history?.getRun(runId) ?? null;
   if (history === null || run === null) {
-    throw new HistoryCommandError('RUN_NOT_FOUND', `no run ${runId} in this project's state database; list the runs with \`panelsync runs\``);
+    throw new HistoryCommandError('RUN_NOT_FOUND', `no run ${runId} in this project's state database; list the runs with \`${suggest('runs')}\``);
   }
   return { history, run };
 }
@@ -137,6 +137,7 @@ function findRun(history: RunHistory | null, runId: string): { history: RunHisto
 function showRun(
   history: RunHistory,
   run: RunDetail,
+  suggest: HistoryContext['suggest'],
   options: { rejectedOnly: boolean; limit: number; callsLimit: number; json: boolean },
 ): string | DebugJson {
   const rows = history.listOutcomes(run.run_id, { results: ['rejected', 'invalid'], limit: options.limit });
@@ -157,7 +158,7 @@ function showRun(
     if (partial) {
       const lastShown = tree.reduce((max, c) => Math.max(max, c.seq), 0);
       lines.push(
-        `⋯ ${plural(callsTotal - tree.length, 'more call')} after #${lastShown} not shown; all of them: panelsync debug ${run.run_id} --calls-limit ${callsTotal}`,
+        `⋯ ${plural(callsTotal - tree.length, 'more call')} after #${lastShown} not shown; all of them: ${suggest(`debug ${run.run_id} --calls-limit ${callsTotal}`)}`,
       );
     }
   }
@@ -165,9 +166,9 @@ function showRun(
   if (run.details_pruned_at === null) {
     const hint = rows.find((r) => r.call_seq !== null)?.call_seq ?? tree?.find((c) => c.status === null || c.status >= 300)?.seq;
     lines.push('');
-    if (hint !== undefined) lines.push(`One call's request and response:  panelsync debug ${run.run_id} --call ${hint}`);
-    if (rowsTotal > rows.length && !options.rejectedOnly) lines.push(`Every rejected and invalid row:   panelsync debug ${run.run_id} --rejected --limit ${rowsTotal}`);
-    lines.push(`Every row outcome as JSON Lines:  panelsync debug ${run.run_id} --export outcomes.jsonl`);
+    if (hint !== undefined) lines.push(`One call's request and response:  ${suggest(`debug ${run.run_id} --call ${hint}`)}`);
+    if (rowsTotal > rows.length && !options.rejectedOnly) lines.push(`Every rejected and invalid row:   ${suggest(`debug ${run.run_id} --rejected --limit ${rowsTotal}`)}`);
+    lines.push(`Every row outcome as JSON Lines:  ${suggest(`debug ${run.run_id} --export outcomes.jsonl`)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -203,13 +204,13 @@ function formatFailingRows(rows: readonly OutcomeItem[], total: number): string[
   ];
 }
 
-function showCall(history: RunHistory, run: RunDetail, seq: number, json: boolean): string | DebugCallJson {
+function showCall(history: RunHistory, run: RunDetail, seq: number, json: boolean, suggest: HistoryContext['suggest']): string | DebugCallJson {
   const call = history.getCall(run.run_id, seq);
   if (call === null) {
     if (run.details_pruned_at !== null) {
       throw new HistoryCommandError('DETAILS_PRUNED', `run ${run.run_id}'s API calls were pruned on ${formatTime(run.details_pruned_at)} UTC (older than retention_days)`);
     }
-    throw new HistoryCommandError('CALL_NOT_FOUND', `run ${run.run_id} has no call #${seq} (it made ${plural(run.calls, 'call')}); list them with \`panelsync debug ${run.run_id}\``);
+    throw new HistoryCommandError('CALL_NOT_FOUND', `run ${run.run_id} has no call #${seq} (it made ${plural(run.calls, 'call')}); list them with \`${suggest(`debug ${run.run_id}`)}\``);
   }
   if (json) return { run_id: run.run_id, call };
   const tag = batchRows(call.tag);

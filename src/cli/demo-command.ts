@@ -70,7 +70,7 @@ export const registerDemoCommand: RegisterCommand = (program: Command, setExitCo
         out('                        UI_API_KEY=demo-key npx panelsync run customers-to-panel --project examples/chinook');
         out('  - see the runs:       npx panelsync runs --project examples/chinook');
         out('                        npx panelsync debug RUN_ID --project examples/chinook   (its API calls, rejected rows)');
-        out('  - check a project:    npx panelsync validate --project examples/chinook');
+        out('  - check a project:    UI_API_KEY=demo-key npx panelsync validate --project examples/chinook');
         out('  - every command:      npx panelsync --help');
         const ok = (s: RunSummary) => s.status === 'success' || s.status === 'warning';
         setExitCode(ok(first) && ok(second) ? EXIT.ok : EXIT.failed);
@@ -88,7 +88,7 @@ async function demoRun(project: Awaited<ReturnType<typeof loadProject>>): Promis
   const detach = attachProgress(events, { stream: process.stdout });
   try {
     const summary = await runSync({ project, sync: DEMO_SYNC, events });
-    process.stdout.write(formatSummary(summary));
+    process.stdout.write(formatSummary(summary, project.syncs[DEMO_SYNC]?.delete_behavior));
     return summary;
   } finally {
     detach();

@@ -1,14 +1,22 @@
 /** The human-readable form of a run's summary. */
+import type { DeleteBehavior } from '../config/schema.ts';
 import type { RunSummary } from '../engine/run-summary.ts';
 
-/** Formats a summary as a few aligned lines ending in a newline. */
-export function formatSummary(s: RunSummary): string {
+/** What happened to removed rows, by delete behaviour (without it: `done`). */
+const REMOVED_DONE: Record<DeleteBehavior, string> = { do_nothing: 'left alone', clear: 'cleared', delete: 'deleted' };
+
+/**
+ * Formats a summary as a few aligned lines ending in a newline.
+ * @param deleteBehavior the sync's, to say what "removed ... ok" meant (e.g. `left alone`)
+ */
+export function formatSummary(s: RunSummary, deleteBehavior?: DeleteBehavior): string {
   const seconds = (s.duration_ms / 1000).toFixed(1);
   const r = s.rows;
   const lines = [
     `${s.sync}: ${s.status.toUpperCase()} in ${seconds} s (run ${s.run_id})`,
     `  rows     queried ${r.queried} = added ${r.added} + changed ${r.changed} + unchanged ${r.unchanged} + invalid ${r.invalid}; removed ${r.removed}`,
-    `  sent     added ${s.succeeded.added} ok, ${s.rejected.added} rejected · changed ${s.succeeded.changed} ok, ${s.rejected.changed} rejected · removed ${s.succeeded.removed} ok, ${s.rejected.removed} rejected`,
+    `  result   added ${s.succeeded.added} ok, ${s.rejected.added} rejected · changed ${s.succeeded.changed} ok, ${s.rejected.changed} rejected · ` +
+      `removed ${s.succeeded.removed} ${deleteBehavior === undefined ? 'done' : REMOVED_DONE[deleteBehavior]}, ${s.rejected.removed} rejected`,
     `  api      ${s.api_calls} call${s.api_calls === 1 ? '' : 's'}`,
   ];
   const skipped = s.skipped.added + s.skipped.changed + s.skipped.removed;

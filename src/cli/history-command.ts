@@ -44,6 +44,8 @@ export interface HistoryContext {
   history: RunHistory | null;
   /** Redacts every project secret (API keys, passwords, tokens) from `text`. */
   redact(text: string): string;
+  /** A command to suggest: `panelsync ARGS`, with the `--project DIR` this command was given. */
+  suggest(args: string): string;
 }
 
 /**
@@ -64,7 +66,8 @@ export async function runHistoryCommand(
     const location = await loadStateLocation({ projectDir: opts.project });
     opened = SqliteRunHistory.open(location.statePath);
     const hide = (text: string) => redact(text, location.secrets);
-    const result = await body({ location, history: opened?.history ?? null, redact: hide });
+    const suggest = (args: string) => `panelsync ${args}${opts.project === undefined ? '' : ` --project ${shellWord(opts.project)}`}`;
+    const result = await body({ location, history: opened?.history ?? null, redact: hide, suggest });
     process.stdout.write(hide(typeof result === 'string' ? result : `${JSON.stringify(result)}\n`));
     return EXIT.ok;
   } catch (error) {
@@ -75,6 +78,11 @@ export async function runHistoryCommand(
   } finally {
     opened?.close();
   }
+}
+
+/** `word` as one shell word: as is when it holds only safe characters, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }
 
 /**

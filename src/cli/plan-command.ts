@@ -1,12 +1,12 @@
 /**
- * `panelsync plan SYNC [--project DIR] [--json] [--full-resync] [--allow-mass-delete]`: what a run
+ * `panelsync plan SYNC [--project DIR] [--json] [--full-resync] [--allow-mass-delete] [--sample N]`: what a run
  * would send, sending nothing (API reads only: characteristics, and in update and insert modes the
  * participants). With `--json`, one JSON object shaped like a run's summary (status `planned`),
  * plus `already_exists`, `refused` and a `sample` of field-level changes ({@link PlanReport}).
  * Exit codes: 0 planned (also when the plan says the run would be refused), 1 the plan failed,
  * 2 configuration error.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { loadProject } from '../config/load-project.ts';
 import { planSync, type PlanReport } from '../engine/plan-sync.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
@@ -22,7 +22,8 @@ export const registerPlanCommand: RegisterCommand = (program: Command, setExitCo
       .argument('<sync>', 'the sync to plan (a key of `syncs` in the project file)')
       .option('--json', 'print exactly one JSON object on stdout')
       .option('--full-resync', 'plan a full resync: every current row as added, no delete behaviour')
-      .option('--allow-mass-delete', 'plan a run allowed to empty the model, or clear/delete more than max_delete_share of the synced rows'),
+      .option('--allow-mass-delete', 'plan a run allowed to empty the model, or clear/delete more than max_delete_share of the synced rows')
+      .option('--sample <n>', `rows shown per class, and invalid rows shown (default ${DEFAULT_SAMPLE})`, sampleSize),
   ).action(async (syncName: string, opts: PlanOptions) => {
     setExitCode(await printPlan(syncName, opts));
   });
@@ -34,22 +35,36 @@ interface PlanOptions {
   json?: boolean;
   fullResync?: boolean;
   allowMassDelete?: boolean;
+  sample?: number;
+}
+
+/** Rows shown per class by default. */
+const DEFAULT_SAMPLE = 5;
+
+function sampleSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new InvalidArgumentError('--sample takes a whole number from 1 up, e.g. --sample 50.');
+  return n;
 }
 
 /** Plans and prints; shared with `run --dry-run`. Returns the exit code. */
 export async function printPlan(syncName: string, opts: PlanOptions): Promise<(typeof EXIT)[keyof typeof EXIT]> {
   try {
     const project = await loadProject({ projectDir: opts.project });
-    const report = await planSync({ project, sync: syncName, fullResync: opts.fullResync, allowMassDelete: opts.allowMassDelete });
-    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatPlan(report));
+    const sample = opts.sample ?? DEFAULT_SAMPLE;
+    const report = await planSync({ project, sync: syncName, fullResync: opts.fullResync, allowMassDelete: opts.allowMassDelete, sampleSize: sample });
+    process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatPlan(report, sample));
     return EXIT.ok;
   } catch (error) {
     return reportCommandError(error, opts.json === true);
   }
 }
 
-/** The human-readable plan. */
-export function formatPlan(p: PlanReport): string {
+/**
+ * The human-readable plan: counts, then up to `sample` rows per class (and invalid rows), each
+ * cut list ending in how many more there are.
+ */
+export function formatPlan(p: PlanReport, sample = DEFAULT_SAMPLE): string {
   const r = p.rows;
   const lines = [
     `${p.sync}: PLAN (nothing was sent)`,
@@ -64,11 +79,19 @@ export function formatPlan(p: PlanReport): string {
   if (p.already_exists > 0) {
     lines.push(`  exists   ${plural(p.already_exists, 'added row')} would be rejected: a participant already has the email (insert mode never overwrites one)`);
   }
-  for (const change of p.sample) {
-    const fields = change.changes.map((c) => `${c.field}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
-    const outcome = change.outcome === undefined ? '' : `  [${change.outcome.result}: ${change.outcome.reason}]`;
-    lines.push(`  ${change.class.padEnd(8)} ${change.pk}${fields.length > 0 ? `  ${fields.join(', ')}` : ''}${outcome}`);
+  const more = (count: number, shown: number, what: string) => {
+    if (count > shown) lines.push(`  ${''.padEnd(8)} … and ${count - shown} more ${what} (see them with --sample ${Math.max(count, sample)})`);
+  };
+  for (const c of ['added', 'changed', 'removed'] as const) {
+    const rows = p.sample.filter((change) => change.class === c);
+    for (const change of rows) {
+      const fields = change.changes.map((f) => `${f.field}: ${JSON.stringify(f.from)} -> ${JSON.stringify(f.to)}`);
+      const outcome = change.outcome === undefined ? '' : `  [${change.outcome.result}: ${change.outcome.reason}]`;
+      lines.push(`  ${change.class.padEnd(8)} ${change.pk}${fields.length > 0 ? `  ${fields.join(', ')}` : ''}${outcome}`);
+    }
+    more(r[c], rows.length, `${c} rows`);
   }
   for (const row of p.invalid_rows) lines.push(`  invalid  ${row.pk ?? '(no primary key)'}: ${row.reason}`);
+  more(r.invalid, p.invalid_rows.length, 'invalid rows');
   return `${lines.join('\n')}\n`;
 }

@@ -13,7 +13,7 @@ import type { FailingRows, RunHistory } from '../state/run-history.ts';
 import { DEFAULT_FAILING_ROWS_LIMIT } from '../state/sqlite-run-history.ts';
 import type { RegisterCommand } from './exit-codes.ts';
 import { formatTime, plural } from './format-history.ts';
-import { parseLimit, requireSync, runHistoryCommand, type HistoryOptions } from './history-command.ts';
+import { parseLimit, requireSync, runHistoryCommand, type HistoryContext, type HistoryOptions } from './history-command.ts';
 import { addProjectOption } from './project-option.ts';
 import { textTable } from './text-table.ts';
 
@@ -29,15 +29,15 @@ export const registerRowsCommand: RegisterCommand = (program: Command, setExitCo
       .command('rows')
       .description('list the rows of a sync that are currently failing (rejected or invalid), with the runs where each first and last failed')
       .argument('<sync>', 'the sync (a key of `syncs` in the project file)')
-      .requiredOption('--rejected', 'list the rows currently rejected by the API or invalid')
+      .option('--rejected', 'list the rows currently rejected by the API or invalid (the default: the only listing)')
       .option('--json', 'print exactly one JSON object on stdout')
       .option('--limit <n>', `rows listed, at most (default ${DEFAULT_FAILING_ROWS_LIMIT})`, parseLimit),
   ).action(async (syncName: string, opts: RowsOptions) => {
     setExitCode(
-      await runHistoryCommand(opts, ({ location, history }) => {
+      await runHistoryCommand(opts, ({ location, history, suggest }) => {
         requireSync(location, syncName);
         const failing = failingRows(history, syncName, opts.limit ?? DEFAULT_FAILING_ROWS_LIMIT);
-        return opts.json ? failing : formatFailingRows(failing);
+        return opts.json ? failing : formatFailingRows(failing, suggest);
       }),
     );
   });
@@ -48,7 +48,7 @@ function failingRows(history: RunHistory | null, sync: string, limit: number): F
 }
 
 /** The failing rows as a table: since which run (and when, UTC) each fails, its latest run and error. */
-export function formatFailingRows(f: FailingRows): string {
+export function formatFailingRows(f: FailingRows, suggest: HistoryContext['suggest']): string {
   const asOf = f.as_of_run === null ? 'no run has completed yet' : `as of run ${f.as_of_run} (the latest completed run)`;
   if (f.total === 0) return `${f.sync}: no rows are failing, ${asOf}.\n`;
   const shown = f.rows.length < f.total ? ` (the first ${f.rows.length} shown; raise --limit for more)` : '';
@@ -75,7 +75,7 @@ export function formatFailingRows(f: FailingRows): string {
       ]),
     ),
     '',
-    `RUNS: runs that failed the row since it began failing. The calls behind a run: panelsync debug ${f.rows.at(-1)?.last_failed_run ?? f.as_of_run}`,
+    `RUNS: runs that failed the row since it began failing. The calls behind a run: ${suggest(`debug ${f.rows.at(-1)?.last_failed_run ?? f.as_of_run}`)}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -72,7 +72,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
           store,
         });
         if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-        else process.stdout.write(formatSummary(summary));
+        else process.stdout.write(formatSummary(summary, project.syncs[syncName]?.delete_behavior));
         setExitCode(summary.status === 'success' || summary.status === 'warning' ? EXIT.ok : EXIT.failed);
       } finally {
         detach();

@@ -9,7 +9,7 @@ import type { RunListItem } from '../state/run-history.ts';
 import { DEFAULT_RUNS_LIMIT } from '../state/sqlite-run-history.ts';
 import type { RegisterCommand } from './exit-codes.ts';
 import { formatDuration, formatTime, plural, runCounts, triggerText } from './format-history.ts';
-import { parseLimit, requireSync, runHistoryCommand, type HistoryOptions } from './history-command.ts';
+import { parseLimit, requireSync, runHistoryCommand, type HistoryContext, type HistoryOptions } from './history-command.ts';
 import { addProjectOption } from './project-option.ts';
 import { textTable } from './text-table.ts';
 
@@ -33,10 +33,10 @@ export const registerRunsCommand: RegisterCommand = (program: Command, setExitCo
       .option('--limit <n>', `runs listed, at most (default ${DEFAULT_RUNS_LIMIT})`, parseLimit),
   ).action(async (syncName: string | undefined, opts: RunsOptions) => {
     setExitCode(
-      await runHistoryCommand(opts, ({ location, history }) => {
+      await runHistoryCommand(opts, ({ location, history, suggest }) => {
         if (syncName !== undefined) requireSync(location, syncName);
         const runs = history?.listRuns({ sync: syncName, limit: opts.limit ?? DEFAULT_RUNS_LIMIT }) ?? [];
-        return opts.json ? ({ runs } satisfies RunsJson) : formatRuns(runs, syncName);
+        return opts.json ? ({ runs } satisfies RunsJson) : formatRuns(runs, syncName, suggest);
       }),
     );
   });
@@ -46,7 +46,7 @@ export const registerRunsCommand: RegisterCommand = (program: Command, setExitCo
  * The runs as a table (times UTC), newest first; a failed or interrupted run's error on the line
  * under it; a hint to `panelsync debug` at the end.
  */
-export function formatRuns(runs: readonly RunListItem[], sync: string | undefined): string {
+export function formatRuns(runs: readonly RunListItem[], sync: string | undefined, suggest: HistoryContext['suggest']): string {
   if (runs.length === 0) return `No runs recorded yet${sync === undefined ? '' : ` for ${sync}`}.\n`;
   const rows = runs.map((run) => {
     const c = runCounts(run);
@@ -89,6 +89,6 @@ export function formatRuns(runs: readonly RunListItem[], sync: string | undefine
     lines.push(table[i + 1]!);
     if (run.error !== null) lines.push(`    └ error: ${run.error}`);
   });
-  lines.push('', `Details of a run: panelsync debug ${runs[0]!.run_id}`);
+  lines.push('', `Details of a run: ${suggest(`debug ${runs[0]!.run_id}`)}`);
   return `${lines.join('\n')}\n`;
 }

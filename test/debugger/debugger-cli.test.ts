@@ -140,7 +140,7 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
       expect.stringMatching(new RegExp(`^${SYNC}: WARNING in [\\d.]+ s \\(run ${first}\\)$`)),
       expect.stringMatching(/^ {2}started {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(manual trigger\)$/),
       '  rows     queried 100 = added 100 + changed 0 + unchanged 0 + invalid 0; removed 0',
-      '  sent     added 99 ok, 1 rejected · changed 0 ok, 0 rejected · removed 0 ok, 0 rejected',
+      '  result   added 99 ok, 1 rejected · changed 0 ok, 0 rejected · removed 0 done, 0 rejected',
       '  api      17 calls',
       '',
     ]);
@@ -283,16 +283,16 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
     expect(lines[2]).toMatch(new RegExp(`^ {2}37 +rejected +added +\\S+ \\S+ ${first} +\\S+ \\S+ ${third} +2 +${UNDELIVERABLE}$`));
   });
 
-  it('refuses unknown runs and calls, conflicting flags and rows without --rejected', async () => {
+  it('refuses unknown runs and calls and conflicting flags; rows lists the failing rows with or without --rejected', async () => {
     const unknown = await cli('debug', 'r-nope', '--json');
     expect(unknown.code).toBe(2);
     expect(onlyJson<{ error: { code: string; message: string } }>(unknown).error).toEqual({
       code: 'RUN_NOT_FOUND',
-      message: "no run r-nope in this project's state database; list the runs with `panelsync runs`",
+      message: `no run r-nope in this project's state database; list the runs with \`panelsync runs --project ${project.dir}\``,
     });
     const call = await cli('debug', first, '--call', '99');
     expect(call.code).toBe(2);
-    expect(call.stderr).toBe(`error: run ${first} has no call #99 (it made 17 calls); list them with \`panelsync debug ${first}\`\n`);
+    expect(call.stderr).toBe(`error: run ${first} has no call #99 (it made 17 calls); list them with \`panelsync debug ${first} --project ${project.dir}\`\n`);
     expect((await cli('debug', first, '--call', '0')).code).toBe(2);
     expect((await cli('debug', first, '--call', '3', '--rejected')).stderr).toContain("option '--rejected' cannot be used with option '--call <n>'");
     const unwritable = await cli('debug', first, '--export', join(project.dir, 'no-such-dir', 'out.jsonl'), '--json');
@@ -300,8 +300,8 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
     expect(onlyJson<{ error: { code: string } }>(unwritable).error.code).toBe('EXPORT_FAILED');
     expect(unwritable.stderr).toMatch(/^error: cannot write .*out\.jsonl: ENOENT.*; check that its directory exists and is writable\n$/);
     const rows = await cli('rows', SYNC);
-    expect(rows.code).toBe(2);
-    expect(rows.stderr).toContain("required option '--rejected' not specified");
+    expect(rows.code).toBe(0);
+    expect(rows.stdout).toBe((await cli('rows', SYNC, '--rejected')).stdout);
   });
 
   it('once the API accepts the row, it is no longer failing', async () => {

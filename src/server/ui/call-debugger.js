@@ -15,8 +15,8 @@
  * scroll stay as they are.
  */
 import { apiRequest, segment } from './api-client.js';
-import { h, reconcileChildren } from './dom.js';
-import { absoluteTime, bytes, count, duration, httpStatusBadge, urlPath } from './format.js';
+import { h, reconcileChildren, replaceChildren } from './dom.js';
+import { absoluteTime, breakAfter, bytes, count, duration, httpStatusBadge, urlPath } from './format.js';
 
 /** Primary keys listed for one call before "and N more". */
 const PKS_SHOWN = 50;
@@ -208,10 +208,11 @@ function callItem(runId, call) {
     loaded = true;
     try {
       const detail = await apiRequest(`/runs/${segment(runId)}/calls/${call.seq}`);
-      body.replaceChildren(...callDetail(detail));
+      replaceChildren(body, callDetail(detail));
     } catch (err) {
       loaded = false;
-      body.replaceChildren(
+      replaceChildren(
+        body,
         h('p', { class: 'form-error' }, `Could not load call #${call.seq}: ${err instanceof Error ? err.message : String(err)} `),
         h('button', { type: 'button', class: 'button small', on: { click: load } }, 'Try again'),
       );
@@ -238,7 +239,7 @@ function callSummary(call) {
     null,
     h('span', { class: 'call-seq' }, `#${call.seq}`),
     h('span', { class: 'call-method' }, call.method),
-    h('span', { class: 'call-path' }, urlPath(call.url)),
+    h('span', { class: 'call-path' }, breakAfter(urlPath(call.url), '/?&')),
     h('span', { class: 'call-status' }, httpStatusBadge(call.status, call.error)),
     h('span', { class: 'call-duration' }, duration(call.duration_ms)),
     notes.length ? h('span', { class: 'call-notes' }, notes.join(' · ')) : null,
@@ -251,7 +252,7 @@ function callDetail(detail) {
     h(
       'dl',
       { class: 'facts compact' },
-      h('div', null, h('dt', null, 'URL'), h('dd', { class: 'mono wrap' }, `${detail.method} ${detail.url}`)),
+      h('div', null, h('dt', null, 'URL'), h('dd', { class: 'mono url' }, `${detail.method} `, breakAfter(detail.url, '/?&'))),
       h('div', null, h('dt', null, 'Started'), h('dd', null, absoluteTime(detail.started_at))),
       h('div', null, h('dt', null, 'Duration'), h('dd', null, duration(detail.duration_ms))),
       detail.tag ? h('div', null, h('dt', null, 'Label'), h('dd', { class: 'mono' }, detail.tag)) : null,

@@ -54,8 +54,13 @@ function append(el, children) {
   }
 }
 
-/** Replaces every child of `el` with `children` (same forms as {@link h}). */
-function replaceChildren(el, ...children) {
+/**
+ * Replaces every child of `el` with `children`, in the forms {@link h} takes: null, undefined and
+ * false are skipped (the DOM's own `el.replaceChildren` would show them as the text "null").
+ * @param {Element} el
+ * @param {...(Node | string | number | null | undefined | false | Array<unknown>)} children
+ */
+export function replaceChildren(el, ...children) {
   el.replaceChildren();
   append(el, children);
 }

@@ -5,7 +5,8 @@
 import { h } from './dom.js';
 
 /**
- * Run statuses (src/state/state-store.ts RUN_STATUSES) and sync health (docs/http-api.md), each
+ * Run statuses (src/state/state-store.ts RUN_STATUSES), sync health (docs/http-api.md), row
+ * results, alert trigger states and delivery statuses (src/alerts/sync-alert-status.ts), each
  * with the word and symbol shown; the CSS class `status-{key}` gives the colour.
  */
 const STATUS_LABELS = {
@@ -21,6 +22,8 @@ const STATUS_LABELS = {
   invalid: { text: 'Invalid', symbol: '!' },
   succeeded: { text: 'Succeeded', symbol: '✓' },
   skipped: { text: 'Skipped', symbol: '–' },
+  critical: { text: 'Critical', symbol: '✕' },
+  delivered: { text: 'Delivered', symbol: '✓' },
 };
 
 /**
@@ -168,4 +171,23 @@ export function urlPath(url) {
   } catch {
     return url;
   }
+}
+
+/**
+ * `text` with a line break opportunity (`<wbr>`) after each of `chars`, so that a path, URL or
+ * dotted name wraps at its separators ("/api/participants/" + "batches") rather than mid-word.
+ * @param {string} text
+ * @param {string} chars the separators, e.g. "/?&" or "."
+ * @returns {Array<string | HTMLElement>} children for {@link h}
+ */
+export function breakAfter(text, chars) {
+  const out = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (!chars.includes(text[i]) || i === text.length - 1) continue;
+    out.push(text.slice(start, i + 1), h('wbr'));
+    start = i + 1;
+  }
+  out.push(text.slice(start));
+  return out;
 }

@@ -1,7 +1,9 @@
 /**
- * A mapping the model cannot satisfy is a configuration error found before any row is sent: a
+ * What `plan` (and `run`) tell a person. A mapping the model cannot satisfy is a configuration
+ * error found before any row is sent: a
  * template naming a column the model lacks (it would write "" to every participant), a template
- * reading anything but `row`. `plan` and `run` report it in one line with exit 2, no stack trace.
+ * reading anything but `row`; `plan` reports it in one line with exit 2, `run` as a failed run, no
+ * stack trace. A plan's sample says how many rows it did not show.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RowMapper, RowMapperError } from '../../src/engine/row-mapper.ts';
@@ -54,5 +56,24 @@ describe('plan and run with a misspelt template column', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'failed', error: expect.stringContaining('column "Cty" is not in the model') });
     for (const { stderr } of [plan, run]) expect(stderr).not.toMatch(/\n\s+at /);
     expect(Object.keys(await project.stats()).filter((route) => !route.startsWith('GET '))).toEqual([]);
+  });
+});
+
+describe('plan sample', () => {
+  let project: ChinookProject | undefined;
+  afterEach(async () => {
+    await project?.close();
+  });
+
+  it('says how many rows it did not show, and --sample shows them', async () => {
+    project = await createChinookProject();
+    const env = { UI_API_KEY: TEST_API_KEY };
+    const cut = await panelsync(project.dir, ['plan', 'customers-to-panel'], env);
+    expect(cut.code).toBe(0);
+    expect(cut.stdout.split('\n').filter((line) => line.startsWith('  added '))).toHaveLength(5);
+    expect(cut.stdout).toContain('… and 54 more added rows (see them with --sample 59)');
+    const all = await panelsync(project.dir, ['plan', 'customers-to-panel', '--sample', '59'], env);
+    expect(all.stdout.split('\n').filter((line) => line.startsWith('  added '))).toHaveLength(59);
+    expect(all.stdout).not.toContain('more added rows');
   });
 });
