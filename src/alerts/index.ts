@@ -5,7 +5,7 @@
  * - {@link syncAlertStatus}: a sync's alert rules, trigger states and last deliveries (web UI/API).
  * - {@link sendTestNotice}: `panelsync alerts test CHANNEL`.
  */
-export { watchRun, type RunWatcher, type WatchRunOptions } from './watch-run.ts';
+export { watchRun, type AlertLogLevel, type RunWatcher, type WatchRunOptions } from './watch-run.ts';
 export { syncAlertStatus, type SyncAlertStatus } from './sync-alert-status.ts';
 export { sendTestNotice, AlertChannelUnknownError } from './send-test-notice.ts';
 export type { DeliveryResult } from './deliver-notice.ts';

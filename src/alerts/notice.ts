@@ -36,7 +36,8 @@ export interface Notice {
   level: AlertLevel | null;
   /**
    * The trigger's state before and after this run. Equal for an alert of a state that holds, sent
-   * to a recipient that was added or began to listen to that level since it began.
+   * to a recipient that was added or began to listen to that level since it began, or whose
+   * earlier alert of it was not delivered.
    */
   from: AlertState;
   to: AlertState;

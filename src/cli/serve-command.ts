@@ -49,7 +49,7 @@ export const registerServeCommand: RegisterCommand = (program: Command, setExitC
         project,
         port: opts.port,
         host: opts.host,
-        log: (line) => logger.info(line),
+        log: (line, level) => logger[level ?? 'info'](line),
       });
     } catch (error) {
       const code = (error as { code?: string }).code;

@@ -5,13 +5,17 @@
  * a snapshot that is true for every row it holds.
  *
  * What each mode sends (see shared docs: architecture, "Semantics that must be exactly right"):
- * - upsert: added and changed rows through `PATCH /participants/batches`;
+ * - upsert: added and changed rows through `PATCH /participants/batches`; the rows that take
+ *   their participant (by its stored id) to a new email first, so that an email one primary key
+ *   leaves is free before another key, matched by email, takes it in the same run;
  * - update: the same, but only for participants that exist (an email -> id directory is read
- *   first), always written by that id so that nothing is ever created; the others are skipped;
+ *   first, and again after those email moves), always written by that id so that nothing is ever
+ *   created; the others are skipped;
  * - insert: added rows never synced before, one `POST /participants` each; an existing email is
  *   rejected ("already exists"), never overwritten; changed rows are skipped. An insert intent is
  *   recorded before each create, so that a create applied by an attempt that got no answer is
- *   adopted: in this run after one directory read for all such creates, else by a later run.
+ *   adopted: in this run after one directory read for all such creates, else by a later run
+ *   (by the email that create was sent with, even when the row's email changed since).
  * Rows that left the model get the delete behaviour: `do_nothing` (forgotten), `clear` (every
  * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`). A removed row whose
  * participant another primary key holds now (the key changed hands) is forgotten without a call.
@@ -25,8 +29,17 @@ import type { RowResult, UserInterviewsClient } from '../destinations/user-inter
 import { normalizeEmail, type ParticipantInput } from '../destinations/user-interviews/wire.ts';
 import { failsEveryRequest, HttpAbortedError } from '../http/errors.ts';
 import { batchCallTag } from '../state/batch-call-tag.ts';
-import { CHANGE_CLASSES, type ChangeClass, type PlannedRow, type RowOutcome, type Stage, type StateStore } from '../state/state-store.ts';
+import {
+  CHANGE_CLASSES,
+  type ChangeClass,
+  type PageFilter,
+  type PlannedRow,
+  type RowOutcome,
+  type Stage,
+  type StateStore,
+} from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
+import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
 
@@ -67,10 +80,13 @@ const PAGE_ROWS = 1_000;
  * A row's outcome before it is committed: the API's answer, or skipped with the reason. `batch`
  * links a sent row to the calls that carried it (their tags, see state/batch-call-tag.ts).
  * `mayBeApplied`: no answer says whether a create was applied, so its insert intent is kept.
- * `pending`: not committed now; {@link adoptLostCreates} commits it later.
+ * `createdWith`: an adopted create was sent with this (normalized) email, not the row's current
+ * one: the participant has that email, so the snapshot records it.
+ * `pending`: not committed now: {@link adoptLostCreates} commits it later, or the row got no
+ * answer before the run stopped (it stays planned, for the next run).
  */
 type Outcome =
-  | ((RowResult | { skipped: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true })
+  | ((RowResult | { skipped: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true; createdWith?: string })
   | { pending: true };
 
 /** Insert mode: a create answered "already exists" after an earlier attempt of it got no answer. */
@@ -120,7 +136,14 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       // After a failure that ends the run, lost creates keep their intents: a later run adopts them.
       if (ctx.fatal === null) await adoptLostCreates(ctx);
     } else {
-      await phase(ctx, ['added', 'changed'], options.batchSize, (batch) => upsertRows(ctx, batch), 'sync');
+      // First the rows that move to a new email, written by their participant's id: the emails
+      // they leave are free before any row is matched by email (another key may take one over).
+      const send = (batch: PlannedRow[]) => upsertRows(ctx, batch);
+      await phase(ctx, ['added', 'changed'], options.batchSize, send, 'sync', { movesEmail: true });
+      // update: the directory was read before those emails moved; rows found by email look again.
+      const moved = ctx.result.succeeded.added + ctx.result.succeeded.changed > 0;
+      if (mode === 'update' && moved && ctx.fatal === null) await loadDirectory(ctx, true);
+      await phase(ctx, ['added', 'changed'], options.batchSize, send, 'sync', { movesEmail: false });
     }
 
     if (deleteBehavior === 'do_nothing') {
@@ -148,9 +171,10 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
 }
 
 /**
- * Pages the planned rows of `classes`, cuts them into batches of `size`, and runs `send` on each
- * with `concurrency` workers. Each batch is committed as soon as its outcome is known.
- * `onSuccess`: `sync` writes acknowledged rows to the snapshot, `forget` removes them from it.
+ * Pages the planned rows of `classes` (narrowed by `filter`), cuts them into batches of `size`,
+ * and runs `send` on each with `concurrency` workers. Each batch is committed as soon as its
+ * outcome is known. `onSuccess`: `sync` writes acknowledged rows to the snapshot, `forget`
+ * removes them from it.
  */
 async function phase(
   ctx: Context,
@@ -158,13 +182,14 @@ async function phase(
   size: number,
   send: (batch: PlannedRow[]) => Promise<Outcome[]>,
   onSuccess: 'sync' | 'forget',
+  filter: PageFilter = {},
 ): Promise<void> {
   let afterSeq = 0;
   let buffer: PlannedRow[] = [];
   const next = (): PlannedRow[] | null => {
     if (ctx.fatal !== null) return null;
     if (buffer.length === 0) {
-      buffer = ctx.stage.page(classes, afterSeq, PAGE_ROWS);
+      buffer = ctx.stage.page(classes, afterSeq, PAGE_ROWS, filter);
       if (buffer.length === 0) return null;
       afterSeq = buffer[buffer.length - 1]!.seq;
     }
@@ -279,7 +304,10 @@ async function writeParticipants(
     }
   };
   const results = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
-  writes.forEach((w, i) => (outcomes[w.index] = { ...results[i]!, batch: { id: batchId, index: i } }));
+  writes.forEach((w, i) => {
+    const r = results[i]!;
+    outcomes[w.index] = r === null ? { pending: true } : { ...r, batch: { id: batchId, index: i } };
+  });
 }
 
 /** Offending rows named in the error of a row rejected with its batch (split retries off). */
@@ -288,23 +316,27 @@ const MAX_CAUSES_SHOWN = 5;
 /**
  * One batch through split retries; one result per row, in order. When attempts run out, the rows
  * not acknowledged are rejected with the failure (planned again next run); a split batch that
- * fails part-way keeps the outcomes of the halves already acknowledged. A refused API key stops
- * the run: thrown when nothing was acknowledged, else recorded in `ctx.fatal`. With split retries
- * off, a row rejected only because of the others gets the batch's errors, named by primary key
- * (at most {@link MAX_CAUSES_SHOWN}).
+ * fails part-way keeps the outcomes of the halves already acknowledged. An error that stops the
+ * run (see isFatal: a refused API key or request, the run's abort while a request waited) is
+ * thrown when nothing was acknowledged, else recorded in `ctx.fatal`, and the rows that got no
+ * answer come back `null`: they are not rejected, they stay planned for the next run. With split
+ * retries off, a row rejected only because of the others gets the batch's errors, named by
+ * primary key (at most {@link MAX_CAUSES_SHOWN}).
  */
 async function sendBatch<T>(
   ctx: Context,
   rows: readonly T[],
   send: (rows: readonly T[]) => Promise<RowResult[]>,
   pkOf: (row: T) => string,
-): Promise<RowResult[]> {
-  let results: RowResult[];
+): Promise<Array<RowResult | null>> {
+  let results: Array<RowResult | null>;
   try {
     results = await sendWithSplitRetries(rows, send, ctx.sync.split_retries);
   } catch (error) {
-    if (error instanceof PartialBatchError) {
-      if (isFatal(error.cause)) ctx.fatal ??= error.cause;
+    if (error instanceof PartialBatchError && isFatal(error.cause)) {
+      ctx.fatal ??= error.cause;
+      results = error.results;
+    } else if (error instanceof PartialBatchError) {
       const failure = errorMessage(error.cause);
       results = error.results.map((r) => r ?? { ok: false, own: false, error: failure });
     } else if (isFatal(error)) {
@@ -316,13 +348,13 @@ async function sendBatch<T>(
   }
   if (ctx.sync.split_retries) return results;
   const causes = rows.flatMap((row, i) => {
-    const r = results[i]!;
-    return !r.ok && r.own ? [`primary key ${pkOf(row)}: ${r.error}`] : [];
+    const r = results[i];
+    return r && !r.ok && r.own ? [`primary key ${pkOf(row)}: ${r.error}`] : [];
   });
   if (causes.length === 0) return results;
   const shown = causes.slice(0, MAX_CAUSES_SHOWN).join('; ') + (causes.length > MAX_CAUSES_SHOWN ? `; and ${causes.length - MAX_CAUSES_SHOWN} more` : '');
   const whole = `batch rejected as a whole (split_retries is off): ${shown}`;
-  return results.map((r) => (!r.ok && r.code === 'REJECTED_WITH_BATCH' ? { ...r, error: whole } : r));
+  return results.map((r) => (r && !r.ok && r.code === 'REJECTED_WITH_BATCH' ? { ...r, error: whole } : r));
 }
 
 /**
@@ -333,7 +365,7 @@ async function sendBatch<T>(
 async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   const decision = decideRow('insert', row, ctx.stage, ctx.store, ctx.syncName);
   if (decision.action === 'skip') return { skipped: decision.reason };
-  if (decision.action === 'adopt') return { ok: true, id: decision.id };
+  if (decision.action === 'adopt') return { ok: true, id: decision.id, ...(decision.createdWith === undefined ? {} : { createdWith: decision.createdWith }) };
   if (decision.action === 'reject') return { ok: false, own: true, code: 'ALREADY_EXISTS', error: decision.error };
   const intended = ctx.store.insertIntent(ctx.syncName, row.pk) === row.emailKey;
   const batch = { id: `b${++ctx.batches}`, index: 0 };
@@ -438,13 +470,13 @@ function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
   return participant;
 }
 
-/** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
 /** What a mode does with a planned added or changed row, before any call; see {@link decideRow}. */
 export type RowDecision =
   | { action: 'write'; id: string | null }
   | { action: 'skip'; reason: string }
   | { action: 'reject'; error: string }
-  | { action: 'adopt'; id: string };
+  /** `createdWith`: the normalized email the earlier create was sent with, when it is not the row's now. */
+  | { action: 'adopt'; id: string; createdWith?: string };
 
 /**
  * The rule of each mode for a planned added or changed row, once the directory is read (update
@@ -453,9 +485,11 @@ export type RowDecision =
  * - update: write by the participant's id: the row's stored one if the directory has it, else the
  *   one with its email; with neither, skip (update mode never creates a participant; written by
  *   email, a participant whose email was changed in User Interviews would be created);
- * - insert: a row synced before is skipped (insert mode never updates); a row whose email a
- *   participant holds is rejected "already exists", unless the row's own create of an earlier run
- *   (its insert intent, same email) made it: then it is adopted; otherwise write (create).
+ * - insert: a row synced before is skipped (insert mode never updates); a row whose own create of
+ *   an earlier run got no answer (its insert intent) adopts the participant holding the email that
+ *   create was sent with, even when the row's email changed since (else a second participant
+ *   would be created for it); a row whose email a participant holds is rejected "already
+ *   exists"; otherwise write (create).
  */
 export function decideRow(
   mode: SyncMode,
@@ -471,12 +505,17 @@ export function decideRow(
     return id === null ? { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' } : { action: 'write', id };
   }
   if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
+  // An earlier run sent this create and got no answer: the participant with that email is its.
+  const intent = intents.insertIntent(sync, row.pk);
+  if (intent !== null) {
+    const made = intent === row.emailKey ? row.existingId : directory.directoryId(intent);
+    if (made !== null) return intent === row.emailKey ? { action: 'adopt', id: made } : { action: 'adopt', id: made, createdWith: intent };
+  }
   if (row.existingId === null) return { action: 'write', id: null };
-  // An earlier run sent this create and got no answer: it made the participant.
-  if (intents.insertIntent(sync, row.pk) === row.emailKey) return { action: 'adopt', id: row.existingId };
   return { action: 'reject', error: `already exists: participant ${row.existingId} has this email` };
 }
 
+/** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
 function emailChanged(row: PlannedRow): boolean {
   return row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
 }
@@ -487,15 +526,7 @@ function emailChanged(row: PlannedRow): boolean {
  */
 async function loadDirectory(ctx: Context, reload = false): Promise<void> {
   if (ctx.directory !== null && !reload) return ctx.directory;
-  const client = ctx.client;
-  const read = () =>
-    ctx.stage
-      .loadDirectory(
-        (async function* () {
-          for await (const p of client.participants(200, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
-        })(),
-      )
-      .then(() => undefined);
+  const read = () => readDirectory(ctx.client, ctx.stage).then(() => undefined);
   const previous = ctx.directory;
   ctx.directory = previous === null ? read() : previous.catch(() => undefined).then(read);
   return ctx.directory;
@@ -505,7 +536,9 @@ async function loadDirectory(ctx: Context, reload = false): Promise<void> {
  * A failure that must stop the run at once: one every further request would meet too (a refused
  * API key, a request refused as a whole such as a 404 from a wrong base_url or a 403, a host a
  * retry cannot reach; see failsEveryRequest), or the run's abort while a request waited (the run
- * then ends interrupted, not failed).
+ * then ends interrupted, not failed). A single row refused for what it carries (400, 409, 422 on
+ * a create or a delete) is no such failure: the client answers it as that row's rejection. Rows
+ * that got no answer before such a failure are never recorded as rejected.
  */
 function isFatal(error: unknown): boolean {
   return failsEveryRequest(error) || error instanceof HttpAbortedError;
@@ -528,6 +561,8 @@ function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRo
  * Commits the outcomes of `batch` (rows with a `pending` outcome are left for later) in one store
  * transaction, adds them to the run's counts and emits `batch:done` with per-class counts. In
  * insert mode, the insert intents of rows whose outcome is known are settled in the same commit.
+ * A row the store refuses to record (its participant belongs to another primary key of the model,
+ * see StateStore.commitBatch) counts as rejected.
  * @throws whatever the state store throws (nothing was committed then)
  */
 function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Outcome[], onSuccess: 'sync' | 'forget'): void {
@@ -550,7 +585,8 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
       done.succeeded[row.class]++;
       const participantId = outcome.id === '' ? row.participantId : outcome.id;
       if (onSuccess === 'sync') {
-        synced.push({ pk: row.pk, email: row.email, emailKey: row.emailKey, payload: row.payload, participantId });
+        const email = outcome.createdWith ?? row.email;
+        synced.push({ pk: row.pk, email, emailKey: outcome.createdWith ?? row.emailKey, payload: row.payload, participantId });
       } else {
         forgotten.push(row.pk);
       }
@@ -562,7 +598,14 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
     }
   });
   if (outcomes.length === 0) return;
-  ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, ...(settlesIntents ? { settledIntents } : {}) });
+  const refusals = ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, ...(settlesIntents ? { settledIntents } : {}) });
+  // Written to a participant another primary key of the model holds: recorded as rejected.
+  for (const refusal of refusals) {
+    const row = batch.find((r) => r.pk === refusal.pk)!;
+    done.succeeded[row.class]--;
+    done.rejected[row.class]++;
+    rejectedRows.push({ row, error: refusal.error });
+  }
   for (const c of CHANGE_CLASSES) {
     result.succeeded[c] += done.succeeded[c];
     result.rejected[c] += done.rejected[c];

@@ -4,18 +4,19 @@
  * the field-level changes of a sample of rows. In update and insert modes it also reads the
  * destination's participants (GET only), as the run does first, to tell the rows the run would
  * skip (update: no participant has the email) or reject (insert: a participant already has it).
- * It applies the run's mass-delete guard and says when the run would be refused. Calls no write
- * endpoint, records no run and changes no snapshot row.
+ * It applies the run's mass-delete guard and destination check (a new API key alone costs one
+ * directory read, as in the run, to tell the same account from another) and says when the run
+ * would be refused. Calls no write endpoint, records no run and changes no snapshot row or
+ * recorded destination.
  */
 import { randomBytes } from 'node:crypto';
 import type { Project } from '../config/load-project.ts';
 import type { DeleteBehavior, SyncMode } from '../config/schema.ts';
-import type { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { MAX_PAGE_SIZE, normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
 import { decideRow } from './execute.ts';
+import { readDirectory } from './read-directory.ts';
 import { createClient, destinationChangeError, destinationFingerprint, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
 
 /** Planned rows read from the stage per page while counting outcomes. */
@@ -90,7 +91,8 @@ export async function planSync(options: {
   let apiCalls = 0;
   const client = createClient(project, destination, () => apiCalls++);
   try {
-    const moved = options.fullResync ? null : destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination));
+    // A new API key alone costs one directory read (GET only) to tell the same account from another.
+    const moved = options.fullResync ? null : await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client);
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
@@ -152,19 +154,6 @@ function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs']
     if (error instanceof RunError && error.code === 'MASS_DELETE_GUARD') return { code: error.code, message: error.message };
     throw error;
   }
-}
-
-/**
- * Reads the destination's participants (`GET /participants`, every page of {@link MAX_PAGE_SIZE},
- * tag `directory`) into the stage's email -> id directory, as a run in update or insert mode does
- * before sending (execute.ts), so that {@link Stage.page} gives each planned row its `existingId`.
- */
-async function readDirectory(client: UserInterviewsClient, stage: Stage): Promise<void> {
-  await stage.loadDirectory(
-    (async function* () {
-      for await (const p of client.participants(MAX_PAGE_SIZE, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
-    })(),
-  );
 }
 
 /**

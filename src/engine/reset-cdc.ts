@@ -3,37 +3,35 @@
  * that was loaded by hand. Participant ids are taken from the destination's directory (a read),
  * so that later email changes and deletes still find the right participant.
  */
-import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import type { ExecuteOptions, ExecuteResult } from './execute.ts';
+import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts } from './run-summary.ts';
 
 const PAGE_ROWS = 1_000;
 
 /**
  * Commits every planned added and changed row to the snapshot as it is now, and forgets removed
- * rows. Calls only `GET /participants`.
+ * rows. Calls only `GET /participants`. A row whose participant another primary key of the model
+ * holds is not recorded (see StateStore.commitBatch): it counts as rejected.
  */
 export async function resetCdc(options: ExecuteOptions): Promise<ExecuteResult> {
   const { stage, store, client, runId, syncName } = options;
   const result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
-  await stage.loadDirectory(
-    (async function* () {
-      for await (const p of client.participants(200, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
-    })(),
-  );
+  await readDirectory(client, stage);
   for (let afterSeq = 0; ; ) {
     const rows = stage.page(['added', 'changed', 'removed'], afterSeq, PAGE_ROWS);
     if (rows.length === 0) break;
     afterSeq = rows[rows.length - 1]!.seq;
     const current = rows.filter((r) => r.class !== 'removed');
-    store.commitBatch({
+    const refusals = store.commitBatch({
       runId,
       sync: syncName,
       synced: current.map((r) => ({ pk: r.pk, email: r.email, emailKey: r.emailKey, payload: r.payload, participantId: r.participantId ?? r.existingId })),
       forgotten: rows.filter((r) => r.class === 'removed').map((r) => r.pk),
       outcomes: rows.map((r) => ({ pk: r.pk, class: r.class, result: 'succeeded', error: null, participantId: r.participantId ?? r.existingId })),
     });
-    for (const r of rows) result.succeeded[r.class]++;
+    const refused = new Set(refusals.map((r) => r.pk));
+    for (const r of rows) result[refused.has(r.pk) ? 'rejected' : 'succeeded'][r.class]++;
   }
   return result;
 }

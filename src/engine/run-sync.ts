@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Project } from '../config/load-project.ts';
 import { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
+import { MAX_PAGE_SIZE, PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
 import { HttpClient } from '../http/http-client.ts';
 import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
@@ -123,7 +123,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let summary: RunSummary;
     let staged: StagedModel | null = null;
     try {
-      checkDestination(store, syncName, fingerprint, runId, options);
+      await checkDestination(store, syncName, fingerprint, client, runId, options);
       staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
@@ -170,8 +170,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     events.emit('run:end', { runId, sync: syncName, summary });
     return summary;
   } finally {
-    keeper?.stop();
+    const stopped = keeper?.stop();
     store.releaseLock(syncName, runId);
+    await stopped;
     if (!options.store) store.close();
   }
 }
@@ -230,32 +231,40 @@ export function destinationFingerprint(name: string, destination: Project['desti
 
 /**
  * Ties the sync's snapshot to the destination that acknowledged it. A snapshot recorded for
- * another destination than `current` says nothing about the new one, so:
- * - without `fullResync` / `resetCdc` the run stops before any call;
+ * another destination than `current` ({@link destinationChangeError}) says nothing about the new
+ * one, so:
+ * - without `fullResync` / `resetCdc` the run stops before sending anything;
  * - with either, the snapshot is forgotten (participant ids included: they belong to the old
  *   account), the rows are sent to (full resync) or recorded as in (reset CDC) the new
  *   destination, and the run's first commit records `current`.
- * An empty snapshot follows a new destination without a flag; a snapshot recorded before
- * fingerprints existed takes `current`. A new API key alone (rotation) is no change: the
- * recorded fingerprint takes it.
- * @throws RunError `DESTINATION_CHANGED` naming what changed and both ways forward
+ * An empty snapshot belongs to no destination: its recorded one is forgotten, so the run's first
+ * commit records `current` (a sync emptied on one destination and refilled on another is tied to
+ * the second). A snapshot recorded before fingerprints existed takes `current`. A new API key of
+ * the same account (a rotated key, told by one directory read, see {@link destinationChangeError})
+ * is no change: the recorded fingerprint takes it.
+ * @throws RunError `DESTINATION_CHANGED` naming what changed and both ways forward; HttpError when
+ *   the directory cannot be read
  */
-function checkDestination(
+async function checkDestination(
   store: StateStore,
   syncName: string,
   current: DestinationFingerprint,
+  client: UserInterviewsClient,
   runId: string,
   options: { fullResync?: boolean; resetCdc?: boolean },
-): void {
+): Promise<void> {
   const recorded = store.snapshotDestination(syncName);
-  if (recorded === null) {
-    if (store.snapshotSize(syncName) > 0) store.bindDestination(syncName, current, runId);
+  if (store.snapshotSize(syncName) === 0) {
+    if (recorded !== null) store.replaceSnapshot(syncName);
     return;
   }
-  const refusal = destinationChangeError(store, syncName, current);
+  if (recorded === null) {
+    store.bindDestination(syncName, current, runId);
+    return;
+  }
+  const refusal = await destinationChangeError(store, syncName, current, client);
   if (refusal === null) {
-    // Same account, new key: a rotated key is routine and no change of destination (a run with
-    // a key of another account fails on its first call, 401, or finds no participant by id).
+    // The same account under a new key: the fingerprint takes the key (its SHA-256 only).
     if (recorded.apiKeySha256 !== current.apiKeySha256) store.bindDestination(syncName, current, runId);
     return;
   }
@@ -263,26 +272,65 @@ function checkDestination(
   store.replaceSnapshot(syncName);
 }
 
+/** Participant ids of the snapshot looked up in the directory when the API key changed. */
+const ACCOUNT_CHECK_SAMPLE = 100;
+
+const WAYS_FORWARD =
+  'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
+  'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).';
+
 /**
  * The error a run of `syncName` stops with when its snapshot was acknowledged by another
- * destination than `current` (another name, environment or base_url), naming what changed and
- * both ways forward; `null` when it was not, or the snapshot is empty. Reads only.
+ * destination than `current`, naming what changed and both ways forward; `null` when it was not,
+ * or the snapshot is empty. Another destination name, environment or base_url is told without a
+ * call. A new API key alone may be a rotated key of the same account or a key of another account
+ * (every User Interviews account shares the production URL): then, and only then, the directory
+ * is read (`GET /participants`, pages of {@link MAX_PAGE_SIZE}, tag `account-check`) until one of
+ * up to {@link ACCOUNT_CHECK_SAMPLE} of the snapshot's participant ids (the most recently synced)
+ * is found: found, the same account (`null`); the directory ends without any, another account or
+ * those participants were deleted (the error). Cost: at most one directory read, only when the
+ * key changed and the snapshot holds rows. A snapshot without participant ids cannot be checked:
+ * the error. Reads only; never changes the store.
+ * @throws HttpError when the directory cannot be read (e.g. 401 for a revoked key)
  */
-export function destinationChangeError(store: StateStore, syncName: string, current: DestinationFingerprint): RunError | null {
+export async function destinationChangeError(
+  store: StateStore,
+  syncName: string,
+  current: DestinationFingerprint,
+  client: UserInterviewsClient,
+): Promise<RunError | null> {
   const recorded = store.snapshotDestination(syncName);
   const rows = store.snapshotSize(syncName);
   if (recorded === null || rows === 0) return null;
+  const acknowledged = `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. `;
   const changes: string[] = [];
   if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
   if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);
   if (recorded.baseUrl !== current.baseUrl) changes.push(`base_url ${recorded.baseUrl} -> ${current.baseUrl}`);
-  if (changes.length === 0) return null;
+  if (changes.length > 0) {
+    return new RunError(
+      'DESTINATION_CHANGED',
+      `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ${acknowledged}${WAYS_FORWARD}`,
+    );
+  }
+  if (recorded.apiKeySha256 === current.apiKeySha256) return null;
+  const sample = store.snapshotParticipantIds(syncName, ACCOUNT_CHECK_SAMPLE);
+  if (sample.length === 0) {
+    return new RunError(
+      'DESTINATION_CHANGED',
+      `the API key of sync "${syncName}"'s destination changed since its snapshot was recorded, and the snapshot holds no ` +
+        `participant id to tell whether the new key opens the same User Interviews account. ${acknowledged}${WAYS_FORWARD}`,
+    );
+  }
+  const wanted = new Set(sample);
+  for await (const participant of client.participants(MAX_PAGE_SIZE, { tag: 'account-check' })) {
+    if (wanted.has(participant.id)) return null;
+  }
   return new RunError(
     'DESTINATION_CHANGED',
-    `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ` +
-      `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. ` +
-      'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
-      'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).',
+    `the API key of sync "${syncName}"'s destination changed since its snapshot was recorded, and the panel the new key opens ` +
+      `holds none of ${sample.length} of the snapshot's participants (looked up by id): the new key belongs to another ` +
+      `User Interviews account, or those participants were deleted. ${acknowledged}${WAYS_FORWARD}`,
   );
 }
 

@@ -10,9 +10,11 @@ import type { RowResult } from '../destinations/user-interviews/client.ts';
 export const PARTIAL_BATCH_ERROR_CODES = ['BATCH_FAILED_PART_WAY'] as const;
 
 /**
- * A split batch failed part-way: a half's request threw (attempts ran out, the key was refused)
- * after other halves were acknowledged. `results` keeps what is known, so that acknowledged rows
- * are committed; the failure is the `cause`.
+ * A split batch failed part-way: a half's request threw (attempts ran out, the key was refused,
+ * the run was aborted) after other halves were acknowledged. `results` keeps what is known, so
+ * that acknowledged rows are committed; the failure is the `cause`. A row of a half that got no
+ * final answer is `null`, even when the batch's first `422` named it: whether it is then recorded
+ * rejected (the run goes on) or left for the next run (the run stops) is the caller's choice.
  */
 export class PartialBatchError extends Error {
   readonly code = 'BATCH_FAILED_PART_WAY' as const;

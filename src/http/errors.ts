@@ -153,8 +153,10 @@ export class HttpRateLimitExceededError extends HttpError {
 
 /**
  * The API refused a request as a whole with a status its route does not expect (`403`, `404`,
- * `400`…): not a problem of one row, so every further request of the run would be refused the
- * same way. Never retried. The message says what to check for the status.
+ * `400` on the batch endpoint…): not a problem of one row, so every further request of the run
+ * would be refused the same way. Never retried. The message says what to check for the status.
+ * A single-row request refused for what it carries ({@link isContentRefusal}) is that row's
+ * rejection instead, not this error.
  */
 export class HttpRequestRefusedError extends HttpError {
   /**
@@ -194,6 +196,23 @@ export function failsEveryRequest(error: unknown): boolean {
     error.code === 'HTTP_REQUEST_REFUSED' ||
     (error.code === 'HTTP_NETWORK' && !error.retryable)
   );
+}
+
+/**
+ * The `4xx` statuses by which the API refuses what a request carries, not its route or the key's
+ * permission: `400` (malformed), `409` (conflict with the participant's state), `422` (validation).
+ * On a single-row endpoint (`POST /participants`, `DELETE /participants/{id}`) such an answer is
+ * that row's rejection, and the run goes on; `401`, `403`, `404` and the other `4xx` say the route
+ * or the permission is wrong, which every further request would meet too. The batch endpoint
+ * splits on `422` only (see engine/split-retry.ts). See shared docs: user-interviews-api, "Limits
+ * and errors" [assumed].
+ */
+export const CONTENT_REFUSAL_STATUSES = [400, 409, 422] as const;
+const CONTENT_REFUSALS: ReadonlySet<number> = new Set(CONTENT_REFUSAL_STATUSES);
+
+/** Whether `status` refuses what a request carries (one of {@link CONTENT_REFUSAL_STATUSES}). */
+export function isContentRefusal(status: number): boolean {
+  return CONTENT_REFUSALS.has(status);
 }
 
 /** What to check after a refusal with `status`. The API's root path `/api`: see shared docs: user-interviews-api. */

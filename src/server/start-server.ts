@@ -4,7 +4,7 @@
  */
 import type { Project } from '../config/load-project.ts';
 import { newRunId } from '../engine/run-sync.ts';
-import { syncAlertStatus, watchRun, type RunWatcher } from '../alerts/index.ts';
+import { syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import { RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
@@ -31,8 +31,12 @@ export interface StartServerOptions {
   host?: string;
   /** The scheduler's clock (tests); default the system clock. */
   clock?: SchedulerClock;
-  /** Receives one line per event worth logging (run started/ended, errors), secrets redacted. */
-  log?: (line: string) => void;
+  /**
+   * Receives one line per event worth logging (run started/ended, errors), secrets redacted;
+   * `level` is set for a line about alerts that reports a problem (`warn`: a notice not delivered;
+   * `error`: alerts not evaluated, a delivery not recorded), else absent (information).
+   */
+  log?: (line: string, level?: AlertLogLevel) => void;
 }
 
 /** A running server. */
@@ -56,7 +60,7 @@ export interface RunningServer {
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const { project } = options;
-  const log = (line: string) => options.log?.(redact(line, project.secrets));
+  const log = (line: string, level?: AlertLogLevel) => options.log?.(redact(line, project.secrets), level);
   const port = options.port ?? project.server?.port ?? DEFAULT_PORT;
   const host = options.host ?? project.server?.host ?? DEFAULT_HOST;
 

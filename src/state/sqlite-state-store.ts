@@ -20,9 +20,11 @@ import type {
   AlertStateRecord,
   BatchCommit,
   ChangeClass,
+  CommitRefusal,
   DestinationFingerprint,
   LockAttempt,
   LockKeeper,
+  PageFilter,
   RunLock,
   SnapshotDestination,
   PruneResult,
@@ -55,6 +57,8 @@ export interface SqliteStateStoreOptions {
 export class SqliteStateStore implements StateStore {
   readonly db: Database.Database;
   private stageCount = 0;
+  /** The open stage of each run, by run id: the model {@link commitBatch} checks holders against. */
+  private readonly stages = new Map<string, SqliteStage>();
   private readonly lockLeaseMs: number;
   private readonly lockHeartbeatMs: number;
 
@@ -150,7 +154,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   keepLock(lock: RunLock, onLost: (reason: string) => void): LockKeeper {
-    if (this.db.memory) return { stop: () => {} }; // no other connection can see this database's locks
+    if (this.db.memory) return { stop: async () => {} }; // no other connection can see this database's locks
     const worker = new Worker(HEARTBEAT_WORKER, {
       eval: true,
       workerData: {
@@ -174,10 +178,15 @@ export class SqliteStateStore implements StateStore {
     worker.on('message', (message: { lost: string }) => lose(message.lost));
     worker.on('error', (error) => lose(`the heartbeat renewing the run lock stopped: ${error.message}`));
     worker.unref(); // a keeper left running never keeps the process alive
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     return {
-      stop: () => {
+      stop: async () => {
         lost = true; // nothing is reported after stop
         worker.postMessage('stop');
+        // The thread closes its connection and exits within milliseconds; never wait on a stuck one.
+        const stuck = setTimeout(() => void worker.terminate(), HEARTBEAT_STOP_TIMEOUT_MS);
+        await exited;
+        clearTimeout(stuck);
       },
     };
   }
@@ -266,10 +275,14 @@ export class SqliteStateStore implements StateStore {
   }
 
   openStage(sync: string, runId: string): Stage {
-    return new SqliteStage(this.db, sync, `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`);
+    const stage = new SqliteStage(this.db, sync, `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`, () => {
+      if (this.stages.get(runId) === stage) this.stages.delete(runId);
+    });
+    this.stages.set(runId, stage);
+    return stage;
   }
 
-  commitBatch(commit: BatchCommit): void {
+  commitBatch(commit: BatchCommit): CommitRefusal[] {
     const now = new Date().toISOString();
     const upsert = this.db.prepare(
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id)
@@ -288,14 +301,35 @@ export class SqliteStateStore implements StateStore {
        ON CONFLICT (sync) DO NOTHING`,
     );
     const settle = this.db.prepare('DELETE FROM insert_intents WHERE sync = ? AND pk = ?');
-    this.db.transaction(() => {
+    const holders = this.db.prepare('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
+    const storedId = this.db.prepare('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
+    // A holder that left the run's model is an old primary key handing its participant over.
+    const model = this.stages.get(commit.runId);
+    return this.db.transaction(() => {
+      const refusals: CommitRefusal[] = [];
       for (const row of commit.synced) {
+        const heldBy =
+          row.participantId === null
+            ? undefined
+            : (holders.all(commit.sync, row.participantId, row.pk) as string[]).find((pk) => model?.inModel(pk) ?? true);
+        if (heldBy !== undefined) {
+          refusals.push({ pk: row.pk, error: heldParticipantError(row.participantId!, heldBy) });
+          continue;
+        }
         upsert.run(commit.sync, row.pk, row.email, row.emailKey, row.participantId, row.payload, now, commit.runId);
       }
       if (commit.synced.length > 0) bind.run(now, commit.runId, commit.sync);
       for (const pk of commit.forgotten) forget.run(commit.sync, pk);
       for (const pk of commit.settledIntents ?? []) settle.run(commit.sync, pk);
-      this.insertOutcomes(commit.runId, commit.sync, commit.outcomes, now);
+      const refused = new Map(refusals.map((r) => [r.pk, r]));
+      const outcomes = commit.outcomes.map((o): RowOutcome => {
+        const refusal = o.pk === null || o.result !== 'succeeded' ? undefined : refused.get(o.pk);
+        if (refusal === undefined) return o;
+        const participantId = (storedId.get(commit.sync, o.pk) as string | null | undefined) ?? null;
+        return { ...o, result: 'rejected', error: refusal.error, participantId };
+      });
+      this.insertOutcomes(commit.runId, commit.sync, outcomes, now);
+      return refusals;
     })();
   }
 
@@ -393,17 +427,20 @@ export class SqliteStateStore implements StateStore {
     }));
   }
 
-  saveAlertState(record: AlertStateRecord): void {
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO alert_state (sync, trigger, state, streak, since, run_id, notified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(record.sync, record.trigger, record.state, record.streak, record.since, record.runId, record.notifiedAt);
-      this.db.prepare('DELETE FROM alert_notified WHERE sync = ? AND trigger = ?').run(record.sync, record.trigger);
-      const insert = this.db.prepare('INSERT INTO alert_notified (sync, trigger, channel, level, notified_at) VALUES (?, ?, ?, ?, ?)');
-      for (const n of record.notifiedChannels) insert.run(record.sync, record.trigger, n.channel, n.level, n.at);
-    })();
+  saveAlertState(record: Omit<AlertStateRecord, 'notifiedChannels'>): void {
+    this.db
+      .prepare(`INSERT OR REPLACE INTO alert_state (sync, trigger, state, streak, since, run_id, notified_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(record.sync, record.trigger, record.state, record.streak, record.since, record.runId, record.notifiedAt);
+  }
+
+  recordAlertNotified(sync: string, trigger: string, told: AlertChannelNotified): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO alert_notified (sync, trigger, channel, level, notified_at) VALUES (?, ?, ?, ?, ?)')
+      .run(sync, trigger, told.channel, told.level, told.at);
+  }
+
+  forgetAlertNotified(sync: string, trigger: string, channel: string): void {
+    this.db.prepare('DELETE FROM alert_notified WHERE sync = ? AND trigger = ? AND channel = ?').run(sync, trigger, channel);
   }
 
   recordAlertDelivery(d: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void {
@@ -452,6 +489,16 @@ export class SqliteStateStore implements StateStore {
       recordedAt: row.recorded_at,
       runId: row.run_id,
     };
+  }
+
+  snapshotParticipantIds(sync: string, limit: number): string[] {
+    return this.db
+      .prepare(
+        `SELECT participant_id FROM snapshot WHERE sync = ? AND participant_id IS NOT NULL
+         GROUP BY participant_id ORDER BY max(synced_at) DESC, participant_id LIMIT ?`,
+      )
+      .pluck()
+      .all(sync, limit) as string[];
   }
 
   bindDestination(sync: string, destination: DestinationFingerprint, runId: string): void {
@@ -531,6 +578,9 @@ interface HeartbeatWorkerData {
  * succeeded (a database busy for longer than busy_timeout each time) before the lease ran out.
  * The message 'stop' ends it.
  */
+/** How long stopping a heartbeat thread waits for it to exit on its own before terminating it, ms. */
+const HEARTBEAT_STOP_TIMEOUT_MS = 2_000;
+
 const HEARTBEAT_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 const Database = require(w.driver);
@@ -556,6 +606,17 @@ const timer = setInterval(() => {
 parentPort.on('message', (message) => { if (message === 'stop') end(); });
 `;
 
+/**
+ * Why a synced row was not stored ({@link SqliteStateStore.commitBatch}): the destination wrote it
+ * to a participant that another primary key of the model holds.
+ */
+function heldParticipantError(participantId: string, heldBy: string): string {
+  return (
+    `the API wrote this row to participant ${participantId}, which primary key ${heldBy} holds: not recorded as synced, ` +
+    `retried next run (two primary keys of the model must not name one participant; usually ${heldBy}'s own change of email is not written yet)`
+  );
+}
+
 class SqliteStage implements Stage {
   private readonly stage: string;
   private readonly plan: string;
@@ -563,10 +624,12 @@ class SqliteStage implements Stage {
   private hasDirectory = false;
   private readonly insertRow: Database.Statement;
 
+  /** @param onDrop called once the stage is dropped */
   constructor(
     private readonly db: Database.Database,
     private readonly sync: string,
     suffix: string,
+    private readonly onDrop: () => void,
   ) {
     this.stage = `temp.stage_${suffix}`;
     this.plan = `temp.plan_${suffix}`;
@@ -600,13 +663,15 @@ class SqliteStage implements Stage {
         UPDATE ${stage} SET invalid = 'email ' || quote(${stageName}.email) || ' is shared by ' || d.copies || ' rows of the model'
         FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
         WHERE ${stageName}.email_key = d.email_key AND ${stageName}.invalid IS NULL`);
+      // moves_email: the row takes its stored participant to a new email (see PageFilter).
       db.exec(`CREATE TABLE ${plan} (
         seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT NOT NULL, email_key TEXT NOT NULL,
-        payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT)`);
+        payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT,
+        moves_email INTEGER NOT NULL DEFAULT 0)`);
       db.prepare(`
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email)
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, moves_email)
         SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload,
-               n.participant_id, n.payload, n.email
+               n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key
         FROM ${stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
         WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.payload <> s.payload OR n.email_key <> s.email_key)`)
         .run(fullResync ? 1 : 0, this.sync, fullResync ? 1 : 0);
@@ -664,19 +729,21 @@ class SqliteStage implements Stage {
     return (this.db.prepare(`SELECT id FROM ${this.directory} WHERE email_key = ? LIMIT 1`).pluck().get(emailKey) as string | undefined) ?? null;
   }
 
-  page(classes: readonly ChangeClass[], afterSeq: number, limit: number): PlannedRow[] {
+  page(classes: readonly ChangeClass[], afterSeq: number, limit: number, filter: PageFilter = {}): PlannedRow[] {
     const placeholders = classes.map(() => '?').join(', ');
+    const moves = filter.movesEmail === undefined ? '' : `AND moves_email = ${filter.movesEmail ? 1 : 0}`;
     // A row's participant exists when its stored id is still there, or (no stored id) its email is.
     const existing = this.hasDirectory
       ? `coalesce((SELECT d.id FROM ${this.directory} AS d WHERE d.id = p.participant_id),
                   CASE WHEN p.participant_id IS NULL THEN (SELECT d.id FROM ${this.directory} AS d WHERE d.email_key = p.email_key LIMIT 1) END)`
       : 'NULL';
-    // A removed row's participant is held by a valid model row with its email, or by a synced row
-    // still in the model with its email or participant id (the primary key changed hands).
+    // A removed row's participant is held by a row of the model that writes to it (the primary key
+    // changed hands): a valid row with its email written by email (a key new to the snapshot, or
+    // synced without an id), or a synced key still in the model with its participant id. A key
+    // that moves to this email but keeps its own participant is no holder: it waits for this one.
     const heldBy = `CASE WHEN p.class = 'removed' THEN coalesce(
-        (SELECT s.pk FROM ${this.stage} AS s WHERE s.email_key = p.email_key AND s.invalid IS NULL LIMIT 1),
-        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.email_key = p.email_key AND n.pk <> p.pk
-           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1),
+        (SELECT s.pk FROM ${this.stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
+           WHERE s.email_key = p.email_key AND s.invalid IS NULL AND (n.pk IS NULL OR n.participant_id IS NULL) LIMIT 1),
         (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = p.participant_id AND n.pk <> p.pk
            AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1)) END`;
     const rows = this.db
@@ -684,7 +751,7 @@ class SqliteStage implements Stage {
         `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email,
                 ${existing} AS existing_id, ${heldBy} AS held_by
          FROM ${this.plan} AS p
-         WHERE seq > ? AND class IN (${placeholders}) ORDER BY seq LIMIT ?`,
+         WHERE seq > ? AND class IN (${placeholders}) ${moves} ORDER BY seq LIMIT ?`,
       )
       .all(this.sync, this.sync, afterSeq, ...classes, limit) as Array<{
       seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload: string;
@@ -712,7 +779,13 @@ class SqliteStage implements Stage {
       .all(afterSeq, limit) as Array<{ seq: number; pk: string | null; reason: string }>;
   }
 
+  /** True when the model has a row (valid or not) with primary key `pk`. Call after {@link diff}. */
+  inModel(pk: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM ${this.stage} WHERE pk = ? LIMIT 1`).get(pk) !== undefined;
+  }
+
   drop(): void {
+    this.onDrop();
     if (!this.db.open) return;
     this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
   }

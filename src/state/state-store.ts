@@ -66,10 +66,13 @@ export interface PlannedRow {
    */
   existingId: string | null;
   /**
-   * For a `removed` row: the primary key of another row that holds its participant now (a valid
-   * row of the model with the same normalized email, or a snapshot row with the same email or
-   * participant id), e.g. after the primary key changed hands; `null` when none does, and for
-   * the other classes. Read at {@link Stage.page} time, so it sees rows committed earlier in the run.
+   * For a `removed` row: the primary key of another row of the model that writes to its
+   * participant (the primary key changed hands), so that the delete behaviour leaves that
+   * participant alone: a valid row with the same normalized email that is written by email (a key
+   * new to the snapshot, or one synced without a participant id), or a synced key still in the
+   * model whose stored participant id is this row's. A key that merely moves to this email while
+   * it keeps its own participant is no holder. `null` when none is, and for the other classes.
+   * Read at {@link Stage.page} time, so it sees rows committed earlier in the run.
    */
   heldBy: string | null;
 }
@@ -91,6 +94,16 @@ export interface RowOutcome {
   batch?: { id: string; index: number } | null;
 }
 
+/** Narrows the planned rows {@link Stage.page} returns; every row when a key is left out. */
+export interface PageFilter {
+  /**
+   * `true`: only rows that take their stored participant to a new email (a synced row with a
+   * participant id whose normalized email is not the snapshot's: it is written by that id, and
+   * leaves its old email free); `false`: only the other rows.
+   */
+  movesEmail?: boolean;
+}
+
 /** A run's staged model result and its diff against the snapshot. Dropped when the run ends. */
 export interface Stage {
   /** Adds mapped rows (call with chunks of a few thousand). */
@@ -103,8 +116,8 @@ export interface Stage {
    * and no row is planned as `removed`.
    */
   diff(options?: { fullResync?: boolean }): PlanCounts;
-  /** Planned rows of the given classes after `afterSeq`, in order, at most `limit`. */
-  page(classes: readonly ChangeClass[], afterSeq: number, limit: number): PlannedRow[];
+  /** Planned rows of the given classes after `afterSeq` (and `filter`), in order, at most `limit`. */
+  page(classes: readonly ChangeClass[], afterSeq: number, limit: number, filter?: PageFilter): PlannedRow[];
   /**
    * Loads the destination's participants (email -> id directory, from `GET /participants`), so
    * that {@link page} can tell which planned rows exist there. Replaces any earlier directory.
@@ -150,10 +163,12 @@ export interface AlertStateRecord {
   /** ISO 8601 time a notice of this trigger was last handed to a channel; `null` if none was. */
   notifiedAt: string | null;
   /**
-   * The channels holding an open alert of this trigger: each was handed an alert at `level` (the
-   * state then) and no recovery since. They alone get a recovery when the state clears; a
-   * recipient listening to the current state that is not here gets its alert at the next
-   * evaluation. Ordered by channel.
+   * The channels told of an open alert of this trigger: each accepted an alert at `level` (its
+   * delivery succeeded) and no recovery was delivered or given up since. They alone get a
+   * recovery when the state clears; a recipient listening to the current state that is not here
+   * (never told, or its delivery failed) gets its alert at the next evaluation. Written by the
+   * deliveries ({@link StateStore.recordAlertNotified}, {@link StateStore.forgetAlertNotified}),
+   * not by {@link StateStore.saveAlertState}. Ordered by channel.
    */
   notifiedChannels: AlertChannelNotified[];
 }
@@ -162,7 +177,7 @@ export interface AlertStateRecord {
 export interface AlertChannelNotified {
   channel: string;
   level: Exclude<AlertState, 'ok'>;
-  /** ISO 8601 time the alert was handed to the channel. */
+  /** ISO 8601 time the channel accepted the alert (its delivery succeeded). */
   at: string;
 }
 
@@ -206,6 +221,17 @@ export interface BatchCommit {
 }
 
 /**
+ * A row of {@link BatchCommit.synced} that {@link StateStore.commitBatch} did not store, because
+ * its participant belongs to another primary key still in the model. Its outcome was recorded as
+ * rejected with `error` (the row is planned again next run).
+ */
+export interface CommitRefusal {
+  pk: string;
+  /** Names the participant and the primary key holding it. */
+  error: string;
+}
+
+/**
  * How long a run lock holds without a renewal, ms (60 s). A run renews it every
  * {@link LOCK_HEARTBEAT_MS}; a holder that stops renewing (killed, host gone, frozen) loses the
  * lock this long after its last renewal, and the next run takes it over (sooner when the holder
@@ -244,10 +270,12 @@ export type LockAttempt = { ok: true; lock: RunLock } | { ok: false; heldBy: str
 /** A running heartbeat renewing a lock's lease ({@link StateStore.keepLock}). */
 export interface LockKeeper {
   /**
-   * Stops renewing (the lock stays until released). A renewal already under way may still land
-   * after this returns; it is harmless: it only renews a lock its owner token still holds.
+   * Stops renewing (the lock stays until released); resolves once the renewing thread has closed
+   * its connection to the state database (so that the caller may close or remove it). A renewal
+   * already under way may still land before that; it is harmless: it only renews a lock its owner
+   * token still holds.
    */
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /** True when `lock`'s lease has run out at `now` (ms since the epoch). */
@@ -343,7 +371,16 @@ export interface StateStore {
   getRun(id: string): RunRecord | null;
   /** Opens a stage for a run of `sync`. */
   openStage(sync: string, runId: string): Stage;
-  commitBatch(commit: BatchCommit): void;
+  /**
+   * Commits a batch's outcome in one transaction. One participant is never stored for two primary
+   * keys of the model: a synced row whose participant id another primary key of the sync holds is
+   * not stored, and its outcome is recorded as rejected instead, unless that key has left the
+   * model of the run (no row of the stage opened for `commit.runId`: the primary key changed
+   * hands, and the old key is forgotten by the delete behaviour). With no stage of the run open,
+   * every holder counts as in the model.
+   * @returns the synced rows refused that way (empty when every row was stored)
+   */
+  commitBatch(commit: BatchCommit): CommitRefusal[];
   /**
    * Insert mode: records, before the create is sent, that `pk` is being created with the
    * normalized email `emailKey` (replacing an earlier intent of `pk`). The intent stays until a
@@ -374,6 +411,12 @@ export interface StateStore {
    * {@link bindDestination}; `null` when none is recorded.
    */
   snapshotDestination(sync: string): SnapshotDestination | null;
+  /**
+   * Up to `limit` distinct participant ids the sync's snapshot holds, the most recently
+   * acknowledged first (the likeliest still in the panel); empty when no row has one. Used to tell
+   * whether a new API key opens the account that acknowledged the snapshot.
+   */
+  snapshotParticipantIds(sync: string, limit: number): string[];
   /** Records `destination` as the sync's snapshot destination, replacing any recorded one. */
   bindDestination(sync: string, destination: DestinationFingerprint, runId: string): void;
   /**
@@ -385,10 +428,14 @@ export interface StateStore {
   /** The alert state of every trigger of `sync` evaluated so far. */
   alertStates(sync: string): AlertStateRecord[];
   /**
-   * Creates or replaces the alert state of `record.sync` and `record.trigger`, its
-   * `notifiedChannels` included, in one transaction.
+   * Creates or replaces the alert state of `record.sync` and `record.trigger`; the channels told
+   * of its alert are left as they are.
    */
-  saveAlertState(record: AlertStateRecord): void;
+  saveAlertState(record: Omit<AlertStateRecord, 'notifiedChannels'>): void;
+  /** Records that `told.channel` accepted an alert of `trigger` of `sync` at `told.level` (replacing the one it held). */
+  recordAlertNotified(sync: string, trigger: string, told: AlertChannelNotified): void;
+  /** Forgets `channel`'s open alert of `trigger` of `sync` (its recovery was delivered or given up); no-op without one. */
+  forgetAlertNotified(sync: string, trigger: string, channel: string): void;
   /** Records how a notification to a channel for `sync` went; keeps the last error after successes. */
   recordAlertDelivery(delivery: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void;
   /** The last delivery per channel of `sync`'s notifications. */

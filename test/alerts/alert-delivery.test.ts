@@ -53,6 +53,7 @@ describe('alert delivery', () => {
     expect(p.pagerduty.received.map((r) => r.body.payload?.severity)).toEqual(['warning']);
 
     expect(run.log).toHaveLength(2);
+    expect(run.logged.map((l) => l.level)).toEqual(['warn', 'warn']);
     const slackLine = run.log.find((l) => l.includes('"team-slack"'))!;
     const refused = `the Slack webhook at 127.0.0.1:${port} could not be reached: ECONNREFUSED (connection refused: nothing accepts connections on that port)`;
     expect(slackLine).toContain(

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { watchRun } from '../../src/alerts/index.ts';
+import { watchRun, type AlertLogLevel } from '../../src/alerts/index.ts';
 import { loadProject, type Project } from '../../src/config/load-project.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
 import type { RunSummary } from '../../src/engine/run-summary.ts';
@@ -139,6 +139,8 @@ export interface AlertedRun {
   settledMs: number;
   /** Lines alerts logged (failed deliveries). */
   log: string[];
+  /** The same lines with their levels. */
+  logged: Array<{ line: string; level: AlertLogLevel }>;
 }
 
 /** Runs `customers-to-panel` in-process with alerts watching, and waits for the deliveries. */
@@ -147,13 +149,22 @@ export async function runWithAlerts(project: AlertProject): Promise<AlertedRun> 
   const store = new SqliteStateStore(loaded.statePath);
   const events = new SyncEvents();
   const log: string[] = [];
-  const watcher = watchRun({ project: loaded, store, events, log: (line) => log.push(line) });
+  const logged: AlertedRun['logged'] = [];
+  const watcher = watchRun({
+    project: loaded,
+    store,
+    events,
+    log: (line, level) => {
+      log.push(line);
+      logged.push({ line, level });
+    },
+  });
   try {
     const started = Date.now();
     const summary = await runSync({ project: loaded, sync: SYNC, events, store });
     const runMs = Date.now() - started;
     await watcher.settled();
-    return { summary, runMs, settledMs: Date.now() - started, log };
+    return { summary, runMs, settledMs: Date.now() - started, log, logged };
   } finally {
     watcher.stop();
     store.close();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { alertPolicy, type AlertPolicy } from '../../src/alerts/alert-policy.ts';
-import { alertStateMachine } from '../../src/alerts/alert-state-machine.ts';
+import { alertStateMachine, levelAtTurn } from '../../src/alerts/alert-state-machine.ts';
 import { channelEndpoint, networkCause } from '../../src/alerts/channels/network-failure.ts';
 import { evaluateTriggers } from '../../src/alerts/evaluate-triggers.ts';
 import { scrubPersonalData } from '../../src/alerts/scrub-personal-data.ts';
@@ -47,16 +47,36 @@ function replay(summaries: RunSummary[], policy = POLICY) {
 
 type Recipients = AlertPolicy['recipients'];
 
-/** Like {@link replay}, each run with its own recipients (the project file changed between runs); a send shows its level. */
-function replaySteps(steps: Array<{ summary: RunSummary; recipients: Recipients }>, policy = POLICY, withLevel = false) {
+/**
+ * Like {@link replay}, each run with its own recipients (the project file changed between runs); a
+ * send shows its level. Each send is then delivered as watchRun does it ({@link levelAtTurn} on the
+ * channel's told alert, which a delivered alert sets and a recovery clears), except that the
+ * deliveries to a step's `down` channels fail: those sends show `(not delivered)`.
+ */
+function replaySteps(steps: Array<{ summary: RunSummary; recipients: Recipients; down?: string[] }>, policy = POLICY, withLevel = false) {
   let stored: AlertStateRecord[] = [];
-  return steps.map(({ summary: s, recipients }, i) => {
+  return steps.map(({ summary: s, recipients, down = [] }, i) => {
+    const at = `2026-01-01T00:00:0${i}Z`;
     const results = evaluateTriggers(s, policy, (t) => stored.find((r) => r.trigger === t)?.streak ?? 0);
-    const { states, changes } = alertStateMachine({ sync: SYNC, runId: `r${i}`, at: `2026-01-01T00:00:0${i}Z`, results, previous: stored, recipients });
-    stored = [...stored.filter((r) => !states.some((s2) => s2.trigger === r.trigger)), ...states];
-    return changes.flatMap((c) =>
-      c.sends.map((send) => `${c.trigger} ${c.from}->${c.to}: ${send.channel} ${send.kind}${withLevel ? ` ${send.level}` : ''}`),
-    );
+    const { states, changes } = alertStateMachine({ sync: SYNC, runId: `r${i}`, at, results, previous: stored, recipients });
+    stored = [
+      ...stored.filter((r) => !states.some((s2) => s2.trigger === r.trigger)),
+      ...states.map((state) => ({ ...state, notifiedChannels: stored.find((r) => r.trigger === state.trigger)?.notifiedChannels ?? [] })),
+    ];
+    const sent: string[] = [];
+    for (const c of changes) {
+      const record = stored.find((r) => r.trigger === c.trigger)!;
+      for (const send of c.sends) {
+        const others = record.notifiedChannels.filter((n) => n.channel !== send.channel);
+        const level = levelAtTurn(send, record.notifiedChannels.find((n) => n.channel === send.channel));
+        if (level === null) continue;
+        const failed = down.includes(send.channel);
+        sent.push(`${c.trigger} ${c.from}->${c.to}: ${send.channel} ${send.kind}${withLevel ? ` ${level}` : ''}${failed ? ' (not delivered)' : ''}`);
+        if (send.kind === 'recovery') record.notifiedChannels = others;
+        else if (!failed) record.notifiedChannels = [...others, { channel: send.channel, level, at }];
+      }
+    }
+    return sent;
   });
 }
 
@@ -176,6 +196,84 @@ describe('trigger evaluation and the state machine', () => {
       [],
       ['rejected_rows critical->warning: slack recovery', 'rejected_rows critical->warning: pd recovery'],
     ]);
+  });
+
+  it('a channel counts as told only once its alert was delivered: retried while the state holds, no recovery of an alert it never got', () => {
+    const slack: Recipients = [{ channel: 'slack', levels: ['warning', 'critical'] }];
+    // Slack is down at the warning: the next run (still warning) alerts it again, then no repeat.
+    expect(
+      replaySteps([
+        { summary: rejected(2), recipients: slack, down: ['slack'] },
+        { summary: rejected(2), recipients: slack },
+        { summary: rejected(2), recipients: slack },
+        { summary: summary(), recipients: slack },
+      ]),
+    ).toEqual([
+      ['rejected_rows ok->warning: slack alert (not delivered)'],
+      ['rejected_rows warning->warning: slack alert'],
+      [],
+      ['rejected_rows warning->ok: slack recovery'],
+    ]);
+    // Down for two runs, then the state clears: it never heard, so it hears nothing.
+    expect(
+      replaySteps([
+        { summary: rejected(2), recipients: slack, down: ['slack'] },
+        { summary: rejected(2), recipients: slack, down: ['slack'] },
+        { summary: summary(), recipients: slack },
+      ]),
+    ).toEqual([['rejected_rows ok->warning: slack alert (not delivered)'], ['rejected_rows warning->warning: slack alert (not delivered)'], []]);
+    // Told of warning, the critical alert not delivered: the recovery clears the warning it heard of.
+    expect(
+      replaySteps(
+        [
+          { summary: rejected(2), recipients: slack },
+          { summary: rejected(30), recipients: slack, down: ['slack'] },
+          { summary: summary(), recipients: slack },
+        ],
+        POLICY,
+        true,
+      ),
+    ).toEqual([
+      ['rejected_rows ok->warning: slack alert warning'],
+      ['rejected_rows warning->critical: slack alert critical (not delivered)'],
+      ['rejected_rows critical->ok: slack recovery warning'],
+    ]);
+  });
+
+  it('takes a channel with a notice still being delivered to hold what it leaves it with', () => {
+    const previous: AlertStateRecord[] = [
+      { sync: SYNC, trigger: 'rejected_rows', state: 'warning', streak: 1, since: 't0', runId: 'r0', notifiedAt: 't0', notifiedChannels: [] },
+    ];
+    const slack: Recipients = [{ channel: 'slack', levels: ['warning', 'critical'] }];
+    const sends = (s: RunSummary, inFlight: Array<{ kind: 'alert' | 'recovery'; level: 'warning' | 'critical' }>) =>
+      alertStateMachine({
+        sync: SYNC,
+        runId: 'r1',
+        at: 't1',
+        results: evaluateTriggers(s, POLICY, () => 0).filter((r) => r.trigger === 'rejected_rows'),
+        previous,
+        recipients: slack,
+        inFlight: inFlight.map((n) => ({ trigger: 'rejected_rows', channel: 'slack', ...n })),
+      }).changes.flatMap((c) => c.sends.map((send) => `${send.channel} ${send.kind} ${send.level}`));
+    // Its warning alert is on the way: not handed out twice; the state clearing hands out its recovery.
+    expect(sends(rejected(2), [{ kind: 'alert', level: 'warning' }])).toEqual([]);
+    expect(sends(summary(), [{ kind: 'alert', level: 'warning' }])).toEqual(['slack recovery warning']);
+    // Without it, the channel was never told: an alert while the state holds, no recovery when it clears.
+    expect(sends(rejected(2), [])).toEqual(['slack alert warning']);
+    expect(sends(summary(), [])).toEqual([]);
+    // After a recovery on the way, it holds nothing.
+    expect(sends(rejected(2), [{ kind: 'alert', level: 'warning' }, { kind: 'recovery', level: 'warning' }])).toEqual(['slack alert warning']);
+  });
+
+  it("decides each send at its turn from the channel's told alert then", () => {
+    const told = { channel: 'slack', level: 'warning' as const, at: '2026-01-01T00:00:00Z' };
+    // An alert handed out while an earlier one of the same level was still being delivered.
+    expect(levelAtTurn({ channel: 'slack', kind: 'alert', level: 'warning' }, told)).toBeNull();
+    expect(levelAtTurn({ channel: 'slack', kind: 'alert', level: 'critical' }, told)).toBe('critical');
+    expect(levelAtTurn({ channel: 'slack', kind: 'alert', level: 'warning' }, undefined)).toBe('warning');
+    // A recovery of an alert whose delivery failed meanwhile is not sent; otherwise it clears what the channel heard.
+    expect(levelAtTurn({ channel: 'slack', kind: 'recovery', level: 'critical' }, undefined)).toBeNull();
+    expect(levelAtTurn({ channel: 'slack', kind: 'recovery', level: 'critical' }, told)).toBe('warning');
   });
 
   it('an interrupted run speaks for no trigger; a slow run is a warning when slow_run_minutes is set', () => {

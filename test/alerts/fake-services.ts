@@ -37,6 +37,10 @@ export interface FakeService<T> {
   failNext(count: number, status: number): void;
   /** The next `count` requests get no answer at all. */
   hangNext(count: number): void;
+  /** Stops listening and drops open connections: connections are refused until {@link comeUp}. */
+  goDown(): Promise<void>;
+  /** Listens again, on the same port. */
+  comeUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -84,6 +88,12 @@ async function startFake<T>(check: Check<T>): Promise<FakeService<T>> {
     hangNext(count) {
       for (let i = 0; i < count; i++) faults.push('hang');
     },
+    goDown: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+    comeUp: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

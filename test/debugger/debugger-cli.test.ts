@@ -1,7 +1,7 @@
 /**
  * `panelsync runs`, `debug` and `rows` on real runs against the emulator: 100 rows with one email
  * the API refuses (split retries), two 500s before the first answer (retries), and a run with a
- * wrong API key (401). What the commands print is asserted in --json and in text.
+ * key the API refuses (401). What the commands print is asserted in --json and in text.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DebugCallJson, DebugExportJson, DebugJson } from '../../src/cli/debug-command.ts';
 import type { RunsJson } from '../../src/cli/runs-command.ts';
-import { loadProject } from '../../src/config/load-project.ts';
 import { runSync } from '../../src/engine/run-sync.ts';
 import type { CallTreeItem, FailingRows, OutcomeItem } from '../../src/state/run-history.ts';
 import { createChinookProject, generatedModel, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
@@ -17,7 +16,6 @@ import { expectAddsUp, runProject, SYNC } from '../helpers/run-helpers.ts';
 import { onlyJson, panelsync } from './cli-capture.ts';
 
 const ENV = { UI_API_KEY: TEST_API_KEY };
-const WRONG_KEY = 'wrong-key-3e7d1b';
 const UNDELIVERABLE = 'email: email is not deliverable';
 
 describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
@@ -25,7 +23,7 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
   let cli: (...args: string[]) => ReturnType<typeof panelsync>;
   /** Run 1: two 500s, then the 422 that split retries take apart; pk 37 rejected. */
   let first: string;
-  /** Run 2: the wrong API key (401). */
+  /** Run 2: the API key refused (401). */
   let refused: string;
   /** Run 3: pk 37 rejected again (the only row planned). */
   let third: string;
@@ -40,8 +38,9 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
     expectAddsUp(run1.summary);
     first = run1.summary.run_id;
 
-    const wrongKey = await loadProject({ projectDir: project.dir, env: { UI_API_KEY: WRONG_KEY } });
-    const run2 = await runSync({ project: wrongKey, sync: SYNC });
+    // The API refuses the key (as it would a revoked one) on the run's first call, its batch.
+    await project.knobs({ fail_next: [{ status: 401 }] });
+    const run2 = await runSync({ project: await project.load(), sync: SYNC });
     expect(run2.status).toBe('failed');
     refused = run2.run_id;
 

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DebugJson } from '../../src/cli/debug-command.ts';
-import { loadProject } from '../../src/config/load-project.ts';
 import { runSync } from '../../src/engine/run-sync.ts';
 import type { FailingRow, FailingRows } from '../../src/state/run-history.ts';
 import { createChinookProject, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
@@ -75,7 +74,8 @@ describe('rows currently failing', () => {
     ]);
 
     // A failed run (the API key refused) does not hide them: the reference stays the last completed run.
-    const r3 = await runSync({ project: await loadProject({ projectDir: project.dir, env: { UI_API_KEY: 'wrong-key' } }), sync: SYNC });
+    await project.knobs({ fail_next: [{ status: 401 }] });
+    const r3 = await runSync({ project: await project.load(), sync: SYNC });
     expect(r3.status).toBe('failed');
     now = await failing();
     expect(now.as_of_run).toBe(r2.run_id);

@@ -1,10 +1,16 @@
 /**
  * Aborting a run reaches the HTTP client: a run waiting at the rate-limit gate (`429
  * Retry-After`) or in a retry's backoff stops at once, recorded `interrupted`, and the next run
- * resumes. An exchange already on the wire is never cut: its answer is committed.
+ * resumes. An exchange already on the wire is never cut: its answer is committed. Stopped in the
+ * middle of split retries, only the acknowledged halves are committed: rows that got no answer
+ * are not rejected.
  */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
+import { SyncEvents } from '../../src/engine/events.ts';
+import { runSync } from '../../src/engine/run-sync.ts';
+import { expectAddsUp, runProject as run, SYNC } from '../helpers/run-helpers.ts';
 import { peopleProjectPerTest, expectStoppedRunAddsUp } from './people-project.ts';
 
 const start = peopleProjectPerTest();
@@ -81,5 +87,42 @@ describe('an aborted run stops waiting', () => {
     expect(summary).toMatchObject({ status: 'interrupted', succeeded: { added: 100 }, rejected: { added: 0 } });
     expectStoppedRunAddsUp(summary);
     expect(p.snapshot().size).toBe(100);
+  });
+
+  it('in the middle of split retries: the acknowledged half is committed, the rows without an answer are neither rejected nor recorded; the next run sends them', async () => {
+    const p = await start({
+      rows: 10,
+      destination: { concurrency: 1 },
+      // 1: the whole batch (422, user8), 2: rows 1-5 (accepted), 3: rows 6-10 -> 429, Retry-After 1 s.
+      emulator: { rejectEmailPattern: '^user8@', knobs: { fail_next: [{ slow_ms: 0 }, { slow_ms: 0 }, { status: 429, retry_after: 1 }] } },
+    });
+    const controller = new AbortController();
+    const events = new SyncEvents();
+    const statuses: Array<number | null> = [];
+    const rejected: string[] = [];
+    events.on('row:rejected', (e) => rejected.push(e.pk));
+    events.on('call:done', ({ call }) => {
+      statuses.push(call.status);
+      if (call.status === 429) controller.abort(); // Ctrl-C while that half waits out the 429
+    });
+    const summary = await runSync({ project: await p.load(), sync: SYNC, events, signal: controller.signal });
+    expect(statuses).toEqual([422, 200, 429]);
+    expect(summary).toMatchObject({ status: 'interrupted', succeeded: { added: 5 }, rejected: { added: 0, changed: 0, removed: 0 } });
+    expectStoppedRunAddsUp(summary);
+    expect(rejected).toEqual([]);
+    const state = new Database(join(p.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
+    try {
+      const outcomes = state.prepare('SELECT pk, result FROM row_outcomes WHERE run_id = ? ORDER BY CAST(pk AS INTEGER)').all(summary.run_id);
+      expect(outcomes).toEqual(['1', '2', '3', '4', '5'].map((pk) => ({ pk, result: 'succeeded' })));
+    } finally {
+      state.close();
+    }
+    expect([...p.snapshot().keys()].sort()).toEqual(['1', '2', '3', '4', '5']);
+
+    await p.knobs({ reject_email_pattern: null });
+    const next = await run(p);
+    expect(next.summary).toMatchObject({ status: 'success', rows: { added: 5, unchanged: 5 }, succeeded: { added: 5 } });
+    expectAddsUp(next.summary);
+    expect(await p.participants()).toHaveLength(10);
   });
 });

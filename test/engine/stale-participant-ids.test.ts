@@ -44,18 +44,18 @@ describe('a participant deleted by hand', () => {
       rejected: { changed: 0, removed: 0 },
     });
     expectAddsUp(summary);
-    // The changes: refused for the unknown id, sent again at once with row 2 matched by email.
-    // The clear: refused for the unknown id, and nothing is left to send.
+    // The email changes first: refused for the unknown id, sent again at once with row 2 matched
+    // by email. Then the other change. The clear: refused for the unknown id, nothing left to send.
     const bodies = patchBodies(calls);
-    expect(bodies).toHaveLength(3);
+    expect(bodies).toHaveLength(4);
     expect(bodies[0]).toContainEqual({ id: oldId2, email: 'new2@example.com', first_name: 'First2', last_name: 'Last2' });
     expect(bodies[1]).toEqual([
       { email: 'new2@example.com', first_name: 'First2', last_name: 'Last2' },
-      { email: 'user4@example.com', first_name: 'Changed4', last_name: 'Last4' },
       { id: id5, email: 'new5@example.com', first_name: 'First5', last_name: 'Last5' },
     ]);
-    expect(bodies[2]).toEqual([{ id: oldId3, email: 'user3@example.com', first_name: null, last_name: null }]);
-    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.status)).toEqual([422, 200, 422]);
+    expect(bodies[2]).toEqual([{ email: 'user4@example.com', first_name: 'Changed4', last_name: 'Last4' }]);
+    expect(bodies[3]).toEqual([{ id: oldId3, email: 'user3@example.com', first_name: null, last_name: null }]);
+    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.status)).toEqual([422, 200, 200, 422]);
 
     const participants = await p.participants();
     expect(participants.map((x) => x.email).sort()).toEqual(['new2@example.com', 'new5@example.com', 'user1@example.com', 'user4@example.com']);
@@ -109,10 +109,11 @@ describe('a participant deleted by hand', () => {
       skipped: { changed: 1 },
     });
     expectAddsUp(summary);
-    // update mode writes by id only (the directory's id, the stored one gone), never by email.
+    // update mode writes by id only (the directory's id, the stored one gone), never by email;
+    // the email change first.
     expect(sentInBatches(calls)).toEqual([
-      { id: newId2, email: 'user2@example.com', first_name: 'Changed2', last_name: 'Last2' },
       { id: id4, email: 'new4@example.com', first_name: 'First4', last_name: 'Last4' },
+      { id: newId2, email: 'user2@example.com', first_name: 'Changed2', last_name: 'Last2' },
     ]);
     const participants = await p.participants();
     expect(participants.map((x) => x.email).sort()).toEqual(['new4@example.com', 'user2@example.com']);

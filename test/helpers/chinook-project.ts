@@ -182,7 +182,7 @@ export async function createChinookProject(options: {
     async close() {
       db.close();
       await emulator.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }); // the lock's heartbeat thread may still be closing its connection
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   HttpTimeoutError,
   HttpTransientExhaustedError,
   HttpUnauthorizedError,
+  isContentRefusal,
   isRetryableNetworkError,
   isRetryableStatus,
   networkErrorCode,
@@ -23,6 +24,15 @@ describe('isRetryableStatus', () => {
   });
   it.each([200, 201, 204, 400, 401, 403, 404, 409, 422])('%i is not retryable', (status) => {
     expect(isRetryableStatus(status)).toBe(false);
+  });
+});
+
+describe('isContentRefusal', () => {
+  it.each([400, 409, 422])('%i refuses what the request carries: a single row\'s rejection', (status) => {
+    expect(isContentRefusal(status)).toBe(true);
+  });
+  it.each([200, 204, 401, 403, 404, 405, 408, 429, 500])('%i does not', (status) => {
+    expect(isContentRefusal(status)).toBe(false);
   });
 });
 

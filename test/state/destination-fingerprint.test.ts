@@ -17,6 +17,7 @@ import { SYNC, expectAddsUp, runProject, writeCalls } from '../helpers/run-helpe
 import { createPeopleProject, person, type PeopleProject } from '../engine/people-project.ts';
 
 const OTHER_KEY = 'other-key-8d2e41';
+const ACCOUNT_B_KEY = 'account-b-key-5f07c3';
 
 /** The project file with every occurrence of `from` replaced by `to`. */
 function rewriteProject(p: PeopleProject, from: string, to: string): void {
@@ -32,6 +33,22 @@ async function emulatorState(e: RunningEmulator): Promise<{ participants: Array<
 
 async function emulatorCalls(e: RunningEmulator): Promise<Record<string, number>> {
   return ((await (await fetch(`${e.url}/_emulator/stats`)).json()) as { by_route: Record<string, number> }).by_route;
+}
+
+/**
+ * The text (latin1) of every file in the state directory. The run lock's heartbeat thread closes its
+ * connection just after a run ends, which may remove the `-wal` / `-shm` files while they are read:
+ * a file gone meanwhile is skipped.
+ */
+function stateFileTexts(stateDir: string): string[] {
+  return readdirSync(stateDir).flatMap((f) => {
+    try {
+      return [readFileSync(join(stateDir, f)).toString('latin1')];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  });
 }
 
 function stateDb(p: PeopleProject): Database.Database {
@@ -136,15 +153,19 @@ describe('the snapshot is tied to its destination', () => {
       db.close();
     }
     const stateDir = join(p.dir, 'state');
-    const stateFiles = readdirSync(stateDir).map((f) => readFileSync(join(stateDir, f)).toString('latin1'));
-    for (const text of stateFiles) expect(text).not.toContain(TEST_API_KEY);
+    for (const text of stateFileTexts(stateDir)) expect(text).not.toContain(TEST_API_KEY);
 
     const file = join(p.dir, 'panelsync.yml');
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, original.replace("api_key: ${UI_API_KEY}", `api_key: ${OTHER_KEY}`));
-    // A rotated key for the same account is routine: the run goes on, and the fingerprint takes the new key.
+    // A rotated key for the same account is routine: one directory read finds the snapshot's
+    // participants, the run goes on, and the fingerprint takes the new key.
     const key = await runProject(p);
     expect(key.summary).toMatchObject({ status: 'success', rows: { unchanged: 2 } });
+    expect(key.calls.filter((c) => c.tag === 'account-check').map((c) => `${c.method} ${c.status}`)).toEqual(['GET 200']);
+    for (const text of stateFileTexts(stateDir)) expect(text).not.toContain(OTHER_KEY);
+    // Once the fingerprint holds the new key, the next run reads no directory for it.
+    expect((await runProject(p)).calls.filter((c) => c.tag === 'account-check')).toEqual([]);
     const rotated = stateDb(p);
     try {
       expect(rotated.prepare('SELECT api_key_sha256 FROM snapshot_destinations WHERE sync = ?').pluck().get(SYNC)).toBe(
@@ -200,5 +221,91 @@ describe('the snapshot is tied to its destination', () => {
     }
     rewriteProject(p, p.emulator.apiUrl, b.apiUrl);
     expect((await runProject(p)).summary).toMatchObject({ status: 'failed', api_calls: 0 });
+  });
+
+  it('a key of another account at the same base_url (every account shares the production URL) is refused after one directory read', async () => {
+    p = await createPeopleProject({ rows: 5 });
+    await p.seed([{ email: 'a-other1@example.com' }, { email: 'a-other2@example.com' }, { email: 'a-other3@example.com' }]);
+    expectAddsUp((await runProject(p)).summary); // the snapshot holds A's ids 4..8
+    const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
+    // Account B answers at the very same URL, with its own key. It holds user1 (by email, not by id)
+    // and someone else: ids 1 and 2, none of the snapshot's.
+    const port = Number(new URL(p.emulator.url).port);
+    await p.emulator.close();
+    b = await startEmulator({ apiKeys: [ACCOUNT_B_KEY], characteristics: TEST_CHARACTERISTICS, port });
+    // A keep-alive socket of fetch's pool may still point at A's closed server: once more, on a new one.
+    const seed = () =>
+      fetch(`${b!.apiUrl}/participants/batches`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${ACCOUNT_B_KEY}`, accept: ACCEPT, 'content-type': `${ACCEPT}+json` },
+        body: JSON.stringify({ participants: [person(1), { email: 'b-other@example.com' }] }),
+      });
+    const seeded = await seed().catch(seed);
+    expect(seeded.status).toBe(200);
+    rewriteProject(p, '${UI_API_KEY}', ACCOUNT_B_KEY);
+
+    const run = await runProject(p);
+    expect(run.summary.status).toBe('failed');
+    expect(run.summary.error).toBe(
+      `the API key of sync "${SYNC}"'s destination changed since its snapshot was recorded, and the panel the new key opens ` +
+        "holds none of 5 of the snapshot's participants (looked up by id): the new key belongs to another User Interviews account, " +
+        "or those participants were deleted. The snapshot's 5 rows were acknowledged by the old destination, so nothing was sent. " +
+        'Run again with --full-resync to send every row to the new destination (the snapshot is replaced), ' +
+        'or with --reset-cdc if the new panel already holds these rows (they are recorded as synced; nothing is sent).',
+    );
+    expect(run.calls.map((c) => `${c.method} ${c.tag}`)).toEqual(['GET account-check']);
+    expect(await emulatorCalls(b)).toEqual({ 'PATCH /api/participants/batches': 1 /* the seed */, 'GET /api/participants': 1 });
+    expect((await emulatorState(b)).participants).toHaveLength(2);
+    expect(p.snapshot().size).toBe(5);
+    const kept = stateDb(p);
+    try {
+      expect(kept.prepare('SELECT api_key_sha256 FROM snapshot_destinations').pluck().get()).toBe(sha256(TEST_API_KEY));
+    } finally {
+      kept.close();
+    }
+    // The plan says the same, reading only.
+    const plan = await planSync({ project: await p.load(), sync: SYNC });
+    expect(plan.refused).toEqual({ code: 'DESTINATION_CHANGED', message: expect.stringContaining('another User Interviews account') });
+    expect(plan.refused?.message).toContain('so the run will send nothing');
+    expect(await emulatorCalls(b)).toMatchObject({ 'PATCH /api/participants/batches': 1, 'GET /api/participants': 2 });
+    expect((await emulatorState(b)).participants).toHaveLength(2);
+
+    // --full-resync sends every row to account B, whose key the snapshot then belongs to.
+    const full = await runProject(p, { fullResync: true });
+    expect(full.summary).toMatchObject({ status: 'success', succeeded: { added: 5 } });
+    expect((await emulatorState(b)).participants.map((x) => x.email).sort()).toEqual(
+      ['b-other@example.com', ...[1, 2, 3, 4, 5].map((i) => person(i).email)].sort(),
+    );
+    const rebound = stateDb(p);
+    try {
+      expect(rebound.prepare('SELECT api_key_sha256 FROM snapshot_destinations').pluck().get()).toBe(sha256(ACCOUNT_B_KEY));
+    } finally {
+      rebound.close();
+    }
+    expect((await runProject(p)).summary).toMatchObject({ status: 'success', rows: { unchanged: 5 } });
+  });
+
+  it('a snapshot emptied on one destination and refilled on another belongs to the second', async () => {
+    const { p, b } = await twoPanels(3);
+    p.db.exec('DELETE FROM people');
+    expect((await runProject(p, { allowMassDelete: true })).summary.status).toBe('success');
+    expect(p.snapshot().size).toBe(0);
+    p.addPeople(1, 3);
+    rewriteProject(p, p.emulator.apiUrl, b.apiUrl);
+    expect((await runProject(p)).summary).toMatchObject({ status: 'success', succeeded: { added: 3 } });
+    const db = stateDb(p);
+    try {
+      expect(db.prepare('SELECT base_url FROM snapshot_destinations').pluck().all()).toEqual([b.apiUrl]);
+    } finally {
+      db.close();
+    }
+    // A change goes to B; pointing back at A (whose panel never saw it) is refused.
+    p.db.exec(`UPDATE people SET first_name = 'Renamed' WHERE id = 1`);
+    expect((await runProject(p)).summary).toMatchObject({ status: 'success', rows: { changed: 1, unchanged: 2 } });
+    rewriteProject(p, b.apiUrl, p.emulator.apiUrl);
+    const back = await runProject(p);
+    expect(back.summary).toMatchObject({ status: 'failed', api_calls: 0 });
+    expect(back.summary.error).toContain(`(base_url ${b.apiUrl} -> ${p.emulator.apiUrl})`);
+    expect((await p.participants()).find((x) => x.email === person(1).email)?.first_name).toBe('First1');
   });
 });

@@ -4,7 +4,8 @@
  * row (7 calls a batch, batches interleaved by concurrency). In Debian's Chromium against
  * `panelsync serve`: the page loads the first 1,000 calls page by page, says how many there are,
  * shows each split retry under the call it split even when the two came on different pages, loads
- * the rest on "Show more calls", and opens a call linked as #call-N that was not loaded yet.
+ * the rest on "Show more calls", and opens a call linked as #call-N that was not loaded yet. The
+ * project has no alerts: the sync's page says that nobody is notified.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,17 +71,22 @@ function listed(page: Page): Promise<Array<[number, number]>> {
   );
 }
 
-async function openRun(hash = ''): Promise<Page> {
+/** Opens `path` of the UI and signs in; resolves once its heading reads `heading`. */
+async function open(path: string, heading: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
-  await page.goto(`${baseUrl}/runs/${runId}${hash}`);
+  await page.goto(`${baseUrl}${path}`);
   await page.getByLabel('API token').fill(API_TOKEN);
   await page.getByRole('button', { name: 'Continue' }).click();
-  await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Run ${runId}`);
+  await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(heading);
   return page;
+}
+
+function openRun(hash = ''): Promise<Page> {
+  return open(`/runs/${runId}${hash}`, `Run ${runId}`);
 }
 
 beforeAll(async () => {
@@ -162,5 +168,16 @@ describe('the debugger of a run with many calls', () => {
     expect(pageErrors).toEqual([]);
     await page.close();
   });
-});
 
+  it('says on the sync page that nobody is notified when the project has no alert channels', async () => {
+    const page = await open('/syncs/customers-to-panel', 'customers-to-panel');
+    const alerts = page.locator('section.alerts');
+    await poll(() => alerts.locator('.no-alert-channels').textContent()).toMatch(/^No alert channels\. Nobody is notified when this sync fails/);
+    expect(await alerts.locator('.alert-channels').count()).toBe(0);
+    // The run went through the engine alone (runSync, no alert watcher): no trigger was checked yet.
+    expect(await alerts.locator('.alert-triggers td[data-label="State"]').allInnerTexts()).toEqual(['✓\nOK no run checked yet', '✓\nOK no run checked yet', '–\nOff']);
+    expect(await alerts.locator('tr[data-trigger="slow_run"] td[data-label="Rule"]').textContent()).toBe('Off (set slow_run_minutes to watch run time)');
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+});

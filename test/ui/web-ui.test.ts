@@ -3,15 +3,19 @@
  * `panelsync serve` on a generated Chinook project and the emulator. It checks what a person sees:
  * the token prompt, the syncs, a sync's configuration, a run started from the sync page with its
  * counts, the rejected row with its reason, the debugger's call tree and one call's request body,
- * that a phone-sized screen does not scroll sideways, a run queued behind another (queued, then
- * running with its live counts, then done, marked as a full resync), and the UI's own "Page not
- * found" for a mistyped address.
+ * that a phone-sized screen does not scroll sideways and wraps paths, JSON and field names whole,
+ * a run queued behind another (queued, then running with its live counts, then done, marked as a
+ * full resync), the sync's alerts (trigger states, a delivered and an undelivered notification), a
+ * failed run's error in the history and on its page, and the UI's own "Page not found" for a
+ * mistyped address.
  *
  * Screenshots go to $PANELSYNC_UI_SCREENSHOTS (default: the OS temp dir's panelsync-ui-screenshots);
  * regenerate them with `npx vitest run test/ui`.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -41,6 +45,12 @@ let laptop: BrowserContext;
 let page: Page;
 let runPath: string;
 const pageErrors: string[] = [];
+/** Receives the notifications of the alert channel `hook-ok` (answers 204). */
+let webhook: Server;
+/** Notification bodies `webhook` received. */
+const notices: Array<{ kind: string; trigger: string }> = [];
+/** Path of the webhook URLs: the UI shows where a notification went as host:port only. */
+const HOOK_PATH = '/hooks/secret-path-7c1e';
 
 /** Starts `panelsync serve --port 0` and resolves with the URL it prints once listening. */
 function startServe(dir: string): Promise<string> {
@@ -93,6 +103,55 @@ async function expectNoHorizontalOverflow(p: Page): Promise<void> {
   expect(scrollWidth, `wider than the screen: ${wide.join(', ')}`).toBeLessThanOrEqual(clientWidth);
 }
 
+/** Starts a loopback HTTP server; resolves with its port. */
+function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** A loopback port nothing listens on (bound, then released): connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  const port = await listenOnLoopback(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * The words (runs of letters, digits, "_" and "-", e.g. "batches", "lifetime_value", "2025-08-07")
+ * inside the elements of `selector` that are laid out on more than one line: broken mid-word.
+ */
+function brokenWords(p: Page, selector: string): Promise<string[]> {
+  return p.locator(selector).evaluateAll((elements) =>
+    elements.flatMap((root) => {
+      const nodes: Text[] = [];
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) nodes.push(walker.currentNode as Text);
+      // Where each character of the element's text is: its text node and offset (<wbr> splits nodes).
+      const at: Array<[Text, number]> = nodes.flatMap((n) => [...n.data].map((_, i) => [n, i] as [Text, number]));
+      const text = nodes.map((n) => n.data).join('');
+      return [...text.matchAll(/[\p{L}\p{N}_-]+/gu)].flatMap((m) => {
+        const range = document.createRange();
+        const [startNode, startOffset] = at[m.index]!;
+        const [endNode, endOffset] = at[m.index + m[0].length - 1]!;
+        range.setStart(startNode, startOffset);
+        range.setEnd(endNode, endOffset + 1);
+        const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+        return tops.size > 1 ? [m[0]] : [];
+      });
+    }),
+  );
+}
+
+/** Lines of text in the first element of `selector` that the layout wrapped: [lines of its text, lines drawn]. */
+function wrappedLines(p: Page, selector: string): Promise<[number, number]> {
+  return p.locator(selector).first().evaluate((root) => {
+    const range = document.createRange();
+    range.selectNodeContents(root);
+    const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+    return [(root.textContent ?? '').split('\n').filter((l) => l.length > 0).length, tops.size];
+  });
+}
+
 /** Waits for what the page shows (it polls the API every 1.5 s while a run is in progress). */
 function poll<T>(read: () => Promise<T>) {
   return expect.poll(read, { timeout: 15_000, interval: 100 });
@@ -113,6 +172,29 @@ beforeAll(async () => {
   // Markup in project data must show as text.
   const syncDoc = (doc.syncs as Record<string, { mappings: Array<Record<string, unknown>> }>)[SYNC]!;
   syncDoc.mappings = syncDoc.mappings.map((m) => (m.to === 'characteristics.source' ? { ...m, static: MARKUP } : m));
+  // Two alert channels: one that takes notifications, one whose receiver is down.
+  webhook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      notices.push(JSON.parse(body) as { kind: string; trigger: string });
+      res.writeHead(204).end();
+    });
+  });
+  const [hookPort, downPort] = [await listenOnLoopback(webhook), await closedPort()];
+  doc.alerts = {
+    channels: {
+      'hook-ok': { type: 'webhook', url: `http://127.0.0.1:${hookPort}${HOOK_PATH}` },
+      'hook-down': { type: 'webhook', url: `http://127.0.0.1:${downPort}${HOOK_PATH}` },
+    },
+    delivery: { max_attempts: 1, timeout_ms: 2000 },
+    defaults: {
+      recipients: [
+        { channel: 'hook-ok', levels: ['warning', 'critical'] },
+        { channel: 'hook-down', levels: ['critical'] },
+      ],
+    },
+  };
   writeFileSync(file, stringify(doc));
   [baseUrl, browser] = await Promise.all([
     startServe(project.dir),
@@ -124,6 +206,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await new Promise((resolve) => (webhook ? webhook.close(resolve) : resolve(undefined)));
   if (server && server.exitCode === null) {
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGTERM');
@@ -140,8 +223,15 @@ describe('web UI in Chromium', () => {
     await poll(() => page.getByRole('alert').textContent()).toContain('did not accept this token (401 Unauthorized)');
     await shot(page, '01-token-rejected');
 
-    await signIn(page);
-    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Syncs');
+    // Signed in from the keyboard: focus moves to the page's heading (for screen readers), which
+    // is no control and shows no focus ring.
+    await page.getByLabel('API token').fill(API_TOKEN);
+    await page.keyboard.press('Enter');
+    const heading = page.getByRole('heading', { level: 1 });
+    await poll(() => heading.textContent()).toBe('Syncs');
+    await poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Syncs');
+    expect(await heading.evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('none');
+    await shot(page, '01b-signed-in');
     // Kept for the tab: a reload goes straight to the page.
     await page.reload();
     await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Syncs');
@@ -191,6 +281,23 @@ describe('web UI in Chromium', () => {
     await poll(() => failing.count()).toBe(1);
     expect(await failing.locator('th').textContent()).toBe(REJECTED_PK);
     expect(await failing.innerText()).toContain('email is not deliverable');
+
+    // Alerts: 1 row of 59 rejected is a warning; the channel listening to warnings got it, the
+    // one listening to critical only got nothing.
+    const alerts = page.locator('section.alerts');
+    const trigger = (name: string) => alerts.locator(`tr[data-trigger="${name}"]`);
+    const channel = (name: string) => alerts.locator(`tr[data-channel="${name}"]`);
+    await poll(() => trigger('rejected_rows').locator('td[data-label="State"]').innerText()).toMatch(/^!\s+Warning since (just now|\d+ minutes? ago)\nnotified (just now|\d+ minutes? ago)$/);
+    expect(await trigger('rejected_rows').locator('td[data-label="Rule"]').innerText()).toBe('Warning at any row rejected or invalid, critical at 20%');
+    expect(await trigger('failed_run').locator('td[data-label="State"]').innerText()).toMatch(/^✓\s+OK\b/);
+    expect(await trigger('failed_run').locator('td[data-label="Rule"]').innerText()).toBe('Critical at 1 failed run');
+    expect(await trigger('slow_run').locator('td[data-label="State"]').innerText()).toMatch(/^–\s+Off$/);
+    expect(await trigger('slow_run').locator('td[data-label="Rule"]').innerText()).toBe('Off (set slow_run_minutes to watch run time)');
+    await poll(() => channel('hook-ok').locator('td[data-label="Last notification"]').innerText()).toMatch(/^✓\s+Delivered (just now|\d+ minutes? ago)$/);
+    expect(notices.map((n) => `${n.kind} ${n.trigger}`)).toEqual(['alert rejected_rows']);
+    expect(await channel('hook-ok').innerText()).toMatch(/hook-ok\s+webhook\s+warning, critical/);
+    expect(await channel('hook-down').locator('td[data-label="Last notification"]').innerText()).toBe('None sent yet');
+    expect(await alerts.textContent()).not.toContain('No alert channels');
     await shot(page, '03-sync-after-run');
 
     runPath = (await historyRow.getByRole('link').getAttribute('href'))!;
@@ -221,6 +328,19 @@ describe('web UI in Chromium', () => {
     expect(await first422.locator('summary').innerText()).toMatch(/PATCH\s+\/api\/participants\/batches\s[\s\S]*422/);
     expect(await page.locator('.call-tree > li:not(.depth-0)').count()).toBeGreaterThan(0);
 
+    // A call that sent no rows: its details hold the facts and the bodies, nothing in between.
+    const characteristics = page.locator('.call-tree > li', { hasText: 'GET' }).first();
+    expect(await characteristics.locator('.call-path').textContent()).toBe('/api/characteristics');
+    await characteristics.locator('summary').click();
+    const characteristicsBody = characteristics.locator('.call-body');
+    await poll(() => characteristicsBody.locator('pre.body').count()).toBe(1);
+    expect(await characteristicsBody.evaluate((el) => [...el.childNodes].map((n) => (n instanceof Element ? n.className : `text ${n.textContent}`)))).toEqual([
+      'facts compact',
+      'call-messages',
+    ]);
+    expect(await characteristicsBody.locator('.body-block').first().innerText()).toMatch(/^Request body( · 0 B)?\s+No body\.$/);
+    await characteristics.locator('summary').click();
+
     // Opened from the keyboard, the batch call shows the request body that carried the rejected email.
     await first422.locator('summary').focus();
     await page.keyboard.press('Enter');
@@ -250,12 +370,22 @@ describe('web UI in Chromium', () => {
     await p.locator('.call-tree > li', { hasText: '422' }).first().locator('summary').click();
     await poll(() => p.locator('pre.body').first().textContent()).toContain('"participants"');
     await expectNoHorizontalOverflow(p);
+    // JSON lines keep their indentation and stay whole (the block scrolls sideways), dates included.
+    const [jsonLines, drawn] = await wrappedLines(p, 'pre.body');
+    expect(jsonLines).toBeGreaterThan(20);
+    expect(drawn).toBe(jsonLines);
+    // Paths and URLs wrap after a "/", never inside a word, nested split calls (down to depth 6) included.
+    expect(Math.max(...(await p.locator('.call-tree > li').evaluateAll((items) => items.map((li) => Number((li as HTMLElement).style.getPropertyValue('--depth'))))))).toBe(6);
+    expect(await brokenWords(p, '.call-path')).toEqual([]);
+    expect(await brokenWords(p, '.call-body dd.url')).toEqual([]);
     await shot(p, '05-phone-run');
 
     await p.getByRole('link', { name: SYNC }).first().click();
     await poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
     await poll(() => p.locator('.runs-table tbody tr').count()).toBe(1);
     await expectNoHorizontalOverflow(p);
+    // Field names wrap after a ".", never inside a word.
+    expect(await brokenWords(p, '.mappings-table th')).toEqual([]);
     await shot(p, '06-phone-sync');
 
     await p.getByRole('link', { name: 'Syncs' }).first().click();
@@ -337,6 +467,70 @@ describe('web UI in Chromium', () => {
     expect(await row.locator('td[data-label="Succeeded"]').textContent()).toBe('58');
     expect(await row.locator('td[data-label="Trigger"]').innerText()).toMatch(/^api\s+Full resync$/);
     await project.knobs({ latency_ms: 150 });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows why a run failed, in the history and on the run's page, and the alert it raised", async () => {
+    await page.goto(`${baseUrl}/syncs/${SYNC}`);
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
+    // The API refuses the key on the run's first call: the run fails.
+    await project.knobs({ fail_next: [{ status: 401 }] });
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await poll(() => page.locator('.trigger-status').textContent()).toMatch(/Run started\. View run r\w+/);
+    const runId = (await page.locator('.trigger-status a').getAttribute('href'))!.slice('/runs/'.length);
+    const row = page.locator(`.runs-table tbody tr[data-run-id="${runId}"]`);
+    await poll(() => row.locator('td[data-label="Status"]').textContent()).toContain('Failed');
+    const apiRun = (await (await fetch(`${baseUrl}/api/v1/runs/${runId}`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).json()) as { error: string };
+    expect(apiRun.error).toMatch(/401/);
+    // As `panelsync runs` prints it: the run's error under its status.
+    const error = row.locator('.run-error');
+    if (apiRun.error.length <= 120) {
+      expect(await error.textContent()).toBe(apiRun.error);
+    } else {
+      expect(await error.locator('summary').getAttribute('title')).toBe(apiRun.error);
+      expect(await error.locator('summary').innerText()).toBe(`${apiRun.error.slice(0, 120).trimEnd()}…`);
+      await error.locator('summary').click();
+      expect(await error.locator('summary').innerText()).toBe('Error');
+      expect(await error.locator('p').innerText()).toBe(apiRun.error);
+    }
+    // A run that did not fail has no error line.
+    expect(await page.locator('.runs-table tbody tr').nth(1).locator('.run-error').count()).toBe(0);
+
+    // The failed run is critical; the channel for critical alerts is down, and the page says so
+    // with the cause and where it went (host and port, not the URL's path).
+    const alerts = page.locator('section.alerts');
+    await poll(() => alerts.locator('tr[data-trigger="failed_run"] td[data-label="State"]').innerText()).toMatch(/^✕\s+Critical since /);
+    const down = alerts.locator('tr[data-channel="hook-down"] td[data-label="Last notification"]');
+    await poll(() => down.innerText()).toMatch(/^✕\s+Delivery failed (just now|\d+ minutes? ago)\n/);
+    expect(await down.locator('.delivery-error').textContent()).toMatch(/ECONNREFUSED/);
+    expect(await down.locator('.delivery-error').textContent()).toContain('127.0.0.1:');
+    await poll(() => alerts.locator('tr[data-channel="hook-ok"] td[data-label="Last notification"]').innerText()).toMatch(/^✓\s+Delivered/);
+    expect(notices.map((n) => `${n.kind} ${n.trigger}`)).toContain('alert failed_run');
+    expect(await page.locator('body').textContent()).not.toContain(HOOK_PATH);
+    await shot(page, '14-sync-failed-run-alerts');
+
+    // The run's page says it in full.
+    await row.getByRole('link').first().click();
+    await poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(`Run ${runId}`);
+    await poll(() => page.locator('.callout.status-border-failed').textContent()).toBe(`Failed: ${apiRun.error}`);
+    await shot(page, '15-run-failed');
+
+    const phone = await newContext(PHONE, true);
+    const p = await phone.newPage();
+    await p.goto(`${baseUrl}/syncs/${SYNC}`);
+    await signIn(p);
+    await poll(() => p.locator('.runs-table .run-error').count()).toBe(1);
+    await expectNoHorizontalOverflow(p);
+    // The URL in the error wraps after a "/", as do the delivery error and, on the run's page, the error in full.
+    expect(await brokenWords(p, '.run-error')).toEqual([]);
+    expect(await brokenWords(p, '.delivery-error')).toEqual([]);
+    await shot(p, '16-phone-sync-failed-run');
+    await p.locator(`a[href="/runs/${runId}"]`).first().click();
+    await poll(() => p.locator('.callout.status-border-failed').count()).toBe(1);
+    expect(await brokenWords(p, '.callout')).toEqual([]);
+    await expectNoHorizontalOverflow(p);
+    await shot(p, '17-phone-run-failed');
+    await phone.close();
     expect(pageErrors).toEqual([]);
   });
 

@@ -4,7 +4,7 @@
  * and every body shape comes from ./wire.ts. Source of every fact: see shared docs:
  * user-interviews-api (tags [confirmed] / [assumed] repeated on each method).
  */
-import { HttpRequestRefusedError, HttpUnexpectedResponseError } from '../../http/errors.ts';
+import { HttpRequestRefusedError, HttpUnexpectedResponseError, isContentRefusal } from '../../http/errors.ts';
 import type { HttpClient, HttpResponse, RequestContext } from '../../http/http-client.ts';
 import {
   ACCEPT,
@@ -36,8 +36,11 @@ import {
  *   Interviews since its id was stored (`own: true`; nothing of the batch was written);
  * - `REJECTED_WITH_BATCH`: a `422` rejected the batch as a whole and did not name this row
  *   (`own: false`): split retries may get it through.
+ * A single-row request (create, delete) refused for what it carries (`400`, `409`, `422`: see
+ * isContentRefusal in http/errors.ts) is that row's rejection, with the API's own error and no code.
  * A request refused as a whole for another reason (`403`, `404`, another status the route does
- * not expect) is no row's rejection: it throws {@link HttpRequestRefusedError}.
+ * not expect; on the batch endpoint anything but `422`) is no row's rejection: it throws
+ * {@link HttpRequestRefusedError}.
  */
 export const ROW_REJECTION_CODES = ['ALREADY_EXISTS', 'UNKNOWN_PARTICIPANT', 'REJECTED_WITH_BATCH'] as const;
 export type RowRejectionCode = (typeof ROW_REJECTION_CODES)[number];
@@ -223,9 +226,10 @@ export class UserInterviewsClient {
 
   /**
    * `POST /participants` [confirmed path; body assumed]: creates one participant, never overwrites.
-   * 201 -> `{ ok: true, id }`; 422 with "email has already been taken" [assumed] ->
-   * `{ ok: false, own: true, code: 'ALREADY_EXISTS', earlierAttemptMayHaveApplied }`; other 422 ->
-   * the row's own error; any other status throws {@link HttpRequestRefusedError}. Throws as
+   * 201 -> `{ ok: true, id }`; 422 (or 400, 409) with "email has already been taken" [assumed] ->
+   * `{ ok: false, own: true, code: 'ALREADY_EXISTS', earlierAttemptMayHaveApplied }`; other 400,
+   * 409 or 422 -> the row's own error, the API's details (`field: detail`, joined by `; `); any
+   * other status (`403`, `404`…) throws {@link HttpRequestRefusedError}. Throws as
    * {@link batchUpsert}. Note: a create retried after a timeout, a dropped connection or a `5xx`
    * may meet the participant its first attempt created, and report `ALREADY_EXISTS` with
    * `earlierAttemptMayHaveApplied: true`; after `429`s only, the email was taken by someone else.
@@ -247,32 +251,41 @@ export class UserInterviewsClient {
       }
       return { ok: true, id: String(data.id) };
     }
-    const errors = errorEntries(res.body);
-    if (res.status === 422) {
-      if (errors.some((e) => e.detail?.trim().toLowerCase() === EMAIL_TAKEN_DETAIL)) {
-        return {
-          ok: false,
-          own: true,
-          code: 'ALREADY_EXISTS',
-          error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
-          earlierAttemptMayHaveApplied: res.earlierAttemptMayHaveApplied,
-        };
-      }
-      const details = errors.map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
-      return { ok: false, own: true, error: details.length > 0 ? details.join('; ') : 'HTTP 422: rejected without details' };
+    if (!isContentRefusal(res.status)) throw this.refused('POST /participants', res);
+    if (errorEntries(res.body).some((e) => e.detail?.trim().toLowerCase() === EMAIL_TAKEN_DETAIL)) {
+      return {
+        ok: false,
+        own: true,
+        code: 'ALREADY_EXISTS',
+        error: `already exists: ${EMAIL_TAKEN_DETAIL}`,
+        earlierAttemptMayHaveApplied: res.earlierAttemptMayHaveApplied,
+      };
     }
-    throw this.refused('POST /participants', res);
+    return this.rowRejection(res);
   }
 
   /**
    * `DELETE /participants/{id}` [assumed]: 204 -> `{ ok: true, id }`; 404 -> `{ ok: true, id }`
-   * (already deleted [assumed]); any other status throws {@link HttpRequestRefusedError}. Throws as
-   * {@link batchUpsert}.
+   * (already deleted [assumed]); 400, 409 or 422 -> the row's own error, the API's details (this
+   * participant cannot be deleted now); any other status (`403`…) throws
+   * {@link HttpRequestRefusedError}. Throws as {@link batchUpsert}.
    */
   async deleteParticipant(id: string, context?: RequestContext): Promise<RowResult> {
     const res = await this.http.request<ApiErrorResponse>({ method: 'DELETE', path: ROUTES.participant(id) }, context);
     if (isSuccess(res.status) || res.status === 404) return { ok: true, id };
+    if (isContentRefusal(res.status)) return this.rowRejection(res);
     throw this.refused(`DELETE ${ROUTES.participant(id)}`, res);
+  }
+
+  /**
+   * A single-row request's refusal as that row's own rejection: the API's details, each as
+   * `field: detail` when its pointer names a field of the participant (secrets redacted), joined by
+   * `; `; `HTTP {status}: rejected without details` without any.
+   */
+  private rowRejection(res: HttpResponse<unknown>): RowResult {
+    const details = errorEntries(res.body).map((e) => fieldDetail(e, /^\/participants?(?:\/\d+)?\/?(.*)$/));
+    const error = details.length > 0 ? details.join('; ') : `HTTP ${res.status}: rejected without details`;
+    return { ok: false, own: true, error: this.http.redact(error) };
   }
 
   /**

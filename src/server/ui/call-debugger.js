@@ -252,7 +252,7 @@ function callDetail(detail) {
     h(
       'dl',
       { class: 'facts compact' },
-      h('div', null, h('dt', null, 'URL'), h('dd', { class: 'mono url' }, `${detail.method} `, breakAfter(detail.url, '/?&'))),
+      h('div', { class: 'fact-wide' }, h('dt', null, 'URL'), h('dd', { class: 'mono url' }, `${detail.method} `, breakAfter(detail.url, '/?&'))),
       h('div', null, h('dt', null, 'Started'), h('dd', null, absoluteTime(detail.started_at))),
       h('div', null, h('dt', null, 'Duration'), h('dd', null, duration(detail.duration_ms))),
       detail.tag ? h('div', null, h('dt', null, 'Label'), h('dd', { class: 'mono' }, detail.tag)) : null,

@@ -174,8 +174,9 @@ export function urlPath(url) {
 }
 
 /**
- * `text` with a line break opportunity (`<wbr>`) after each of `chars`, so that a path, URL or
- * dotted name wraps at its separators ("/api/participants/" + "batches") rather than mid-word.
+ * `text` with a line break opportunity (`<wbr>`) after each run of `chars`, so that a path, URL or
+ * dotted name wraps at its separators ("/api/participants/" + "batches") rather than mid-word; a
+ * run such as the "//" of "https://" stays whole.
  * @param {string} text
  * @param {string} chars the separators, e.g. "/?&" or "."
  * @returns {Array<string | HTMLElement>} children for {@link h}
@@ -184,7 +185,7 @@ export function breakAfter(text, chars) {
   const out = [];
   let start = 0;
   for (let i = 0; i < text.length; i++) {
-    if (!chars.includes(text[i]) || i === text.length - 1) continue;
+    if (!chars.includes(text[i]) || i === text.length - 1 || chars.includes(text[i + 1])) continue;
     out.push(text.slice(start, i + 1), h('wbr'));
     start = i + 1;
   }

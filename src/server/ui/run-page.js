@@ -10,7 +10,7 @@
 import { apiRequest, segment } from './api-client.js';
 import { callDebugger } from './call-debugger.js';
 import { h, region } from './dom.js';
-import { absoluteTime, count, duration, progressDone, runOptionsText, statusBadge, timeElement } from './format.js';
+import { absoluteTime, breakAfter, count, duration, progressDone, runOptionsText, statusBadge, timeElement } from './format.js';
 
 /** Failed rows fetched per request. */
 const ROWS_PAGE = 200;
@@ -138,7 +138,7 @@ function renderOverview(run) {
       fact('API calls', count(run.summary?.api_calls ?? run.progress?.api_calls ?? run.calls)),
     ),
     run.error
-      ? h('div', { class: `callout status-border-${run.status}` }, h('strong', null, run.status === 'interrupted' ? 'Interrupted: ' : 'Failed: '), run.error)
+      ? h('div', { class: `callout status-border-${run.status}` }, h('strong', null, run.status === 'interrupted' ? 'Interrupted: ' : 'Failed: '), breakAfter(run.error, '/'))
       : null,
     run.details_pruned_at
       ? h('p', { class: 'callout' }, `The calls and row outcomes of this run were removed by retention on ${absoluteTime(run.details_pruned_at)}.`)

@@ -1,16 +1,21 @@
 /**
  * A sync's page (`/syncs/{name}`): run now and full resync (behind a confirmation), what is
- * running, the configuration with its mappings, the rows currently failing, and the run history.
- * Data: GET /api/v1/syncs/{name} (SyncListItem + config + failing_rows, docs/http-api.md);
+ * running, its alerts (trigger states and notifications, ./sync-alerts.js), the run history (a
+ * failed or interrupted run with its error), the rows currently failing, and the configuration
+ * with its mappings.
+ * Data: GET /api/v1/syncs/{name} (SyncListItem + config + failing_rows + alerts, docs/http-api.md);
  * actions: POST /api/v1/syncs/{name}/trigger.
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, region } from './dom.js';
-import { count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
+import { breakAfter, count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
 import { runsChart } from './runs-chart.js';
+import { renderAlerts } from './sync-alerts.js';
 
 /** Poll interval when no run is in progress, ms. */
 const IDLE_POLL_MS = 10_000;
+/** A run's error longer than this (characters) is shortened in the run history, its full text a click away. */
+const ERROR_PREVIEW_CHARS = 120;
 
 /**
  * @param {HTMLElement} container
@@ -27,6 +32,7 @@ export function syncPage(container, { name }, app) {
   const history = region(renderHistory);
   const failing = region(renderFailingRows);
   const config = region(renderConfig);
+  const alerts = region(renderAlerts);
 
   const trigger = async (body, button) => {
     button.disabled = true;
@@ -67,6 +73,7 @@ export function syncPage(container, { name }, app) {
     triggerStatus,
     confirmDialog,
     activity.el,
+    h('section', { 'aria-labelledby': 'alerts-heading', class: 'alerts' }, h('h2', { id: 'alerts-heading' }, 'Alerts'), alerts.el),
     h('section', { 'aria-labelledby': 'history-heading' }, h('h2', { id: 'history-heading' }, 'Run history'), history.el),
     h('section', { 'aria-labelledby': 'failing-heading' }, h('h2', { id: 'failing-heading' }, 'Currently failing rows'), failing.el),
     h('section', { 'aria-labelledby': 'config-heading' }, h('h2', { id: 'config-heading' }, 'Configuration'), config.el),
@@ -80,6 +87,7 @@ export function syncPage(container, { name }, app) {
       activity.update({ running: sync.running, queued: sync.queued, last_run: sync.last_run, next_run_at: sync.next_run_at, recent_runs: sync.recent_runs });
       history.update(sync.recent_runs);
       failing.update(sync.failing_rows);
+      alerts.update(sync.alerts);
       config.update({ config: sync.config, schedule: sync.schedule });
       return { live: Boolean(sync.running || sync.queued), idleMs: IDLE_POLL_MS };
     },
@@ -153,6 +161,27 @@ function renderActivity({ running, queued, last_run: last, next_run_at: next, re
   );
 }
 
+/**
+ * Why a run failed or was interrupted (RunListItem.error), as `panelsync runs` prints it under the
+ * run: in full when short; else its start, with the full text as the tooltip and in a disclosure.
+ */
+function runError(run) {
+  if (!run.error) return null;
+  if (run.error.length <= ERROR_PREVIEW_CHARS) return h('p', { class: 'run-error' }, breakAfter(run.error, '/'));
+  return h(
+    'details',
+    { class: 'run-error' },
+    // Open, the summary reads "Error" above the full text instead of repeating its start.
+    h(
+      'summary',
+      { title: run.error },
+      h('span', { class: 'run-error-preview' }, breakAfter(`${run.error.slice(0, ERROR_PREVIEW_CHARS).trimEnd()}…`, '/')),
+      h('span', { class: 'run-error-label' }, 'Error'),
+    ),
+    h('p', null, breakAfter(run.error, '/')),
+  );
+}
+
 /** `; 12 of 59 rows done` from a running run's live progress; empty before the plan is known. */
 function progressText(progress) {
   const p = progressDone(progress);
@@ -185,7 +214,7 @@ function renderHistory(runs) {
           'tr',
           { dataset: { runId: run.run_id } },
           h('th', { scope: 'row', 'data-label': 'Started' }, h('a', { href: `/runs/${segment(run.run_id)}` }, timeElement(run.started_at)), h('div', { class: 'muted small mono' }, run.run_id)),
-          cell('Status', statusBadge(run.status)),
+          cell('Status', [statusBadge(run.status), runError(run)], run.error ? 'status-cell wide' : 'status-cell'),
           cell('Trigger', [run.trigger, ' ', runOptionsTag(run.options)]),
           cell('Duration', run.status === 'running' ? 'in progress' : duration(run.duration_ms), 'num'),
           // While the run is in progress: its live counts so far.
@@ -266,7 +295,7 @@ function mappingsTable(mappings) {
     h(
       'tbody',
       null,
-      mappings.map((m) => h('tr', null, h('th', { scope: 'row', class: 'mono' }, m.to), h('td', null, mappingValue(m)))),
+      mappings.map((m) => h('tr', null, h('th', { scope: 'row', class: 'mono' }, breakAfter(m.to, '.')), h('td', null, mappingValue(m)))),
     ),
   );
 }

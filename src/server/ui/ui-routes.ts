@@ -21,6 +21,7 @@ export const UI_ASSETS = {
   'run-page.js': 'text/javascript; charset=utf-8',
   'runs-chart.js': 'text/javascript; charset=utf-8',
   'sync-page.js': 'text/javascript; charset=utf-8',
+  'sync-alerts.js': 'text/javascript; charset=utf-8',
   'syncs-page.js': 'text/javascript; charset=utf-8',
   'token-prompt.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',

@@ -171,6 +171,26 @@ describe('UserInterviewsClient single-participant endpoints', () => {
     expect(server.requests[0]!.headers['content-type']).toBeUndefined();
   });
 
+  it('400, 409 and 422 on a create or a delete are that row\'s rejection with the API\'s error (secrets redacted); 403 and 404 on a create are refused', async () => {
+    server = await startLocalServer(
+      json(409, { errors: [{ status: '409', title: 'Conflict', detail: 'participant has an upcoming session' }] }),
+      json(400, { errors: [{ status: '400', title: 'Bad request', detail: `malformed id for key ${KEY}` }] }),
+      json(422),
+      json(409, { errors: [{ status: '409', title: 'Conflict', detail: EMAIL_TAKEN_DETAIL, source: { pointer: '/participant/email' } }] }),
+      json(400, { errors: [{ status: '400', title: 'Bad request', detail: 'is not a string', source: { pointer: '/participant/first_name' } }] }),
+      json(403, { errors: [{ status: '403', title: 'Forbidden', detail: 'plan does not allow the API' }] }),
+      json(404),
+    );
+    const { ui } = uiClient(server.baseUrl);
+    expect(await ui.deleteParticipant('1')).toEqual({ ok: false, own: true, error: 'participant has an upcoming session' });
+    expect(await ui.deleteParticipant('2')).toEqual({ ok: false, own: true, error: 'malformed id for key [REDACTED]' });
+    expect(await ui.deleteParticipant('3')).toEqual({ ok: false, own: true, error: 'HTTP 422: rejected without details' });
+    expect(await ui.createParticipant(ann)).toMatchObject({ ok: false, own: true, code: 'ALREADY_EXISTS' });
+    expect(await ui.createParticipant(cyd)).toEqual({ ok: false, own: true, error: 'first_name: is not a string' });
+    await expect(ui.createParticipant(cyd)).rejects.toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 403 });
+    await expect(ui.createParticipant(cyd)).rejects.toMatchObject({ code: 'HTTP_REQUEST_REFUSED', status: 404 });
+  });
+
   it('listCharacteristics maps attributes', async () => {
     server = await startLocalServer(
       json(200, {
