@@ -35,6 +35,7 @@ import type {
   RunRecord,
   RunOptions,
   RunStatus,
+  RunStart,
   RunTrigger,
   Stage,
   StagedRow,
@@ -237,14 +238,7 @@ export class SqliteStateStore implements StateStore {
       .run(new Date().toISOString(), sync).changes;
   }
 
-  startRun(run: {
-    id: string;
-    sync: string;
-    trigger: RunTrigger;
-    startedAt: string;
-    options?: RunOptions;
-    destination?: DestinationFingerprint;
-  }): void {
+  startRun(run: RunStart): void {
     const options: RunOptions = { full_resync: run.options?.full_resync ?? false, reset_cdc: run.options?.reset_cdc ?? false };
     this.db
       .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options, destination) VALUES (?, ?, ?, 'running', ?, ?, ?)`)

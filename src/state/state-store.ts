@@ -195,6 +195,16 @@ export interface AlertDeliveryRecord {
   lastErrorAt: string | null;
 }
 
+/** A run as it starts (see {@link StateStore.startRun}). `startedAt` is ISO 8601. */
+export interface RunStart {
+  id: string;
+  sync: string;
+  trigger: RunTrigger;
+  startedAt: string;
+  options?: RunOptions;
+  destination?: DestinationFingerprint;
+}
+
 /** A stored run. */
 export interface RunRecord {
   id: string;
@@ -359,14 +369,7 @@ export interface StateStore {
    * run sends; the run's first commit of rows while the sync has no recorded destination records
    * it as the snapshot's ({@link snapshotDestination}).
    */
-  startRun(run: {
-    id: string;
-    sync: string;
-    trigger: RunTrigger;
-    startedAt: string;
-    options?: RunOptions;
-    destination?: DestinationFingerprint;
-  }): void;
+  startRun(run: RunStart): void;
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void;
   getRun(id: string): RunRecord | null;
   /** Opens a stage for a run of `sync`. */
