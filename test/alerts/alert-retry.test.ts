@@ -214,16 +214,17 @@ describe('panelsync serve', () => {
 
     const trigger = await apiClient(serve.url)(`/api/v1/syncs/${SYNC}/trigger`, { method: 'POST' });
     expect(trigger.status).toBe(202);
-    const lines = await waitFor(() => {
-      const parsed = serve
+    const logLines = () =>
+      serve
         .stderr()
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as { level: number; msg: string });
-      return parsed.some((l) => l.msg.includes('was not delivered')) && parsed;
-    }, 15_000, 'the delivery failure line');
+    await waitFor(() => logLines().some((l) => l.msg.includes('was not delivered')), 15_000, 'the delivery failure line');
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
+    // Read once the server has stopped: the run's own "ended" line may come after the delivery's.
+    const lines = logLines();
 
     // pino's levels: 30 info, 40 warn.
     const failure = lines.find((l) => l.msg.includes('was not delivered'))!;
