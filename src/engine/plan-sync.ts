@@ -107,7 +107,7 @@ export async function planSync(options: {
           ? { code: 'DESTINATION_CHANGED' as const, message: moved.message.replace('so nothing was sent', 'so the run will send nothing') }
           : options.allowMassDelete || options.fullResync
             ? null
-            : guardRefusal(counts, store.snapshotSize(options.sync), sync);
+            : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
       if (decides) await readDirectory(client, stage);
@@ -146,9 +146,9 @@ export async function planSync(options: {
 }
 
 /** The run's mass-delete guard (run-sync.ts), as a refusal to report instead of an error to throw. */
-function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): PlanReport['refused'] {
+function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Stage): PlanReport['refused'] {
   try {
-    guardMassDelete(counts, synced, sync);
+    guardMassDelete(counts, synced, sync, stage);
     return null;
   } catch (error) {
     if (error instanceof RunError && error.code === 'MASS_DELETE_GUARD') return { code: error.code, message: error.message };

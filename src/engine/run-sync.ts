@@ -129,7 +129,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
       if (!options.allowMassDelete && !options.fullResync && !options.resetCdc) {
-        guardMassDelete(counts, store.snapshotSize(syncName), sync);
+        guardMassDelete(counts, store.snapshotSize(syncName), sync, staged.stage);
       }
       const executeOptions = {
         runId,
@@ -376,10 +376,11 @@ export async function stageModel(options: {
 
 /**
  * The mass-delete guard: refuses a model that suddenly returns no rows while rows are synced, and a
- * run that would clear or delete more than `max_delete_share` of the synced rows.
+ * run that would clear or delete more than `max_delete_share` of the synced rows (removed rows
+ * whose participant another key of the model now holds do not count: they are only forgotten).
  * @throws RunError (`MASS_DELETE_GUARD`) naming `--allow-mass-delete`
  */
-export function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string]): void {
+export function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Pick<Stage, 'heldRemovedCount'>): void {
   if (synced === 0) return;
   if (counts.queried === 0) {
     throw new RunError(
@@ -387,11 +388,15 @@ export function guardMassDelete(counts: PlanCounts, synced: number, sync: Projec
       `the model returned 0 rows while ${synced} rows are synced; nothing was sent. If the model is right, run again with --allow-mass-delete`,
     );
   }
-  const share = counts.removed / synced;
-  if (sync.delete_behavior !== 'do_nothing' && share > sync.max_delete_share) {
+  if (sync.delete_behavior === 'do_nothing' || counts.removed / synced <= sync.max_delete_share) return;
+  // A removed row whose participant another key now holds (a primary key that changed hands) is
+  // forgotten, not cleared or deleted: a mass re-key is no mass delete.
+  const acted = counts.removed - stage.heldRemovedCount();
+  const share = acted / synced;
+  if (share > sync.max_delete_share) {
     throw new RunError(
       'MASS_DELETE_GUARD',
-      `this run would ${sync.delete_behavior} ${counts.removed} of ${synced} synced rows (${(share * 100).toFixed(0)}%, more than max_delete_share ${sync.max_delete_share}); nothing was sent. If that is intended, run again with --allow-mass-delete`,
+      `this run would ${sync.delete_behavior} ${acted} of ${synced} synced rows (${(share * 100).toFixed(0)}%, more than max_delete_share ${sync.max_delete_share}); nothing was sent. If that is intended, run again with --allow-mass-delete`,
     );
   }
 }

@@ -731,15 +731,7 @@ class SqliteStage implements Stage {
       ? `coalesce((SELECT d.id FROM ${this.directory} AS d WHERE d.id = p.participant_id),
                   CASE WHEN p.participant_id IS NULL THEN (SELECT d.id FROM ${this.directory} AS d WHERE d.email_key = p.email_key LIMIT 1) END)`
       : 'NULL';
-    // A removed row's participant is held by a row of the model that writes to it (the primary key
-    // changed hands): a valid row with its email written by email (a key new to the snapshot, or
-    // synced without an id), or a synced key still in the model with its participant id. A key
-    // that moves to this email but keeps its own participant is no holder: it waits for this one.
-    const heldBy = `CASE WHEN p.class = 'removed' THEN coalesce(
-        (SELECT s.pk FROM ${this.stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
-           WHERE s.email_key = p.email_key AND s.invalid IS NULL AND (n.pk IS NULL OR n.participant_id IS NULL) LIMIT 1),
-        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = p.participant_id AND n.pk <> p.pk
-           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1)) END`;
+    const heldBy = this.heldBySql();
     const rows = this.db
       .prepare(
         `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email,
@@ -765,6 +757,28 @@ class SqliteStage implements Stage {
       existingId: r.existing_id,
       heldBy: r.held_by,
     }));
+  }
+
+  heldRemovedCount(): number {
+    return this.db
+      .prepare(`SELECT count(*) FROM ${this.plan} AS p WHERE p.class = 'removed' AND (${this.heldBySql()}) IS NOT NULL`)
+      .pluck()
+      .get(this.sync, this.sync) as number;
+  }
+
+  /**
+   * SQL of a plan row `p`'s holder (two `?` parameters, both the sync's name).
+   * A removed row's participant is held by a row of the model that writes to it (the primary key
+   * changed hands): a valid row with its email written by email (a key new to the snapshot, or
+   * synced without an id), or a synced key still in the model with its participant id. A key
+   * that moves to this email but keeps its own participant is no holder: it waits for this one.
+   */
+  private heldBySql(): string {
+    return `CASE WHEN p.class = 'removed' THEN coalesce(
+        (SELECT s.pk FROM ${this.stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
+           WHERE s.email_key = p.email_key AND s.invalid IS NULL AND (n.pk IS NULL OR n.participant_id IS NULL) LIMIT 1),
+        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = p.participant_id AND n.pk <> p.pk
+           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1)) END`;
   }
 
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }> {

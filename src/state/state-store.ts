@@ -126,6 +126,11 @@ export interface Stage {
   loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number>;
   /** The participant id of a normalized email in the loaded directory, if any. */
   directoryId(emailKey: string): string | null;
+  /**
+   * Removed rows whose participant another row of the model now holds (see {@link PlannedRow.heldBy}):
+   * the delete behaviour forgets them without a call. Call after {@link diff}.
+   */
+  heldRemovedCount(): number;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
   drop(): void;

@@ -318,6 +318,25 @@ describe('delete behaviours', () => {
     });
   }
 
+  it('delete: a mass re-key (most primary keys change hands, same emails) is no mass delete: the guard lets it through', async () => {
+    const p = await start({ rows: 4, sync: { delete_behavior: 'delete' } });
+    await run(p);
+    const before = await p.participants();
+    p.db.prepare('UPDATE people SET id = id + 100 WHERE id <= 3').run();
+    const { summary, calls } = await run(p);
+    // 3 of 4 synced rows left the model (75% > max_delete_share 0.5), but every one's participant is
+    // held by its new key: nothing is deleted, so the guard does not stop the run.
+    expect(summary).toMatchObject({ status: 'success', rows: { added: 3, removed: 3 }, succeeded: { added: 3, removed: 3 } });
+    expectAddsUp(summary);
+    expect(calls.filter((c) => c.method === 'DELETE')).toEqual([]);
+    expect((await p.participants()).map((x) => x.id).sort()).toEqual(before.map((x) => x.id).sort());
+    // A real mass delete is still refused.
+    p.db.prepare('DELETE FROM people WHERE id > 100').run();
+    const refused = await run(p);
+    expect(refused.summary).toMatchObject({ status: 'failed', error: expect.stringContaining('this run would delete 3 of 4 synced rows') });
+    expect(writeCalls(refused.calls)).toEqual([]);
+  });
+
   it('delete: a participant held by another synced key through its id (a handover left half-done) is not deleted', async () => {
     const p = await start({ rows: 3, sync: { delete_behavior: 'delete' } });
     await run(p);
