@@ -2,7 +2,7 @@
  * Trigger evaluation: what state (ok / warning / critical) each trigger is in after one run.
  * Pure; the state machine (./alert-state-machine.ts) turns changes of state into notifications.
  */
-import type { RunSummary } from '../engine/run-summary.ts';
+import { classTotal, type RunSummary } from '../engine/run-summary.ts';
 import type { AlertState } from '../state/state-store.ts';
 import type { AlertPolicy, AlertTrigger } from './alert-policy.ts';
 
@@ -45,7 +45,7 @@ export function evaluateTriggers(
   }
   results.push({ trigger: 'failed_run', state: 'ok', streak: 0, reason: `the run completed (${summary.status})` });
 
-  const bad = summary.rejected.added + summary.rejected.changed + summary.rejected.removed + summary.rows.invalid;
+  const bad = classTotal(summary.rejected) + summary.rows.invalid;
   const total = summary.rows.queried + summary.rows.removed;
   const share = total === 0 ? 0 : bad / total;
   const { warning, critical } = policy.rejectedRows;
@@ -65,17 +65,18 @@ export function evaluateTriggers(
     trigger: 'slow_run',
     state: slow ? 'warning' : 'ok',
     streak: slow ? previousStreak('slow_run') + 1 : 0,
-    reason: `the run took ${minutes(summary.duration_ms)}` + (limit === null ? '' : ` (limit ${limit} min)`),
+    reason: `the run took ${durationText(summary.duration_ms)}` + (limit === null ? '' : ` (limit ${limit} min)`),
   });
   return results;
 }
 
 /** `0.034` -> `3.4%`; `0.2` -> `20%`. */
-export function percent(share: number): string {
+function percent(share: number): string {
   const value = Math.round(share * 1000) / 10;
   return `${value}%`;
 }
 
-function minutes(ms: number): string {
+/** A run's duration in ms for a notice: `42.0 s` under a minute, else `3.5 min`. */
+export function durationText(ms: number): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
 }

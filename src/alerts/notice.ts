@@ -11,6 +11,7 @@ import type { RunSummary } from '../engine/run-summary.ts';
 import type { AlertState } from '../state/state-store.ts';
 import type { AlertTrigger } from './alert-policy.ts';
 import type { NoticeKind } from './alert-state-machine.ts';
+import { durationText } from './evaluate-triggers.ts';
 import { scrubPersonalData } from './scrub-personal-data.ts';
 
 /** First row errors a notice lists at most. */
@@ -180,7 +181,7 @@ export function noticeLines(notice: Notice): string[] {
     `What happened: ${notice.reason}`,
   ];
   const run = notice.run!;
-  lines.push(`Run: ${run.id} (${run.status}, ${formatDuration(run.duration_ms)})`);
+  lines.push(`Run: ${run.id} (${run.status}, ${durationText(run.duration_ms)})`);
   lines.push(`Rows: ${countsText(run)}`);
   if (run.error !== null) lines.push(`Error: ${run.error}`);
   if (notice.first_errors.length > 0) {
@@ -209,10 +210,6 @@ export function countsText(run: NonNullable<Notice['run']>): string {
     `unchanged ${run.rows.unchanged}`,
     `invalid ${run.rows.invalid}`,
   ].join('; ');
-}
-
-function formatDuration(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
 }
 
 function truncateKey(key: string): string {

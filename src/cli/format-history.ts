@@ -1,4 +1,5 @@
 /** How the history commands (`runs`, `debug`, `rows`) write times, durations and run counts as text. */
+import { classTotal } from '../engine/run-summary.ts';
 import type { RunListItem } from '../state/run-history.ts';
 
 /** `2026-11-29T16:06:13.690Z` -> `2026-11-29 16:06:13` (UTC; headers say so). An unreadable value is returned as is. */
@@ -44,7 +45,7 @@ export function runCounts(run: RunListItem): { queried: string; added: string; c
     changed: String(s.rows.changed),
     removed: String(s.rows.removed),
     invalid: String(s.rows.invalid),
-    rejected: String(s.rejected.added + s.rejected.changed + s.rejected.removed),
+    rejected: String(classTotal(s.rejected)),
     calls: String(s.api_calls),
   };
 }

@@ -1,6 +1,6 @@
 /** The human-readable form of a run's summary. */
 import type { DeleteBehavior } from '../config/schema.ts';
-import type { RunSummary } from '../engine/run-summary.ts';
+import { classTotal, type RunSummary } from '../engine/run-summary.ts';
 
 /** What happened to removed rows, by delete behaviour (without it: `done`). */
 const REMOVED_DONE: Record<DeleteBehavior, string> = { do_nothing: 'left alone', clear: 'cleared', delete: 'deleted' };
@@ -19,7 +19,7 @@ export function formatSummary(s: RunSummary, deleteBehavior?: DeleteBehavior): s
       `removed ${s.succeeded.removed} ${deleteBehavior === undefined ? 'done' : REMOVED_DONE[deleteBehavior]}, ${s.rejected.removed} rejected`,
     `  api      ${s.api_calls} call${s.api_calls === 1 ? '' : 's'}`,
   ];
-  const skipped = s.skipped.added + s.skipped.changed + s.skipped.removed;
+  const skipped = classTotal(s.skipped);
   if (skipped > 0) lines.push(`  skipped  ${skipped} (rows this mode does not act on)`);
   if (s.error) lines.push(`  error    ${s.error}`);
   return `${lines.join('\n')}\n`;

@@ -10,7 +10,7 @@ import { fieldTargetKey, parseFieldTarget } from '../destinations/user-interview
 import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
-import { parseCron } from '../scheduler/sync-schedule.ts';
+import { parseCron, scheduleKindProblem } from '../scheduler/sync-schedule.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -106,11 +106,6 @@ function normalize(config: ProjectConfig, projectDir: string): ProjectConfig {
 }
 
 /**
- * api_key values written literally, passwords in source URLs (literal or interpolated), and the
- * alert channels' secrets however written: routing_key, auth_token, webhook_url, smtp_url (whole
- * and its password), header values, and secret query parameters / passwords of a webhook url.
- */
-/**
  * Every secret of an interpolated project file, longest first (so that redaction replaces a whole
  * secret before a part of it): `fromEnv`, the values interpolated into secret-bearing keys, and
  * the secrets written literally (see {@link collectLiteralSecrets}).
@@ -121,6 +116,11 @@ export function projectSecrets(interpolated: unknown, fromEnv: readonly string[]
   return [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
 }
 
+/**
+ * api_key values written literally, passwords in source URLs (literal or interpolated), and the
+ * alert channels' secrets however written: routing_key, auth_token, webhook_url, smtp_url (whole
+ * and its password), header values, and secret query parameters / passwords of a webhook url.
+ */
 function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   if (!isRecord(value)) return;
   const alerts = isRecord(value.alerts) ? value.alerts : {};
@@ -327,9 +327,9 @@ function scheduleIssues(
   schedule: Record<string, unknown>,
   add: (at: ConfigPathSegment[], message: string) => void,
 ): void {
-  const has = (key: string) => schedule[key] !== undefined;
-  if (has('interval') === has('cron')) {
-    add(at, `give exactly one of interval or cron (found ${has('interval') ? 'both' : 'neither'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }`);
+  const kindProblem = scheduleKindProblem(schedule);
+  if (kindProblem !== null) {
+    add(at, kindProblem);
     return;
   }
   if (typeof schedule.cron !== 'string') return;

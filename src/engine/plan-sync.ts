@@ -92,7 +92,7 @@ export async function planSync(options: {
   const client = createClient(project, destination, () => apiCalls++);
   try {
     // A new API key alone costs one directory read (GET only) to tell the same account from another.
-    const moved = options.fullResync ? null : await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client);
+    const moved = options.fullResync ? null : await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client, 'plan');
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
@@ -104,7 +104,7 @@ export async function planSync(options: {
     try {
       const refused =
         moved !== null
-          ? { code: 'DESTINATION_CHANGED' as const, message: moved.message.replace('so nothing was sent', 'so the run will send nothing') }
+          ? { code: 'DESTINATION_CHANGED' as const, message: moved.message }
           : options.allowMassDelete || options.fullResync
             ? null
             : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage);

@@ -36,9 +36,14 @@ export function emptyClassCounts(): ClassCounts {
   return { added: 0, changed: 0, removed: 0 };
 }
 
+/** added + changed + removed of per-class counts (e.g. a summary's `rejected`). */
+export function classTotal(counts: ClassCounts): number {
+  return counts.added + counts.changed + counts.removed;
+}
+
 /**
  * The status a finished run earns: `warning` when any row was invalid or rejected, else `success`.
  */
 export function completedStatus(rows: PlanCounts, rejected: ClassCounts): 'success' | 'warning' {
-  return rows.invalid > 0 || rejected.added + rejected.changed + rejected.removed > 0 ? 'warning' : 'success';
+  return rows.invalid > 0 || classTotal(rejected) > 0 ? 'warning' : 'success';
 }

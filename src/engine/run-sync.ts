@@ -291,6 +291,7 @@ const WAYS_FORWARD =
  * those participants were deleted (the error). Cost: at most one directory read, only when the
  * key changed and the snapshot holds rows. A snapshot without participant ids cannot be checked:
  * the error. Reads only; never changes the store.
+ * @param forWhat `plan` words the message for `panelsync plan` (the run will send nothing)
  * @throws HttpError when the directory cannot be read (e.g. 401 for a revoked key)
  */
 export async function destinationChangeError(
@@ -298,11 +299,13 @@ export async function destinationChangeError(
   syncName: string,
   current: DestinationFingerprint,
   client: UserInterviewsClient,
+  forWhat: 'run' | 'plan' = 'run',
 ): Promise<RunError | null> {
   const recorded = store.snapshotDestination(syncName);
   const rows = store.snapshotSize(syncName);
   if (recorded === null || rows === 0) return null;
-  const acknowledged = `The snapshot's ${rows} rows were acknowledged by the old destination, so nothing was sent. `;
+  const consequence = forWhat === 'plan' ? 'so the run will send nothing' : 'so nothing was sent';
+  const acknowledged = `The snapshot's ${rows} rows were acknowledged by the old destination, ${consequence}. `;
   const changes: string[] = [];
   if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
   if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);

@@ -207,7 +207,7 @@ export function failsEveryRequest(error: unknown): boolean {
  * splits on `422` only (see engine/split-retry.ts). See shared docs: user-interviews-api, "Limits
  * and errors" [assumed].
  */
-export const CONTENT_REFUSAL_STATUSES = [400, 409, 422] as const;
+const CONTENT_REFUSAL_STATUSES = [400, 409, 422] as const;
 const CONTENT_REFUSALS: ReadonlySet<number> = new Set(CONTENT_REFUSAL_STATUSES);
 
 /** Whether `status` refuses what a request carries (one of {@link CONTENT_REFUSAL_STATUSES}). */

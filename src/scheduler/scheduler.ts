@@ -18,7 +18,7 @@ export interface SchedulerClock {
 }
 
 /** The system clock; its timers do not keep the process alive. */
-export const SYSTEM_CLOCK: SchedulerClock = {
+const SYSTEM_CLOCK: SchedulerClock = {
   now: () => Date.now(),
   setTimer(callback, ms) {
     const timer = setTimeout(callback, ms);
@@ -31,7 +31,7 @@ export const SYSTEM_CLOCK: SchedulerClock = {
  * Longest sleep between checks, ms: bounds the effect of a wall-clock jump and keeps under
  * setTimeout's 2^31 ms limit.
  */
-export const MAX_SLEEP_MS = 60_000;
+const MAX_SLEEP_MS = 60_000;
 
 /** What the scheduler needs of the launcher. */
 export interface ScheduledLauncher {

@@ -41,11 +41,8 @@ export interface SyncSchedule {
  */
 export function parseSchedule(config: ScheduleConfig): SyncSchedule {
   const { interval, cron } = config;
-  if ((interval === undefined) === (cron === undefined)) {
-    throw new ScheduleError(
-      `give exactly one of interval or cron (found ${interval === undefined ? 'neither' : 'both'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }`,
-    );
-  }
+  const kindProblem = scheduleKindProblem(config);
+  if (kindProblem !== null) throw new ScheduleError(kindProblem);
   if (interval !== undefined) {
     const ms = parseInterval(interval);
     return {
@@ -58,6 +55,16 @@ export function parseSchedule(config: ScheduleConfig): SyncSchedule {
     config: { cron: cron! },
     nextDue: (lastStart, scheduledSince) => expression.nextRun(lastStart ?? scheduledSince),
   };
+}
+
+/**
+ * What to fix when a schedule gives neither or both of `interval` and `cron` (each counts when
+ * not `undefined`); `null` when it gives exactly one.
+ */
+export function scheduleKindProblem(config: { interval?: unknown; cron?: unknown }): string | null {
+  const hasInterval = config.interval !== undefined;
+  if (hasInterval !== (config.cron !== undefined)) return null;
+  return `give exactly one of interval or cron (found ${hasInterval ? 'both' : 'neither'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }`;
 }
 
 /**

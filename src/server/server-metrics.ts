@@ -13,7 +13,7 @@
  * - the process metrics of prom-client's `collectDefaultMetrics`, prefixed `panelsync_`
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ClassCounts } from '../engine/run-summary.ts';
+import { classTotal } from '../engine/run-summary.ts';
 import type { LaunchedRun } from '../scheduler/run-launcher.ts';
 import { ROW_RESULTS, RUN_STATUSES } from '../state/state-store.ts';
 
@@ -75,9 +75,9 @@ export class ServerMetrics {
     run.events.on('run:end', ({ summary }) => {
       this.runs.inc({ sync, status: summary.status });
       this.duration.observe({ sync, status: summary.status }, summary.duration_ms / 1000);
-      this.rows.inc({ sync, result: 'succeeded' }, total(summary.succeeded));
-      this.rows.inc({ sync, result: 'rejected' }, total(summary.rejected));
-      this.rows.inc({ sync, result: 'skipped' }, total(summary.skipped));
+      this.rows.inc({ sync, result: 'succeeded' }, classTotal(summary.succeeded));
+      this.rows.inc({ sync, result: 'rejected' }, classTotal(summary.rejected));
+      this.rows.inc({ sync, result: 'skipped' }, classTotal(summary.skipped));
       this.rows.inc({ sync, result: 'invalid' }, summary.rows.invalid);
     });
     void run.done.then(() => this.inProgress.dec({ sync }));
@@ -92,8 +92,4 @@ export class ServerMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
-
-function total(counts: ClassCounts): number {
-  return counts.added + counts.changed + counts.removed;
 }

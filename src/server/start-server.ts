@@ -3,6 +3,7 @@
  * scheduler and the HTTP server, and stops them in order.
  */
 import type { Project } from '../config/load-project.ts';
+import { classTotal } from '../engine/run-summary.ts';
 import { newRunId } from '../engine/run-sync.ts';
 import { syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
@@ -154,10 +155,9 @@ function logRun(run: LaunchedRun, log: (line: string) => void): void {
       return;
     }
     const s = outcome.summary;
-    const sum = (c: { added: number; changed: number; removed: number }) => c.added + c.changed + c.removed;
     log(
       `run ${run.runId} of ${run.sync} ended ${s.status} in ${(s.duration_ms / 1000).toFixed(1)} s: ` +
-        `${sum(s.succeeded)} rows succeeded, ${sum(s.rejected)} rejected, ${s.rows.invalid} invalid` +
+        `${classTotal(s.succeeded)} rows succeeded, ${classTotal(s.rejected)} rejected, ${s.rows.invalid} invalid` +
         (s.error ? ` (${s.error})` : ''),
     );
   });

@@ -565,6 +565,9 @@ interface HeartbeatWorkerData {
   expiresAt: string | null;
 }
 
+/** How long stopping a heartbeat thread waits for it to exit on its own before terminating it, ms. */
+const HEARTBEAT_STOP_TIMEOUT_MS = 2_000;
+
 /**
  * The heartbeat thread (plain JavaScript, run with `eval`: a worker thread does not go through
  * the TypeScript loader). On its own connection, every `heartbeatMs` it renews the lease to now +
@@ -572,9 +575,6 @@ interface HeartbeatWorkerData {
  * succeeded (a database busy for longer than busy_timeout each time) before the lease ran out.
  * The message 'stop' ends it.
  */
-/** How long stopping a heartbeat thread waits for it to exit on its own before terminating it, ms. */
-const HEARTBEAT_STOP_TIMEOUT_MS = 2_000;
-
 const HEARTBEAT_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 const Database = require(w.driver);

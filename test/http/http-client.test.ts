@@ -382,13 +382,19 @@ describe('HttpClient abort', () => {
   it('an abort of another client does not stop this one at a shared gate', async () => {
     server = await startLocalServer(json(429, undefined, { 'retry-after': '1' }), json(200));
     const gate = new RateLimitGate();
-    const aborted = client(server.baseUrl, { rateLimitGate: gate, signal: abortAfter(100) });
     const waiting = client(server.baseUrl, { rateLimitGate: gate });
+    // The second client's request starts once the 429 has closed the gate (not after a fixed sleep).
+    let second: ReturnType<typeof waiting.http.request> | undefined;
+    const aborted = client(server.baseUrl, {
+      rateLimitGate: gate,
+      signal: abortAfter(100),
+      onCall: (call) => {
+        if (call.status === 429) second ??= waiting.http.request({ method: 'GET', path: '/b' });
+      },
+    });
     const first = rejection(aborted.http.request({ method: 'GET', path: '/a' }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const second = waiting.http.request({ method: 'GET', path: '/b' });
     expect((await first).code).toBe('HTTP_ABORTED');
-    expect((await second).status).toBe(200);
+    expect((await second!).status).toBe(200);
     expect(server.requests.map((r) => r.url)).toEqual(['/api/a', '/api/b']);
     expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(990);
   });

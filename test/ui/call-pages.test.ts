@@ -7,30 +7,26 @@
  * the rest on "Show more calls", and opens a call linked as #call-N that was not loaded yet. The
  * project has no alerts: the sync's page says that nobody is notified.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
 import { callTree } from '../../src/state/call-tree.ts';
 import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
-import { createChinookProject, generatedModel, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
+import { createChinookProject, generatedModel, NAME_MAPPINGS, type ChinookProject } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject } from '../helpers/run-helpers.ts';
+import { API_TOKEN, spawnServe, writeServerProject } from '../server/server-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BIN = fileURLToPath(new URL('../../bin/panelsync.js', import.meta.url));
-const API_TOKEN = 'ui-pages-token-3b8e1f0c6d2a97';
 const ROWS = 1_500;
 const SCREENSHOTS = process.env.PANELSYNC_UI_SCREENSHOTS ?? join(tmpdir(), 'panelsync-ui-screenshots');
 /** Calls the page loads without asking (CALLS_AUTO_LIMIT in src/server/ui/call-debugger.js). */
 const AUTO_LOADED = 1_000;
 
 let project: ChinookProject;
-let server: ChildProcessByStdio<null, Readable, Readable> | undefined;
+let server: ChildProcessWithoutNullStreams | undefined;
 let baseUrl: string;
 let browser: Browser;
 let runId: string;
@@ -40,25 +36,6 @@ let wholeTree: Array<[number, number]>;
 let firstTree: Array<[number, number]>;
 let totalCalls: number;
 const pageErrors: string[] = [];
-
-function startServe(dir: string): Promise<string> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--project', dir, '--port', '0'], {
-    env: { ...process.env, UI_API_KEY: TEST_API_KEY, PANELSYNC_API_TOKEN: API_TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`panelsync serve exited ${code}: ${stderr}`)));
-  });
-}
 
 function poll<T>(read: () => Promise<T>) {
   return expect.poll(read, { timeout: 15_000, interval: 100 });
@@ -103,10 +80,7 @@ beforeAll(async () => {
   runId = run.summary.run_id;
   totalCalls = run.summary.api_calls;
   expect(totalCalls).toBeGreaterThan(AUTO_LOADED + 1);
-  const file = join(project.dir, 'panelsync.yml');
-  const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  doc.server = { api_token: '${PANELSYNC_API_TOKEN}' };
-  writeFileSync(file, stringify(doc));
+  writeServerProject(project);
   const opened = SqliteRunHistory.open(join(project.dir, 'state', 'state.db'))!;
   try {
     const calls = opened.history.listCalls(runId);
@@ -116,7 +90,7 @@ beforeAll(async () => {
     opened.close();
   }
   [baseUrl, browser] = await Promise.all([
-    startServe(project.dir),
+    spawnServe(project).then((serve) => ((server = serve.child), serve.url)),
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }),
   ]);
 }, 60_000);

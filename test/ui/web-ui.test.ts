@@ -12,22 +12,20 @@
  * Screenshots go to $PANELSYNC_UI_SCREENSHOTS (default: the OS temp dir's panelsync-ui-screenshots);
  * regenerate them with `npx vitest run test/ui`.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { closedPort } from '../alerts/alert-project.ts';
 import { createChinookProject, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
+import { API_TOKEN, spawnServe } from '../server/server-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BIN = fileURLToPath(new URL('../../bin/panelsync.js', import.meta.url));
-const API_TOKEN = 'ui-test-token-5d0c2f7a9e41b3';
 const SYNC = 'customers-to-panel';
 /** Chinook customer 3; the emulator rejects this email, so the run ends with one rejected row. */
 const REJECTED_EMAIL = 'ftremblay@gmail.com';
@@ -38,7 +36,7 @@ const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
 let project: ChinookProject;
-let server: ChildProcessByStdio<null, Readable, Readable>;
+let server: ChildProcessWithoutNullStreams;
 let baseUrl: string;
 let browser: Browser;
 let laptop: BrowserContext;
@@ -51,25 +49,6 @@ let webhook: Server;
 const notices: Array<{ kind: string; trigger: string }> = [];
 /** Path of the webhook URLs: the UI shows where a notification went as host:port only. */
 const HOOK_PATH = '/hooks/secret-path-7c1e';
-
-/** Starts `panelsync serve --port 0` and resolves with the URL it prints once listening. */
-function startServe(dir: string): Promise<string> {
-  server = spawn(process.execPath, [BIN, 'serve', '--project', dir, '--port', '0'], {
-    env: { ...process.env, UI_API_KEY: TEST_API_KEY, PANELSYNC_API_TOKEN: API_TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    server.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) resolve(m[1]!);
-    });
-    server.once('exit', (code) => reject(new Error(`panelsync serve exited ${code}: ${stderr}`)));
-  });
-}
 
 async function newContext(viewport: { width: number; height: number }, mobile = false): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
@@ -106,14 +85,6 @@ async function expectNoHorizontalOverflow(p: Page): Promise<void> {
 /** Starts a loopback HTTP server; resolves with its port. */
 function listenOnLoopback(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** A loopback port nothing listens on (bound, then released): connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  const port = await listenOnLoopback(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 /**
@@ -197,7 +168,7 @@ beforeAll(async () => {
   };
   writeFileSync(file, stringify(doc));
   [baseUrl, browser] = await Promise.all([
-    startServe(project.dir),
+    spawnServe(project).then((serve) => ((server = serve.child), serve.url)),
     chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }),
   ]);
   laptop = await newContext(LAPTOP);

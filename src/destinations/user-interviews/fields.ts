@@ -21,7 +21,7 @@ export type FieldTarget = { kind: 'field'; field: ParticipantField } | { kind: '
 const CHARACTERISTIC_PREFIX = 'characteristics.';
 
 /** A characteristic slug [assumed shape of the API's slugs, see shared docs: user-interviews-api]. */
-export const CHARACTERISTIC_SLUG = /^[a-z0-9_]+$/;
+const CHARACTERISTIC_SLUG = /^[a-z0-9_]+$/;
 
 /**
  * Parses a mapping's `to`: `first_name` -> `{ target: { kind: 'field', field: 'first_name' } }`;

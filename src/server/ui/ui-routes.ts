@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Hono, type Context } from 'hono';
+import { apiErrorBody } from '../api-error.ts';
 
 /** The UI's static files, served under `/ui/`, with their Content-Type. */
 export const UI_ASSETS = {
@@ -88,7 +89,7 @@ export function uiRoutes(): Hono {
   app.get('/ui/:file', async (c) => {
     const name = c.req.param('file');
     if (!isUiAsset(name)) {
-      return c.json({ error: { code: 'NOT_FOUND', message: `no UI file "${name}" (known: ${Object.keys(UI_ASSETS).join(', ')})` } }, 404);
+      return c.json(apiErrorBody('NOT_FOUND', `no UI file "${name}" (known: ${Object.keys(UI_ASSETS).join(', ')})`), 404);
     }
     return c.body(await readFile(new URL(name, UI_DIR), 'utf8'), 200, { ...UI_HEADERS, 'Content-Type': UI_ASSETS[name] });
   });
