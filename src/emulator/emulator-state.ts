@@ -143,7 +143,6 @@ export class EmulatorState {
     const targets: Target[] = [];
     let slots = 0;
     inputs.forEach((input, index) => {
-      const email = normalizeEmail(input.email);
       if (input.id !== undefined) {
         const id = Number(input.id);
         const participant = this.participants.get(id);
@@ -151,6 +150,7 @@ export class EmulatorState {
           errors.push(participantError(batchPointer(index, 'id'), unknownParticipantDetail(input.id)));
           return;
         }
+        const email = input.email === undefined ? (currentEmail.get(id) ?? normalizeEmail(participant.email)) : normalizeEmail(input.email);
         const holder = owner(email);
         if (holder && !(holder.kind === 'existing' && holder.id === id)) {
           errors.push(participantError(batchPointer(index, 'email'), EMAIL_TAKEN_DETAIL));
@@ -165,6 +165,7 @@ export class EmulatorState {
         targets[index] = { kind: 'existing', id };
         return;
       }
+      const email = normalizeEmail(input.email!); // validated: an entry without an id has an email
       let target = owner(email);
       if (!target) {
         target = { kind: 'new', slot: slots++ };
@@ -186,7 +187,7 @@ export class EmulatorState {
       } else {
         const id = created[target.slot];
         if (id === undefined) {
-          participant = this.create(input.email);
+          participant = this.create(input.email!);
           created[target.slot] = participant.id;
         } else {
           participant = this.participants.get(id)!;
@@ -207,10 +208,11 @@ export class EmulatorState {
       pointer: (field) => (field === undefined ? '/participant' : `/participant/${field}`),
     });
     if (!result.ok) return { ok: false, errors: [result.error] };
-    if (this.emailIndex.has(normalizeEmail(result.participant.email))) {
+    const email = result.participant.email!; // validated: a create has no id, so it has an email
+    if (this.emailIndex.has(normalizeEmail(email))) {
       return { ok: false, errors: [participantError('/participant/email', EMAIL_TAKEN_DETAIL)] };
     }
-    const participant = this.create(result.participant.email);
+    const participant = this.create(email);
     this.write(participant, result.participant);
     return { ok: true, data: toResource(participant) };
   }
@@ -293,7 +295,7 @@ export class EmulatorState {
   }
 
   private write(participant: StoredParticipant, input: ParticipantInput): void {
-    const email = input.email.trim();
+    const email = input.email?.trim() ?? participant.email;
     const previous = normalizeEmail(participant.email);
     const next = normalizeEmail(email);
     if (previous !== next) {

@@ -70,12 +70,17 @@ export function validateParticipant(
     }
   }
 
+  // An entry that names its participant by id may leave the email out (it is left as it is).
   const email = record.email;
-  if (email === undefined || email === null) return fail('email', 'email is required');
-  if (typeof email !== 'string') return fail('email', 'email must be a string');
-  const trimmed = email.trim();
-  if (!EMAIL_PATTERN.test(trimmed)) return fail('email', 'email is not a valid email address');
-  if (context.rejectEmail?.test(trimmed)) return fail('email', UNDELIVERABLE_EMAIL_DETAIL);
+  const byId = context.allowId && record.id !== undefined;
+  if (email === undefined || email === null) {
+    if (!byId) return fail('email', 'email is required');
+  } else {
+    if (typeof email !== 'string') return fail('email', 'email must be a string');
+    const trimmed = email.trim();
+    if (!EMAIL_PATTERN.test(trimmed)) return fail('email', 'email is not a valid email address');
+    if (context.rejectEmail?.test(trimmed)) return fail('email', UNDELIVERABLE_EMAIL_DETAIL);
+  }
 
   if (context.allowId && record.id !== undefined) {
     if (typeof record.id !== 'string' || !/^\d+$/.test(record.id)) {

@@ -17,17 +17,25 @@
  *   adopted: in this run after one directory read for all such creates, else by a later run
  *   (by the email that create was sent with, even when the row's email changed since).
  * Rows that left the model get the delete behaviour: `do_nothing` (forgotten), `clear` (every
- * mapped field nulled, email kept) or `delete` (`DELETE /participants/{id}`). A removed row whose
- * participant another primary key holds now (the key changed hands) is forgotten without a call.
+ * mapped field nulled on the participant named by id, its email left alone) or `delete`
+ * (`DELETE /participants/{id}`). A removed row whose participant another primary key's
+ * acknowledged row holds now (the key changed hands) is forgotten without a call. Which
+ * participant a write may target, and when a row waits for another key, is src/engine/identity.ts.
+ *
+ * Every write is recorded as an intent before it is sent (StateStore.recordIntents) and settled by
+ * the commit of its answer; one that gets no answer stays in doubt for the next run to settle. A
+ * transport failure is no rejection: when a request runs out of attempts (the destination is down
+ * or unreachable) the run stops starting batches and fails; the rows never sent or never answered
+ * are `unsent` and planned again by the next run.
  *
  * A stored participant id may name a participant deleted by hand in User Interviews since. Then a
  * changed row falls back to its email (upsert: matched or created by email; update: looked up in
  * the directory, skipped when unknown), and a removed row has nothing left to clear or delete.
  */
-import type { SyncConfig, SyncMode } from '../config/schema.ts';
+import type { SyncConfig } from '../config/schema.ts';
 import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { normalizeEmail, type ParticipantInput } from '../destinations/user-interviews/wire.ts';
-import { failsEveryRequest, HttpAbortedError } from '../http/errors.ts';
+import type { ParticipantInput } from '../destinations/user-interviews/wire.ts';
+import { HttpAbortedError, HttpError } from '../http/errors.ts';
 import { batchCallTag } from '../state/batch-call-tag.ts';
 import {
   CHANGE_CLASSES,
@@ -37,8 +45,10 @@ import {
   type RowOutcome,
   type Stage,
   type StateStore,
+  type WriteIntent,
 } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
+import { decideRow } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
@@ -57,6 +67,8 @@ export interface ExecuteOptions {
   concurrency: number;
   /** Once aborted, no new batch starts; batches in flight finish and are committed. */
   signal?: AbortSignal;
+  /** The run lock's owner token: every commit checks the run still holds the lock (see BatchCommit.lockOwner). */
+  lockOwner?: string | null;
 }
 
 export interface ExecuteResult {
@@ -67,8 +79,9 @@ export interface ExecuteResult {
   /** True when the signal stopped the run before every planned row was acted on. */
   interrupted: boolean;
   /**
-   * The error that ended the run early (a refused API key, a directory read that failed); the
-   * counts above cover the batches committed before it. Absent when the run went to the end.
+   * The error that ended the run early (a refused API key, the destination unreachable for longer
+   * than the attempts, a directory read that failed, the run lock lost); the counts above cover
+   * the batches committed before it. Absent when the run went to the end.
    */
   failure?: unknown;
 }
@@ -77,16 +90,15 @@ export interface ExecuteResult {
 const PAGE_ROWS = 1_000;
 
 /**
- * A row's outcome before it is committed: the API's answer, or skipped with the reason. `batch`
- * links a sent row to the calls that carried it (their tags, see state/batch-call-tag.ts).
- * `mayBeApplied`: no answer says whether a create was applied, so its insert intent is kept.
- * `createdWith`: an adopted create was sent with this (normalized) email, not the row's current
- * one: the participant has that email, so the snapshot records it.
- * `pending`: not committed now: {@link adoptLostCreates} commits it later, or the row got no
- * answer before the run stopped (it stays planned, for the next run).
+ * A row's outcome before it is committed: the API's answer, skipped with the reason, or waiting
+ * for another key (see identity.ts). `batch` links a sent row to the calls that carried it (their
+ * tags, see state/batch-call-tag.ts). `mayBeApplied`: no answer says whether a create was
+ * applied, so its intent stays in doubt. `pending`: not committed now: {@link adoptLostCreates}
+ * commits it later, or the row got no answer before the run stopped (it stays planned, for the
+ * next run).
  */
 type Outcome =
-  | ((RowResult | { skipped: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true; createdWith?: string })
+  | ((RowResult | { skipped: string } | { waits: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true })
   | { pending: true };
 
 /** Insert mode: a create answered "already exists" after an earlier attempt of it got no answer. */
@@ -110,13 +122,19 @@ interface Context extends ExecuteOptions {
   batches: number;
   /** Insert mode: creates waiting for the next directory read to be adopted. */
   lostCreates: LostCreate[];
+  /**
+   * Set while the email moves are sent: rows that wait for another key's move, held back (not
+   * committed) so that they are tried again once that move went through in the same run.
+   */
+  heldMoves: Map<string, { row: PlannedRow; reason: string }> | null;
 }
 
 /**
  * Acts on every planned row and commits each batch's outcome. Row-level failures are outcomes,
- * not exceptions. Never throws: an error that must end the run (a refused API key or request, a
- * host that cannot be reached: see isFatal) stops every worker, the batches in flight are committed, and the error comes back as
- * `failure` with the counts of what was committed.
+ * not exceptions. Never throws: an error that ends the run (a refused API key or request, a
+ * destination that stopped answering, a state database failure, a lost lock) stops every worker,
+ * the batches in flight are committed, and the error comes back as `failure` with the counts of
+ * what was committed.
  */
 export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const ctx: Context = {
@@ -126,6 +144,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
     directory: null,
     batches: 0,
     lostCreates: [],
+    heldMoves: null,
   };
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
@@ -139,7 +158,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       // First the rows that move to a new email, written by their participant's id: the emails
       // they leave are free before any row is matched by email (another key may take one over).
       const send = (batch: PlannedRow[]) => upsertRows(ctx, batch);
-      await phase(ctx, ['added', 'changed'], options.batchSize, send, 'sync', { movesEmail: true });
+      await sendEmailMoves(ctx, send);
       // update: the directory was read before those emails moved; rows found by email look again.
       const moved = ctx.result.succeeded.added + ctx.result.succeeded.changed > 0;
       if (mode === 'update' && moved && ctx.fatal === null) await loadDirectory(ctx, true);
@@ -164,11 +183,39 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   }
 
   // Aborted while a request waited: the run stopped as if between batches, it did not fail.
-  if (ctx.fatal instanceof HttpAbortedError) ctx.result.interrupted = true;
-  else if (ctx.fatal !== null) ctx.result.failure = ctx.fatal;
+  if (ctx.fatal instanceof HttpAbortedError || (ctx.fatal instanceof PartialBatchError && ctx.fatal.cause instanceof HttpAbortedError)) {
+    ctx.result.interrupted = true;
+  } else if (ctx.fatal !== null) ctx.result.failure = ctx.fatal;
   ctx.result.interrupted = options.signal?.aborted === true && ctx.result.interrupted;
   return ctx.result;
 }
+
+/**
+ * Sends the rows that move to a new email. A row whose new email another key of the model still
+ * holds waits; once a pass acknowledged some moves, the waiting rows are tried again (a chain of
+ * moves goes through in one run); the rows still waiting then are committed as unsent.
+ */
+async function sendEmailMoves(ctx: Context, send: (batch: PlannedRow[]) => Promise<Outcome[]>): Promise<void> {
+  ctx.heldMoves = new Map();
+  let only: ReadonlySet<string> | undefined;
+  try {
+    for (;;) {
+      const before = ctx.result.succeeded.added + ctx.result.succeeded.changed;
+      await phase(ctx, ['added', 'changed'], ctx.batchSize, send, 'sync', { movesEmail: true }, only);
+      const moved = ctx.result.succeeded.added + ctx.result.succeeded.changed > before;
+      if (ctx.heldMoves.size === 0 || !moved || ctx.fatal !== null || ctx.result.interrupted) break;
+      only = new Set(ctx.heldMoves.keys());
+      ctx.heldMoves.clear();
+    }
+  } finally {
+    const held = [...ctx.heldMoves.values()];
+    ctx.heldMoves = null;
+    if (held.length > 0 && ctx.fatal === null) {
+      commit(ctx, held.map((h) => h.row), held.map((h) => ({ waits: h.reason })), 'sync');
+    }
+  }
+}
+
 
 /**
  * Pages the planned rows of `classes` (narrowed by `filter`), cuts them into batches of `size`,
@@ -183,15 +230,17 @@ async function phase(
   send: (batch: PlannedRow[]) => Promise<Outcome[]>,
   onSuccess: 'sync' | 'forget',
   filter: PageFilter = {},
+  only?: ReadonlySet<string>,
 ): Promise<void> {
   let afterSeq = 0;
   let buffer: PlannedRow[] = [];
   const next = (): PlannedRow[] | null => {
     if (ctx.fatal !== null) return null;
-    if (buffer.length === 0) {
-      buffer = ctx.stage.page(classes, afterSeq, PAGE_ROWS, filter);
-      if (buffer.length === 0) return null;
-      afterSeq = buffer[buffer.length - 1]!.seq;
+    while (buffer.length === 0) {
+      const page = ctx.stage.page(classes, afterSeq, PAGE_ROWS, filter);
+      if (page.length === 0) return null;
+      afterSeq = page[page.length - 1]!.seq;
+      buffer = only === undefined ? page : page.filter((row) => only.has(row.pk));
     }
     if (ctx.signal?.aborted) {
       ctx.result.interrupted = true;
@@ -205,14 +254,18 @@ async function phase(
       try {
         outcomes = await send(batch);
       } catch (error) {
-        if (isFatal(error)) {
-          ctx.fatal ??= error;
-          return;
+        // No answer for the batch (attempts ran out: the destination is down; a refused key; the
+        // run aborted): the run stops starting batches. Its rows are unsent; their intents stay in
+        // doubt unless no attempt can have been applied (only 429s, or nothing sent).
+        ctx.fatal ??= error;
+        if (error instanceof HttpError && !error.mayHaveBeenApplied) {
+          try {
+            ctx.store.settleIntents(ctx.syncName, ctx.runId, batch.map((row) => ({ pk: row.pk, snapshot: 'keep' as const })));
+          } catch {
+            // Left in doubt: the next run settles them with a directory read.
+          }
         }
-        // Attempts ran out, or the whole batch failed otherwise: its rows are rejected for this
-        // run, and planned again by the next one with their values then. No answer says whether
-        // they were applied.
-        outcomes = batch.map(() => ({ ok: false, own: false, error: errorMessage(error), mayBeApplied: true }));
+        return;
       }
       try {
         commit(ctx, batch, outcomes, onSuccess);
@@ -237,9 +290,15 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
   const outcomes: Outcome[] = new Array(batch.length);
   const writes: ParticipantWrite[] = [];
   batch.forEach((row, index) => {
-    const decision = decideRow(ctx.sync.mode, row, ctx.stage, ctx.store, ctx.syncName);
+    const decision = decideRow(ctx.sync.mode, row, ctx.stage);
     if (decision.action === 'skip') outcomes[index] = { skipped: decision.reason };
-    else if (decision.action === 'write') {
+    else if (decision.action === 'wait') {
+      if (ctx.heldMoves === null) outcomes[index] = { waits: decision.reason };
+      else {
+        ctx.heldMoves.set(row.pk, { row, reason: decision.reason });
+        outcomes[index] = { pending: true };
+      }
+    } else if (decision.action === 'write') {
       // update: the directory is a moment old, so an id gone by now is rejected (looked up again
       // next run); upsert: an id the API no longer knows is dropped and the row written by email.
       const ifIdUnknown = ctx.sync.mode === 'update' ? 'reject' : 'by-email';
@@ -280,6 +339,16 @@ async function writeParticipants(
 ): Promise<void> {
   if (writes.length === 0) return;
   const batchId = `b${++ctx.batches}`;
+  ctx.store.recordIntents(
+    ctx.syncName,
+    ctx.runId,
+    writes.map((w): WriteIntent => {
+      const { id, email, ...fields } = w.participant;
+      const kind = operation === 'clear' ? 'clear' : id === undefined ? 'upsert' : 'update';
+      const row = batch[w.index]!;
+      return { pk: row.pk, kind, email: email ?? null, emailKey: email === undefined ? null : row.emailKey, participantId: id ?? null, payload: JSON.stringify(fields) };
+    }),
+  );
   const send = async (rows: readonly ParticipantWrite[]): Promise<RowResult[]> => {
     const tag = batchCallTag(operation, batchId, writes.indexOf(rows[0]!), rows.length);
     for (;;) {
@@ -314,14 +383,12 @@ async function writeParticipants(
 const MAX_CAUSES_SHOWN = 5;
 
 /**
- * One batch through split retries; one result per row, in order. When attempts run out, the rows
- * not acknowledged are rejected with the failure (planned again next run); a split batch that
- * fails part-way keeps the outcomes of the halves already acknowledged. An error that stops the
- * run (see isFatal: a refused API key or request, the run's abort while a request waited) is
- * thrown when nothing was acknowledged, else recorded in `ctx.fatal`, and the rows that got no
- * answer come back `null`: they are not rejected, they stay planned for the next run. With split
- * retries off, a row rejected only because of the others gets the batch's errors, named by
- * primary key (at most {@link MAX_CAUSES_SHOWN}).
+ * One batch through split retries; one result per row, in order. A split batch that fails
+ * part-way keeps the outcomes of the halves already answered; the rows that got no answer come
+ * back `null` (unsent: planned again by the next run) and the failure is recorded in
+ * `ctx.fatal`, which stops the run. With split retries off, a row rejected only because of the
+ * others gets the batch's errors, named by primary key (at most {@link MAX_CAUSES_SHOWN}).
+ * @throws whatever the first call throws (nothing of the batch was answered)
  */
 async function sendBatch<T>(
   ctx: Context,
@@ -333,18 +400,9 @@ async function sendBatch<T>(
   try {
     results = await sendWithSplitRetries(rows, send, ctx.sync.split_retries);
   } catch (error) {
-    if (error instanceof PartialBatchError && isFatal(error.cause)) {
-      ctx.fatal ??= error.cause;
-      results = error.results;
-    } else if (error instanceof PartialBatchError) {
-      const failure = errorMessage(error.cause);
-      results = error.results.map((r) => r ?? { ok: false, own: false, error: failure });
-    } else if (isFatal(error)) {
-      throw error;
-    } else {
-      // Attempts ran out on the first call: nothing of the batch was acknowledged.
-      results = rows.map(() => ({ ok: false, own: false, error: errorMessage(error) }));
-    }
+    if (!(error instanceof PartialBatchError)) throw error;
+    ctx.fatal ??= error.cause;
+    results = error.results;
   }
   if (ctx.sync.split_retries) return results;
   const causes = rows.flatMap((row, i) => {
@@ -358,24 +416,26 @@ async function sendBatch<T>(
 }
 
 /**
- * insert mode: a row never synced before is created; nothing is ever overwritten. The insert
- * intent recorded before the create is settled when the row is committed with a known outcome;
- * while it stays, the participant holding the row's email is taken as the one that create made.
+ * insert mode: a row never synced before is created; nothing is ever overwritten. The create's
+ * intent is recorded before it is sent; a create answered "already exists" after an earlier
+ * attempt got no answer is looked up in the directory before it is called a conflict.
  */
 async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
-  const decision = decideRow('insert', row, ctx.stage, ctx.store, ctx.syncName);
+  const decision = decideRow('insert', row, ctx.stage);
   if (decision.action === 'skip') return { skipped: decision.reason };
-  if (decision.action === 'adopt') return { ok: true, id: decision.id, ...(decision.createdWith === undefined ? {} : { createdWith: decision.createdWith }) };
   if (decision.action === 'reject') return { ok: false, own: true, code: 'ALREADY_EXISTS', error: decision.error };
-  const intended = ctx.store.insertIntent(ctx.syncName, row.pk) === row.emailKey;
+  if (decision.action === 'wait') return { waits: decision.reason };
   const batch = { id: `b${++ctx.batches}`, index: 0 };
-  ctx.store.recordInsertIntent({ sync: ctx.syncName, pk: row.pk, emailKey: row.emailKey, runId: ctx.runId });
-  const result = await ctx.client.createParticipant(toParticipant(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
-  if (!result.ok && result.code === 'ALREADY_EXISTS' && (result.earlierAttemptMayHaveApplied || intended)) {
-    // The email was free when the directory was read, and an earlier attempt of this create (in
-    // this run, or an earlier one) got no answer (or a 5xx): that attempt may have created the
-    // participant. Look it up rather than report a conflict. After 429s only, nothing of ours was
-    // applied: the conflict is real.
+  const participant = toParticipant(row, null);
+  const { email: _email, ...fields } = participant;
+  ctx.store.recordIntents(ctx.syncName, ctx.runId, [
+    { pk: row.pk, kind: 'create', email: row.email, emailKey: row.emailKey, participantId: null, payload: JSON.stringify(fields) },
+  ]);
+  const result = await ctx.client.createParticipant(participant, { tag: batchCallTag('insert', batch.id, 0, 1) });
+  if (!result.ok && result.code === 'ALREADY_EXISTS' && result.earlierAttemptMayHaveApplied) {
+    // The email was free when the directory was read, and an earlier attempt of this create got
+    // no answer (or a 5xx): that attempt may have created the participant. Look it up rather than
+    // report a conflict. After 429s only, nothing of ours was applied: the conflict is real.
     ctx.lostCreates.push({ row, rejection: result, batch });
     if (ctx.lostCreates.length >= LOST_CREATES_PER_READ) await adoptLostCreates(ctx);
     return { pending: true };
@@ -400,12 +460,9 @@ async function adoptLostCreates(ctx: Context): Promise<void> {
       return id === null ? { ...rejection, batch, mayBeApplied: true } : { ok: true, id, batch };
     });
   } catch (error) {
-    if (isFatal(error)) {
-      ctx.fatal ??= error;
-      return;
-    }
-    const why = `could not read the participants to check whether an earlier attempt created it: ${errorMessage(error)}`;
-    outcomes = lost.map(({ batch }) => ({ ok: false, own: false, error: why, batch, mayBeApplied: true }));
+    // The directory could not be read: the creates stay in doubt (their intents), the run stops.
+    ctx.fatal ??= error;
+    return;
   }
   try {
     commit(ctx, lost.map((l) => l.row), outcomes, 'sync');
@@ -416,10 +473,11 @@ async function adoptLostCreates(ctx: Context): Promise<void> {
 
 /**
  * Delete behaviour `clear`: every mapped field of the last synced values set to null, on the
- * participant by its stored id (else the directory's, by email). A row whose participant does not
- * exist has nothing to clear: it is forgotten without a call (no id known) or once the API says
- * the id is unknown (deleted since), so clearing never creates one. A participant another
- * primary key holds now is left alone: the row is forgotten without a call.
+ * participant named by its stored id only (else the directory's, by email), so that its email is
+ * left as User Interviews holds it. A row whose participant does not exist has nothing to clear:
+ * it is forgotten without a call (no id known) or once the API says the id is unknown (deleted
+ * since), so clearing never creates one. A participant another primary key's acknowledged row
+ * holds now is left alone: the row is forgotten without a call.
  */
 async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
@@ -431,7 +489,8 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
       return;
     }
     const last = JSON.parse(row.payload) as Record<string, unknown>;
-    const cleared: ParticipantInput = { email: row.email };
+    // Named by id only: an email changed in User Interviews since is left as it is.
+    const cleared: ParticipantInput = {};
     for (const [field, value] of Object.entries(last)) {
       if (field === 'characteristics') {
         cleared.characteristics = Object.fromEntries(Object.keys(value as object).map((slug) => [slug, null]));
@@ -456,6 +515,7 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
   const batch = { id: `b${++ctx.batches}`, index: 0 };
+  ctx.store.recordIntents(ctx.syncName, ctx.runId, [{ pk: row.pk, kind: 'delete', email: null, emailKey: null, participantId: id, payload: null }]);
   return { ...(await ctx.client.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
 }
 
@@ -470,56 +530,6 @@ function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
   return participant;
 }
 
-/** What a mode does with a planned added or changed row, before any call; see {@link decideRow}. */
-export type RowDecision =
-  | { action: 'write'; id: string | null }
-  | { action: 'skip'; reason: string }
-  | { action: 'reject'; error: string }
-  /** `createdWith`: the normalized email the earlier create was sent with, when it is not the row's now. */
-  | { action: 'adopt'; id: string; createdWith?: string };
-
-/**
- * The rule of each mode for a planned added or changed row, once the directory is read (update
- * and insert modes). Shared by the run and by `panelsync plan`, so that a plan says what the run does.
- * - upsert: write, by the stored participant id when the row's email changed, else by email;
- * - update: write by the participant's id: the row's stored one if the directory has it, else the
- *   one with its email; with neither, skip (update mode never creates a participant; written by
- *   email, a participant whose email was changed in User Interviews would be created);
- * - insert: a row synced before is skipped (insert mode never updates); a row whose own create of
- *   an earlier run got no answer (its insert intent) adopts the participant holding the email that
- *   create was sent with, even when the row's email changed since (else a second participant
- *   would be created for it); a row whose email a participant holds is rejected "already
- *   exists"; otherwise write (create).
- */
-export function decideRow(
-  mode: SyncMode,
-  row: PlannedRow,
-  directory: Pick<Stage, 'directoryId'>,
-  intents: Pick<StateStore, 'insertIntent'>,
-  sync: string,
-): RowDecision {
-  if (mode === 'upsert') return { action: 'write', id: emailChanged(row) ? row.participantId : null };
-  if (mode === 'update') {
-    // A stored id missing from the directory names a participant deleted since: try the email.
-    const id = row.existingId ?? directory.directoryId(row.emailKey);
-    return id === null ? { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' } : { action: 'write', id };
-  }
-  if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
-  // An earlier run sent this create and got no answer: the participant with that email is its.
-  const intent = intents.insertIntent(sync, row.pk);
-  if (intent !== null) {
-    const made = intent === row.emailKey ? row.existingId : directory.directoryId(intent);
-    if (made !== null) return intent === row.emailKey ? { action: 'adopt', id: made } : { action: 'adopt', id: made, createdWith: intent };
-  }
-  if (row.existingId === null) return { action: 'write', id: null };
-  return { action: 'reject', error: `already exists: participant ${row.existingId} has this email` };
-}
-
-/** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
-function emailChanged(row: PlannedRow): boolean {
-  return row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
-}
-
 /**
  * Reads the destination's email -> id directory into the stage: once per run, or again with
  * `reload` (after the previous read, never at the same time: a read replaces the stage's table).
@@ -532,21 +542,6 @@ async function loadDirectory(ctx: Context, reload = false): Promise<void> {
   return ctx.directory;
 }
 
-/**
- * A failure that must stop the run at once: one every further request would meet too (a refused
- * API key, a request refused as a whole such as a 404 from a wrong base_url or a 403, a host a
- * retry cannot reach; see failsEveryRequest), or the run's abort while a request waited (the run
- * then ends interrupted, not failed). A single row refused for what it carries (400, 409, 422 on
- * a create or a delete) is no such failure: the client answers it as that row's rejection. Rows
- * that got no answer before such a failure are never recorded as rejected.
- */
-function isFatal(error: unknown): boolean {
-  return failsEveryRequest(error) || error instanceof HttpAbortedError;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
   for (let afterSeq = 0; ; ) {
@@ -559,11 +554,12 @@ function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRo
 
 /**
  * Commits the outcomes of `batch` (rows with a `pending` outcome are left for later) in one store
- * transaction, adds them to the run's counts and emits `batch:done` with per-class counts. In
- * insert mode, the insert intents of rows whose outcome is known are settled in the same commit.
- * A row the store refuses to record (its participant belongs to another primary key of the model,
- * see StateStore.commitBatch) counts as rejected.
- * @throws whatever the state store throws (nothing was committed then)
+ * transaction, adds them to the run's counts and emits `batch:done` with per-class counts. The
+ * intents of rows whose write was answered are settled in the same commit (a create that may
+ * have been applied keeps its intent: it stays in doubt); a row that waits for another key is
+ * recorded `unsent` with the reason. A row the store refuses to record (its participant belongs
+ * to another primary key of the model, see StateStore.commitBatch) counts as rejected.
+ * @throws whatever the state store throws, LockLostError when the run lost its lock (nothing was committed then)
  */
 function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Outcome[], onSuccess: 'sync' | 'forget'): void {
   const { runId, syncName, events, result } = ctx;
@@ -573,20 +569,24 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
   const outcomes: RowOutcome[] = [];
   const rejectedRows: Array<{ row: PlannedRow; error: string }> = [];
   const done = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts() };
-  const settlesIntents = ctx.sync.mode === 'insert' && onSuccess === 'sync';
   batch.forEach((row, i) => {
     const outcome = results[i]!;
     if ('pending' in outcome) return;
-    if (settlesIntents && !('skipped' in outcome) && outcome.mayBeApplied !== true) settledIntents.push(row.pk);
     if ('skipped' in outcome) {
       done.skipped[row.class]++;
       outcomes.push({ pk: row.pk, class: row.class, result: 'skipped', error: outcome.skipped, participantId: row.participantId });
-    } else if (outcome.ok) {
+      return;
+    }
+    if ('waits' in outcome) {
+      outcomes.push({ pk: row.pk, class: row.class, result: 'unsent', error: outcome.waits, participantId: row.participantId });
+      return;
+    }
+    if (outcome.mayBeApplied !== true) settledIntents.push(row.pk);
+    if (outcome.ok) {
       done.succeeded[row.class]++;
       const participantId = outcome.id === '' ? row.participantId : outcome.id;
       if (onSuccess === 'sync') {
-        const email = outcome.createdWith ?? row.email;
-        synced.push({ pk: row.pk, email, emailKey: outcome.createdWith ?? row.emailKey, payload: row.payload, participantId });
+        synced.push({ pk: row.pk, email: row.email, emailKey: row.emailKey, payload: row.payload, participantId });
       } else {
         forgotten.push(row.pk);
       }
@@ -598,7 +598,7 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
     }
   });
   if (outcomes.length === 0) return;
-  const refusals = ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, ...(settlesIntents ? { settledIntents } : {}) });
+  const refusals = ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, settledIntents, ...(ctx.lockOwner === undefined ? {} : { lockOwner: ctx.lockOwner }) });
   // Written to a participant another primary key of the model holds: recorded as rejected.
   for (const refusal of refusals) {
     const row = batch.find((r) => r.pk === refusal.pk)!;

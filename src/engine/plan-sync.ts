@@ -15,9 +15,19 @@ import type { DeleteBehavior, SyncMode } from '../config/schema.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
-import { decideRow } from './execute.ts';
+import { decideRow } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
-import { createClient, destinationChangeError, destinationFingerprint, guardMassDelete, resolveSync, RunError, stageModel } from './run-sync.ts';
+import {
+  createClient,
+  destinationChangeError,
+  destinationFingerprint,
+  guardMassDelete,
+  identityChangeError,
+  resolveSync,
+  RunError,
+  snapshotIdentityOf,
+  stageModel,
+} from './run-sync.ts';
 
 /** Planned rows read from the stage per page while counting outcomes. */
 const PAGE_ROWS = 1_000;
@@ -34,7 +44,8 @@ export interface FieldChange {
  * insert modes): skip it, or reject it without a call. The reason is the one the run records.
  */
 export interface PlannedOutcome {
-  result: 'skipped' | 'rejected';
+  /** `unsent`: the row waits for another primary key (see src/engine/identity.ts). */
+  result: 'skipped' | 'rejected' | 'unsent';
   reason: string;
 }
 
@@ -64,7 +75,9 @@ export type PlanReport = Omit<RunSummary, 'run_id' | 'status'> & {
   status: 'planned';
   already_exists: number;
   /** The run would stop before sending anything: why, and what to do. */
-  refused: { code: 'MASS_DELETE_GUARD' | 'DESTINATION_CHANGED'; message: string } | null;
+  refused: { code: 'MASS_DELETE_GUARD' | 'MASS_EMAIL_MOVE_GUARD' | 'DESTINATION_CHANGED' | 'IDENTITY_CHANGED'; message: string } | null;
+  /** Writes an earlier run left in doubt: the run settles them first (one directory read) and sends those rows again. */
+  in_doubt: number;
   sample: PlannedChange[];
   invalid_rows: Array<{ pk: string | null; reason: string }>;
 };
@@ -92,7 +105,10 @@ export async function planSync(options: {
   const client = createClient(project, destination, () => apiCalls++);
   try {
     // A new API key alone costs one directory read (GET only) to tell the same account from another.
-    const moved = options.fullResync ? null : await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client, 'plan');
+    const moved = options.fullResync
+      ? null
+      : (await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client, 'plan')) ??
+        identityChangeError(store, options.sync, snapshotIdentityOf(project, options.sync), 'plan');
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
@@ -104,14 +120,15 @@ export async function planSync(options: {
     try {
       const refused =
         moved !== null
-          ? { code: 'DESTINATION_CHANGED' as const, message: moved.message }
+          ? { code: moved.code as 'DESTINATION_CHANGED' | 'IDENTITY_CHANGED', message: moved.message }
           : options.allowMassDelete || options.fullResync
             ? null
             : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
       if (decides) await readDirectory(client, stage);
-      const outcomeOf = (row: PlannedRow) => (decides ? modeOutcome(sync.mode, row, stage, store, options.sync) : null);
+      // upsert decides without the directory (a row may wait for another key).
+      const outcomeOf = (row: PlannedRow) => (decides || sync.mode === 'upsert' ? modeOutcome(sync.mode, row, stage) : null);
       const { skipped, alreadyExists } = decides ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
       const size = options.sampleSize ?? 5;
       const sample = (['added', 'changed', 'removed'] as const).flatMap((c) =>
@@ -129,10 +146,12 @@ export async function planSync(options: {
         succeeded: emptyClassCounts(),
         rejected: emptyClassCounts(),
         skipped,
+        unsent: emptyClassCounts(),
         api_calls: apiCalls,
         duration_ms: Date.now() - started,
         already_exists: alreadyExists,
         refused,
+        in_doubt: store.intentsInDoubt(options.sync).length,
         sample,
         invalid_rows: invalid,
       };
@@ -151,7 +170,7 @@ function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs']
     guardMassDelete(counts, synced, sync, stage);
     return null;
   } catch (error) {
-    if (error instanceof RunError && error.code === 'MASS_DELETE_GUARD') return { code: error.code, message: error.message };
+    if (error instanceof RunError && (error.code === 'MASS_DELETE_GUARD' || error.code === 'MASS_EMAIL_MOVE_GUARD')) return { code: error.code, message: error.message };
     throw error;
   }
 }
@@ -160,10 +179,11 @@ function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs']
  * What a run does with a planned added or changed row instead of sending it, once the directory
  * is read ({@link decideRow}, the run's own rule); `null` when it sends it (or adopts it as sent).
  */
-function modeOutcome(mode: SyncMode, row: PlannedRow, stage: Stage, store: StateStore, syncName: string): PlannedOutcome | null {
-  const decision = decideRow(mode, row, stage, store, syncName);
+function modeOutcome(mode: SyncMode, row: PlannedRow, stage: Stage): PlannedOutcome | null {
+  const decision = decideRow(mode, row, stage);
   if (decision.action === 'skip') return { result: 'skipped', reason: decision.reason };
   if (decision.action === 'reject') return { result: 'rejected', reason: decision.error };
+  if (decision.action === 'wait') return { result: 'unsent', reason: decision.reason };
   return null;
 }
 

@@ -12,14 +12,25 @@ import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
 import type { Source } from '../sources/source.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
-import { describeLock, type DestinationFingerprint, type LockKeeper, type PlanCounts, type RunTrigger, type Stage, type StateStore } from '../state/state-store.ts';
+import {
+  describeLock,
+  LockLostError,
+  type DestinationFingerprint,
+  type LockKeeper,
+  type PlanCounts,
+  type RunTrigger,
+  type SnapshotIdentity,
+  type Stage,
+  type StateStore,
+} from '../state/state-store.ts';
 import type { ApiCall } from '../http/http-client.ts';
 import { SyncEvents } from './events.ts';
 import { execute, type ExecuteResult } from './execute.ts';
 import { resetCdc } from './reset-cdc.ts';
 import { plan } from './plan.ts';
 import { RowMapper } from './row-mapper.ts';
-import { completedStatus, emptyClassCounts, emptyCounts, type RunSummary } from './run-summary.ts';
+import { completedStatus, emptyClassCounts, emptyCounts, unsentCounts, type RunSummary } from './run-summary.ts';
+import { settleInDoubt } from './settle-in-doubt.ts';
 
 export interface RunSyncOptions {
   project: Project;
@@ -40,7 +51,16 @@ export interface RunSyncOptions {
   runId?: string;
 }
 
-export const RUN_ERROR_CODES = ['SYNC_UNKNOWN', 'SYNC_ALREADY_RUNNING', 'MASS_DELETE_GUARD', 'DESTINATION_CHANGED'] as const;
+export const RUN_ERROR_CODES = [
+  'SYNC_UNKNOWN',
+  'SYNC_ALREADY_RUNNING',
+  'MASS_DELETE_GUARD',
+  'DESTINATION_CHANGED',
+  /** The model's primary key or the match column changed since the snapshot was recorded. */
+  'IDENTITY_CHANGED',
+  /** The run would move the email of more than `max_delete_share` of the synced participants. */
+  'MASS_EMAIL_MOVE_GUARD',
+] as const;
 export type RunErrorCode = (typeof RUN_ERROR_CODES)[number];
 
 /** A run could not start, or stopped before sending anything. Other failures are a `failed` summary. */
@@ -84,7 +104,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     const lockLost = new AbortController();
     keeper = store.keepLock(lock.lock, (reason) => lockLost.abort(reason));
     const signal = options.signal ? AbortSignal.any([options.signal, lockLost.signal]) : lockLost.signal;
-    const lostLock = () => `${String(lockLost.signal.reason)}; this run stopped sending (what was acknowledged is recorded) and the next run resumes`;
+    const lostLock = (reason: unknown = lockLost.signal.reason) =>
+      `${reason instanceof Error ? reason.message : String(reason)}; this run stopped sending (what was acknowledged is recorded) and the next run resumes`;
     const fingerprint = destinationFingerprint(sync.destination, destination);
     store.interruptStaleRuns(syncName);
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
@@ -115,6 +136,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       succeeded: result.succeeded,
       rejected: result.rejected,
       skipped: result.skipped,
+      unsent: unsentCounts(counts, result),
       api_calls: apiCalls,
       duration_ms: Date.now() - startedAt.getTime(),
       ...(error === undefined ? {} : { error }),
@@ -124,6 +146,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let staged: StagedModel | null = null;
     try {
       await checkDestination(store, syncName, fingerprint, client, runId, options);
+      checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, options);
+      // Writes an earlier run left in doubt are settled first: the plan then sees the panel's truth.
+      await settleInDoubt({ store, sync: syncName, runId, client, lockOwner: lock.lock.owner });
+      // A full resync marks every row to be sent again first: interrupted, the next run finishes it.
+      if (options.fullResync) store.markResend(syncName);
       staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
@@ -142,6 +169,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         batchSize: destination.batch_size,
         concurrency: destination.concurrency,
         signal,
+        lockOwner: lock.lock.owner,
       };
       result = options.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
       // The run failed part-way: the summary keeps the counts of what was committed.
@@ -150,10 +178,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         ? summarize('failed', lostLock())
         : result.interrupted
           ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
-          : summarize(completedStatus(counts, result.rejected));
+          : summarize(completedStatus(counts, result.rejected, unsentCounts(counts, result)));
     } catch (error) {
       summary = lockLost.signal.aborted
         ? summarize('failed', lostLock())
+        : error instanceof LockLostError
+          ? summarize('failed', lostLock(error))
         : options.signal?.aborted
           ? summarize('interrupted', 'stopped before the plan was sent; the next run resumes')
           : summarize('failed', error instanceof Error ? error.message : String(error));
@@ -272,6 +302,51 @@ async function checkDestination(
   store.replaceSnapshot(syncName);
 }
 
+/** The identity configuration a run of `syncName` writes with: its model's primary key and its match column. */
+export function snapshotIdentityOf(project: Project, syncName: string): SnapshotIdentity {
+  const { sync, model } = resolveSync(project, syncName);
+  return { primaryKey: model.primary_key, matchColumn: sync.match };
+}
+
+/**
+ * The error a run (or plan) of `syncName` stops with when the snapshot was recorded with another
+ * primary key or match column than `current`: its rows' keys and emails mean something else now,
+ * and taking them for changes would hand participants to other people. `null` when nothing
+ * changed, the snapshot is empty, or no identity was recorded (a snapshot from before identities
+ * were recorded: it takes `current`).
+ */
+export function identityChangeError(store: StateStore, syncName: string, current: SnapshotIdentity, forWhat: 'run' | 'plan' = 'run'): RunError | null {
+  const recorded = store.snapshotIdentity(syncName);
+  const rows = store.snapshotSize(syncName);
+  if (recorded === null || rows === 0) return null;
+  const changes: string[] = [];
+  if (recorded.primaryKey !== current.primaryKey) changes.push(`primary_key ${recorded.primaryKey} -> ${current.primaryKey}`);
+  if (recorded.matchColumn !== current.matchColumn) changes.push(`match ${recorded.matchColumn} -> ${current.matchColumn}`);
+  if (changes.length === 0) return null;
+  const consequence = forWhat === 'plan' ? 'so the run will send nothing' : 'so nothing was sent';
+  return new RunError(
+    'IDENTITY_CHANGED',
+    `the identity of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}): the snapshot's ${rows} rows ` +
+      `are keyed by the old columns, ${consequence}. Run again with --full-resync to match every row to its participant by email ` +
+      `(the snapshot is replaced), or with --reset-cdc if the panel already holds these rows (recorded as synced; nothing is sent).`,
+  );
+}
+
+/**
+ * Stops a run whose primary key or match column changed since the snapshot was recorded
+ * ({@link identityChangeError}), unless it is a full resync or a reset CDC: those forget the
+ * snapshot (participant ids included) and match every row by email again. Then records `current`.
+ * @throws RunError `IDENTITY_CHANGED`
+ */
+function checkIdentity(store: StateStore, syncName: string, current: SnapshotIdentity, runId: string, options: { fullResync?: boolean; resetCdc?: boolean }): void {
+  const refusal = identityChangeError(store, syncName, current);
+  if (refusal !== null) {
+    if (!options.fullResync && !options.resetCdc) throw refusal;
+    store.replaceSnapshot(syncName);
+  }
+  store.bindIdentity(syncName, current, runId);
+}
+
 /** Participant ids of the snapshot looked up in the directory when the API key changed. */
 const ACCOUNT_CHECK_SAMPLE = 100;
 
@@ -377,14 +452,37 @@ export async function stageModel(options: {
   }
 }
 
+/** The email-move guard ignores runs that move fewer emails than this, whatever their share. */
+export const MASS_EMAIL_MOVE_MIN_ROWS = 10;
+
 /**
  * The mass-delete guard: refuses a model that suddenly returns no rows while rows are synced, and a
  * run that would clear or delete more than `max_delete_share` of the synced rows (removed rows
- * whose participant another key of the model now holds do not count: they are only forgotten).
- * @throws RunError (`MASS_DELETE_GUARD`) naming `--allow-mass-delete`
+ * whose participant another key of the model now holds do not count: they are only forgotten);
+ * and a run that would move the email of more than `max_delete_share` of the synced
+ * participants (at least {@link MASS_EMAIL_MOVE_MIN_ROWS}; upsert and update modes).
+ * @throws RunError (`MASS_DELETE_GUARD`, `MASS_EMAIL_MOVE_GUARD`) naming `--allow-mass-delete`
  */
-export function guardMassDelete(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Pick<Stage, 'heldRemovedCount'>): void {
+export function guardMassDelete(
+  counts: PlanCounts,
+  synced: number,
+  sync: Project['syncs'][string],
+  stage: Pick<Stage, 'heldRemovedCount' | 'emailMoveCount'>,
+): void {
   if (synced === 0) return;
+  // Many keys moving to new emails at once is the sign of keys that changed meaning (a table
+  // reloaded with new surrogate keys): each would rename a participant to another person's email.
+  // Insert mode renames nobody; a handful of moves is people changing their address.
+  const moves = sync.mode === 'insert' ? 0 : stage.emailMoveCount();
+  if (moves >= MASS_EMAIL_MOVE_MIN_ROWS && moves / synced > sync.max_delete_share) {
+    throw new RunError(
+      'MASS_EMAIL_MOVE_GUARD',
+      `this run would move the email of ${moves} of ${synced} synced participants (${((moves / synced) * 100).toFixed(0)}%, more than ` +
+        `max_delete_share ${sync.max_delete_share}); nothing was sent. If these people really changed their emails, run again with ` +
+        `--allow-mass-delete. If the model's keys were reassigned (a table reloaded with new surrogate keys), they name other people ` +
+        `now: set primary_key to a stable column (an external id) and run with --full-resync, which matches every row by email`,
+    );
+  }
   if (counts.queried === 0) {
     throw new RunError(
       'MASS_DELETE_GUARD',

@@ -40,6 +40,12 @@ export class HttpError extends Error {
   readonly retryable: boolean;
   /** HTTP status of the response behind the error; `null` when there was no response. */
   readonly status: number | null;
+  /**
+   * Set by HttpClient.request on the error a request ends with: `true` when one of its attempts
+   * got no answer (timeout, reset, dropped connection) or a `5xx`, so that it may have been
+   * applied; `false` when none can have been (only `429`s, or nothing sent).
+   */
+  mayHaveBeenApplied = false;
   constructor(
     code: HttpErrorCode,
     message: string,

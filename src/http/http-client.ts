@@ -223,6 +223,25 @@ export class HttpClient {
     const shownUrl = redact(url, this.secrets);
     const target = `${req.method} ${shownUrl}`;
     const bodyText = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let mayHaveApplied = false;
+    try {
+      return await this.exchange<T>(req, context, url, shownUrl, target, bodyText, (applied) => (mayHaveApplied ||= applied));
+    } catch (error) {
+      if (error instanceof HttpError) error.mayHaveBeenApplied = mayHaveApplied;
+      throw error;
+    }
+  }
+
+  /** The attempts of {@link request}; `sent(true)` marks an attempt that may have been applied. */
+  private async exchange<T>(
+    req: HttpRequest,
+    context: RequestContext,
+    url: string,
+    shownUrl: string,
+    target: string,
+    bodyText: string | undefined,
+    sent: (mayHaveApplied: boolean) => boolean,
+  ): Promise<HttpResponse<T>> {
     let exchange = 0;
     let failures = 0;
     let rateLimitWaitedMs = 0;
@@ -274,14 +293,14 @@ export class HttpClient {
             earlierAttemptMayHaveApplied: mayHaveApplied,
           };
         }
-        if (status >= 500) mayHaveApplied = true;
+        if (status >= 500) mayHaveApplied = sent(true);
         failures += 1;
         if (failures >= this.options.maxAttempts) {
           throw new HttpTransientExhaustedError(target, failures, { status });
         }
       } else {
         if (!outcome.error.retryable) throw outcome.error;
-        mayHaveApplied = true;
+        mayHaveApplied = sent(true);
         failures += 1;
         if (failures >= this.options.maxAttempts) {
           throw new HttpTransientExhaustedError(target, failures, { error: outcome.error });

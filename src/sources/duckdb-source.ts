@@ -24,6 +24,7 @@ import {
   objectFromUnionValue,
 } from '@duckdb/node-api';
 import { chunkRows, chunkSizeOf } from './chunk-rows.ts';
+import { assertUniqueColumns } from './column-names.ts';
 import { base64FromBytes, floatValue, integerValue, isoFromEpochMicros } from './normalize-value.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
@@ -119,7 +120,8 @@ export class DuckdbSource implements Source {
 
   /**
    * See {@link Source.stream}. Throws {@link SourceError} `SOURCE_CONNECT_FAILED` when the
-   * database file cannot be opened, `SOURCE_QUERY_FAILED` when DuckDB rejects or fails the query.
+   * database file cannot be opened, `SOURCE_QUERY_FAILED` when DuckDB rejects or fails the query,
+   * `SOURCE_DUPLICATE_COLUMNS` (before the first chunk) when two result columns share a name.
    */
   async *stream(sql: string, options?: StreamOptions): AsyncGenerator<Row[], void, undefined> {
     const chunkSize = chunkSizeOf(options);
@@ -152,6 +154,7 @@ export class DuckdbSource implements Source {
       throw queryFailed(error);
     }
     const names = result.columnNames();
+    assertUniqueColumns(names);
     // The result's column types carry aliases (JSON is VARCHAR aliased "JSON"); vector types do not.
     const types = result.columnTypes();
     for (;;) {

@@ -3,8 +3,9 @@
  * whenever the consumer falls behind (backpressure), so only about one chunk is buffered.
  */
 import mysql from 'mysql2';
-import type { Pool, PoolConnection, TypeCastField, TypeCastNext } from 'mysql2';
+import type { FieldPacket, Pool, PoolConnection, TypeCastField, TypeCastNext } from 'mysql2';
 import { chunkRows, chunkSizeOf } from './chunk-rows.ts';
+import { assertUniqueColumns } from './column-names.ts';
 import { isoFromDateTimeText, jsonValue } from './normalize-value.ts';
 import { redactUrl, scrubPassword } from './redact-url.ts';
 import { type Row, type Source, SourceError, type StreamOptions } from './source.ts';
@@ -71,15 +72,23 @@ export class MysqlSource implements Source {
   /**
    * See {@link Source.stream}. Throws {@link SourceError} `SOURCE_CONNECT_FAILED` when no
    * connection can be opened (server down, wrong credentials or database), `SOURCE_QUERY_FAILED`
-   * when the server rejects or fails the query.
+   * when the server rejects or fails the query, `SOURCE_DUPLICATE_COLUMNS` (before the first chunk)
+   * when two result columns share a name.
    */
   async *stream(sql: string, options?: StreamOptions): AsyncGenerator<Row[], void, undefined> {
     const chunkSize = chunkSizeOf(options);
     const connection = await this.#connect();
     let finished = false;
     try {
-      const rows = connection.query({ sql, rowsAsArray: false }).stream({ highWaterMark: chunkSize });
-      yield* chunkRows(this.#rowBatches(rows), chunkSize);
+      const query = connection.query({ sql, rowsAsArray: false });
+      // The server sends the column definitions (the `fields` event) before the first row or the
+      // end; a statement without a result set (an OK packet) reports none.
+      let columns: string[] | undefined;
+      query.once('fields', (fields?: FieldPacket[]) => {
+        columns = fields?.map((field) => field.name);
+      });
+      const rows = query.stream({ highWaterMark: chunkSize });
+      yield* chunkRows(this.#rowBatches(rows, () => columns), chunkSize);
       finished = true;
     } finally {
       if (finished) connection.release();
@@ -93,16 +102,23 @@ export class MysqlSource implements Source {
     await new Promise<void>((resolve) => this.#pool.end(() => resolve()));
   }
 
-  async *#rowBatches(rows: AsyncIterable<unknown>): AsyncGenerator<Row[], void, undefined> {
+  /**
+   * The rows of a streaming query, one per batch. `columns()` (the result's column names, known
+   * once the first row or the end has arrived) is checked then, once: the row objects keep one
+   * value per name.
+   */
+  async *#rowBatches(rows: AsyncIterable<unknown>, columns: () => string[] | undefined): AsyncGenerator<Row[], void, undefined> {
     const iterator = rows[Symbol.asyncIterator]();
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
         let next: IteratorResult<unknown>;
         try {
           next = await iterator.next();
         } catch (error) {
           throw this.#queryFailed(error);
         }
+        const names = first ? columns() : undefined;
+        if (names) assertUniqueColumns(names);
         if (next.done) return;
         const source = next.value;
         if (source === null || typeof source !== 'object' || Array.isArray(source)) {

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { chunkSizeOf } from './chunk-rows.ts';
+import { assertUniqueColumns } from './column-names.ts';
 import { base64FromBytes, floatValue, integerValue, isoFromDateTimeText } from './normalize-value.ts';
 import { redactUrl, scrubPassword } from './redact-url.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
@@ -142,7 +143,8 @@ export class PostgresSource implements Source {
   /**
    * See {@link Source.stream}. Throws {@link SourceError} `SOURCE_CONNECT_FAILED` when no
    * connection can be opened (server down, wrong credentials or database), `SOURCE_QUERY_FAILED`
-   * when PostgreSQL rejects or fails the query.
+   * when PostgreSQL rejects or fails the query, `SOURCE_DUPLICATE_COLUMNS` (before the first chunk
+   * is yielded) when two result columns share a name.
    */
   async *stream(sql: string, options?: StreamOptions): AsyncGenerator<Row[], void, undefined> {
     const chunkSize = chunkSizeOf(options);
@@ -151,14 +153,17 @@ export class PostgresSource implements Source {
     let failed = false;
     let discard: Error | undefined;
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
         let rows: Record<string, unknown>[];
+        let fields: pg.FieldDef[];
         try {
-          rows = await cursor.read(chunkSize);
+          ({ rows, fields } = await readChunk(cursor, chunkSize));
         } catch (error) {
           failed = true;
           throw this.#queryFailed(error);
         }
+        // The row description lists every column; the row objects keep one value per name.
+        if (first) assertUniqueColumns(fields.map((field) => field.name));
         if (rows.length === 0) return;
         yield rows as Row[];
         if (rows.length < chunkSize) return;
@@ -204,6 +209,22 @@ export class PostgresSource implements Source {
       { cause: error },
     );
   }
+}
+
+/**
+ * The next `count` rows of `cursor` with the result's fields (from PostgreSQL's row description,
+ * every column of the result even when it has 0 rows). Rejects with the driver's error.
+ */
+function readChunk(
+  cursor: Cursor<Record<string, unknown>>,
+  count: number,
+): Promise<{ rows: Record<string, unknown>[]; fields: pg.FieldDef[] }> {
+  return new Promise((resolve, reject) => {
+    // pg-cursor passes no result to a read after the end; the first read always has one.
+    cursor.read(count, (error, rows, result?: pg.QueryResult) =>
+      error ? reject(error) : resolve({ rows, fields: result?.fields ?? [] }),
+    );
+  });
 }
 
 function messageOf(error: unknown): string {

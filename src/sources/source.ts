@@ -43,17 +43,21 @@ export interface Source {
    * Runs `sql` and yields its rows in chunks of at most `chunkSize` rows, streamed from the
    * engine (server-side cursor or streaming query). Stopping the iteration early releases the
    * cursor. Throws {@link SourceError} (code `SOURCE_QUERY_FAILED`) when the query fails, with the
-   * engine's message.
+   * engine's message, and `SOURCE_DUPLICATE_COLUMNS` before the first chunk when two columns of the
+   * result share a name (a row would keep only one of them; see `column-names.ts`).
    */
   stream(sql: string, options?: StreamOptions): AsyncIterable<Row[]>;
   /** Closes the connection; safe to call twice. */
   close(): Promise<void>;
 }
 
-export const SOURCE_ERROR_CODES = ['SOURCE_CONNECT_FAILED', 'SOURCE_QUERY_FAILED'] as const;
+export const SOURCE_ERROR_CODES = ['SOURCE_CONNECT_FAILED', 'SOURCE_QUERY_FAILED', 'SOURCE_DUPLICATE_COLUMNS'] as const;
 export type SourceErrorCode = (typeof SOURCE_ERROR_CODES)[number];
 
-/** A source could not connect or run the model's SQL. The message never contains a password. */
+/**
+ * A source could not connect or run the model's SQL, or the model's result has two columns of one
+ * name. The message never contains a password.
+ */
 export class SourceError extends Error {
   readonly code: SourceErrorCode;
   constructor(code: SourceErrorCode, message: string, options?: { cause?: unknown }) {

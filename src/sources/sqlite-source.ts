@@ -3,6 +3,7 @@
  */
 import Database from 'better-sqlite3';
 import { chunkSizeOf } from './chunk-rows.ts';
+import { assertUniqueColumns } from './column-names.ts';
 import { base64FromBytes, floatValue, integerValue } from './normalize-value.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
@@ -47,17 +48,25 @@ export class SqliteSource implements Source {
 
   /**
    * See {@link Source.stream}. Throws {@link SourceError} `SOURCE_CONNECT_FAILED` when the file
-   * cannot be opened, `SOURCE_QUERY_FAILED` when SQLite rejects or fails the query.
+   * cannot be opened, `SOURCE_QUERY_FAILED` when SQLite rejects or fails the query,
+   * `SOURCE_DUPLICATE_COLUMNS` (before any row is read) when two result columns share a name.
    */
   async *stream(sql: string, options?: StreamOptions): AsyncGenerator<Row[], void, undefined> {
     const chunkSize = chunkSizeOf(options);
     const db = this.#open();
-    let iterator: IterableIterator<unknown>;
+    let statement: Database.Statement;
     try {
-      const statement = db.prepare(sql);
+      statement = db.prepare(sql);
       if (!statement.reader) {
         throw new Error('the statement returns no rows; a model must be a SELECT (or WITH … SELECT) query');
       }
+    } catch (error) {
+      throw queryFailed(error);
+    }
+    // The prepared statement's columns, before `iterate()` builds row objects that keep one value per name.
+    assertUniqueColumns(statement.columns().map((column) => column.name));
+    let iterator: IterableIterator<unknown>;
+    try {
       statement.safeIntegers(true);
       iterator = statement.iterate();
     } catch (error) {

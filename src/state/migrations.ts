@@ -215,4 +215,43 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 9,
+    name: 'the ledger: write intents of every kind, rows to send again, the snapshot identity',
+    sql: `
+      -- Per sync and primary key, a write sent whose answer is not known yet (recorded before it is
+      -- sent, removed when it is answered). One left behind (no answer: timeout, dropped connection,
+      -- killed process) is in doubt: the next run settles it against the participant directory
+      -- before it plans. Replaces insert_intents (its rows become creates).
+      CREATE TABLE write_intents (
+        sync TEXT NOT NULL,
+        pk TEXT NOT NULL,
+        kind TEXT NOT NULL,             -- upsert (by email) | update (by id) | create | clear | delete
+        email TEXT,                     -- as sent; NULL when the write named the participant by id only
+        email_key TEXT,                 -- normalized email sent
+        participant_id TEXT,            -- the participant written by id; NULL for writes by email
+        payload TEXT,                   -- mapped fields sent (canonical JSON); NULL for a delete
+        run_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (sync, pk)
+      ) WITHOUT ROWID;
+      INSERT INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
+        SELECT sync, pk, 'create', email_key, email_key, NULL, NULL, run_id, sent_at FROM insert_intents;
+      DROP TABLE insert_intents;
+
+      -- 1: the panel may not hold this row's payload (a write settled in doubt, a full resync not
+      -- finished yet): the diff plans the row whatever its values.
+      ALTER TABLE snapshot ADD COLUMN resend INTEGER NOT NULL DEFAULT 0;
+
+      -- Per sync, the identity configuration the snapshot was recorded with: a run whose primary key
+      -- or match column differs stops before any call.
+      CREATE TABLE snapshot_identity (
+        sync TEXT PRIMARY KEY,
+        primary_key TEXT NOT NULL,      -- the model's primary key column
+        match_column TEXT NOT NULL,     -- the column matched to the participant's email
+        recorded_at TEXT NOT NULL,
+        run_id TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

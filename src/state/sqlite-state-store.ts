@@ -21,6 +21,10 @@ import type {
   BatchCommit,
   ChangeClass,
   CommitRefusal,
+  IntentSettlement,
+  SnapshotIdentity,
+  WriteIntent,
+  WriteKind,
   DestinationFingerprint,
   LockAttempt,
   LockKeeper,
@@ -41,7 +45,7 @@ import type {
   StagedRow,
   StateStore,
 } from './state-store.ts';
-import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS, MAX_STORED_BODY_BYTES, leaseExpired } from './state-store.ts';
+import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS, LockLostError, MAX_STORED_BODY_BYTES, leaseExpired } from './state-store.ts';
 
 /** How long a statement waits for another connection's lock before failing "database is locked", ms. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -283,7 +287,7 @@ export class SqliteStateStore implements StateStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
          participant_id = coalesce(excluded.participant_id, snapshot.participant_id),
-         payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id`,
+         payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id, resend = 0`,
     );
     const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
     // The snapshot's first rows tie it to the destination that acknowledged them (the run's).
@@ -294,12 +298,13 @@ export class SqliteStateStore implements StateStore {
        FROM runs WHERE id = ? AND sync = ? AND destination IS NOT NULL
        ON CONFLICT (sync) DO NOTHING`,
     );
-    const settle = this.db.prepare('DELETE FROM insert_intents WHERE sync = ? AND pk = ?');
+    const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
     const holders = this.db.prepare('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
     const storedId = this.db.prepare('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
     // A holder that left the run's model is an old primary key handing its participant over.
     const model = this.stages.get(commit.runId);
     return this.db.transaction(() => {
+      if (commit.lockOwner !== undefined) this.checkLock(commit.sync, commit.lockOwner);
       const refusals: CommitRefusal[] = [];
       for (const row of commit.synced) {
         const heldBy =
@@ -327,14 +332,86 @@ export class SqliteStateStore implements StateStore {
     })();
   }
 
-  recordInsertIntent(intent: { sync: string; pk: string; emailKey: string; runId: string }): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO insert_intents (sync, pk, email_key, run_id, sent_at) VALUES (?, ?, ?, ?, ?)')
-      .run(intent.sync, intent.pk, intent.emailKey, intent.runId, new Date().toISOString());
+  /**
+   * Throws LockLostError unless the sync's lock is held by `owner` (call inside the transaction
+   * that commits, so that a run that lost its lock commits nothing more).
+   */
+  private checkLock(sync: string, owner: string | null): void {
+    const held = this.readLock(sync);
+    if (held === null || held.owner !== owner) {
+      const now = held === null ? 'nobody holds it now' : `run ${held.runId} holds it now`;
+      throw new LockLostError(`the run lock was broken (panelsync unlock) or taken over by another run after its lease ran out (${now})`);
+    }
   }
 
-  insertIntent(sync: string, pk: string): string | null {
-    return (this.db.prepare('SELECT email_key FROM insert_intents WHERE sync = ? AND pk = ?').pluck().get(sync, pk) as string | undefined) ?? null;
+  recordIntents(sync: string, runId: string, intents: readonly WriteIntent[]): void {
+    if (intents.length === 0) return;
+    const insert = this.db.prepare(
+      `INSERT OR REPLACE INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const i of intents) insert.run(sync, i.pk, i.kind, i.email, i.emailKey, i.participantId, i.payload, runId, now);
+    })();
+  }
+
+  intentsInDoubt(sync: string): WriteIntent[] {
+    const rows = this.db.prepare('SELECT * FROM write_intents WHERE sync = ? ORDER BY pk').all(sync) as Array<{
+      pk: string; kind: WriteKind; email: string | null; email_key: string | null; participant_id: string | null; payload: string | null;
+    }>;
+    return rows.map((r) => ({ pk: r.pk, kind: r.kind, email: r.email, emailKey: r.email_key, participantId: r.participant_id, payload: r.payload }));
+  }
+
+  snapshotEntry(sync: string, pk: string): { email: string; participantId: string | null } | null {
+    const row = this.db.prepare('SELECT email, participant_id FROM snapshot WHERE sync = ? AND pk = ?').get(sync, pk) as
+      | { email: string; participant_id: string | null }
+      | undefined;
+    return row ? { email: row.email, participantId: row.participant_id } : null;
+  }
+
+  settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void {
+    const now = new Date().toISOString();
+    const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const record = this.db.prepare(
+      `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id, resend)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
+         participant_id = excluded.participant_id, synced_at = excluded.synced_at, run_id = excluded.run_id,
+         resend = max(snapshot.resend, excluded.resend)`,
+    );
+    // One participant is never tied to two primary keys: one another key holds is not recorded.
+    const heldElsewhere = this.db.prepare('SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
+    this.db.transaction(() => {
+      if (lockOwner !== undefined) this.checkLock(sync, lockOwner);
+      for (const s of settlements) {
+        settle.run(sync, s.pk);
+        if (s.snapshot === 'forget') forget.run(sync, s.pk);
+        else if (s.snapshot === 'record') {
+          const held = s.participantId !== null && heldElsewhere.get(sync, s.participantId, s.pk) !== undefined;
+          const participantId = held ? (this.snapshotEntry(sync, s.pk)?.participantId ?? null) : s.participantId;
+          record.run(sync, s.pk, s.email, s.emailKey, participantId, s.payload, now, runId, s.resend || held ? 1 : 0);
+        }
+      }
+    }).immediate();
+  }
+
+  markResend(sync: string): number {
+    return this.db.prepare('UPDATE snapshot SET resend = 1 WHERE sync = ?').run(sync).changes;
+  }
+
+  snapshotIdentity(sync: string): SnapshotIdentity | null {
+    const row = this.db.prepare('SELECT primary_key, match_column FROM snapshot_identity WHERE sync = ?').get(sync) as
+      | { primary_key: string; match_column: string }
+      | undefined;
+    return row ? { primaryKey: row.primary_key, matchColumn: row.match_column } : null;
+  }
+
+  bindIdentity(sync: string, identity: SnapshotIdentity, runId: string): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO snapshot_identity (sync, primary_key, match_column, recorded_at, run_id) VALUES (?, ?, ?, ?, ?)')
+      .run(sync, identity.primaryKey, identity.matchColumn, new Date().toISOString(), runId);
   }
 
   recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void {
@@ -507,6 +584,7 @@ export class SqliteStateStore implements StateStore {
   replaceSnapshot(sync: string): number {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM snapshot_destinations WHERE sync = ?').run(sync);
+      this.db.prepare('DELETE FROM write_intents WHERE sync = ?').run(sync);
       return this.db.prepare('DELETE FROM snapshot WHERE sync = ?').run(sync).changes;
     }).immediate();
   }
@@ -658,22 +736,23 @@ class SqliteStage implements Stage {
         FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
         WHERE ${stageName}.email_key = d.email_key AND ${stageName}.invalid IS NULL`);
       // moves_email: the row takes its stored participant to a new email (see PageFilter).
+      // resend: the snapshot marks the row to be sent again whatever its values (see migration 9).
       db.exec(`CREATE TABLE ${plan} (
         seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT NOT NULL, email_key TEXT NOT NULL,
         payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT,
-        moves_email INTEGER NOT NULL DEFAULT 0)`);
+        moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`);
       db.prepare(`
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, moves_email)
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, moves_email, resend)
         SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload,
-               n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key
+               n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
         FROM ${stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
-        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.payload <> s.payload OR n.email_key <> s.email_key)`)
+        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload <> s.payload OR n.email_key <> s.email_key)`)
         .run(fullResync ? 1 : 0, this.sync, fullResync ? 1 : 0);
       // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
       if (!fullResync) db.prepare(`
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email)
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, resend)
         SELECT (SELECT coalesce(max(seq), 0) FROM ${stage}) + row_number() OVER (ORDER BY n.pk), n.pk, 'removed',
-               n.email, n.email_key, n.payload, n.participant_id, n.payload, n.email
+               n.email, n.email_key, n.payload, n.participant_id, n.payload, n.email, n.resend
         FROM snapshot AS n
         WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`).run(this.sync);
     })();
@@ -731,17 +810,22 @@ class SqliteStage implements Stage {
       ? `coalesce((SELECT d.id FROM ${this.directory} AS d WHERE d.id = p.participant_id),
                   CASE WHEN p.participant_id IS NULL THEN (SELECT d.id FROM ${this.directory} AS d WHERE d.email_key = p.email_key LIMIT 1) END)`
       : 'NULL';
-    const heldBy = this.heldBySql();
+    // A removed row's participant is held by a key still in the model whose snapshot row (what
+    // the destination acknowledged, committed earlier in this run included) names it.
+    const heldBy = `CASE WHEN p.class = 'removed' THEN (
+        SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.pk <> p.pk
+          AND (n.participant_id = p.participant_id OR (p.participant_id IS NULL AND n.email_key = p.email_key))
+          AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1) END`;
     const rows = this.db
       .prepare(
-        `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email,
+        `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, resend,
                 ${existing} AS existing_id, ${heldBy} AS held_by
          FROM ${this.plan} AS p
          WHERE seq > ? AND class IN (${placeholders}) ${moves} ORDER BY seq LIMIT ?`,
       )
-      .all(this.sync, this.sync, afterSeq, ...classes, limit) as Array<{
+      .all(this.sync, afterSeq, ...classes, limit) as Array<{
       seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload: string;
-      participant_id: string | null; previous_payload: string | null; previous_email: string | null;
+      participant_id: string | null; previous_payload: string | null; previous_email: string | null; resend: number;
       existing_id: string | null; held_by: string | null;
     }>;
     return rows.map((r) => ({
@@ -756,6 +840,7 @@ class SqliteStage implements Stage {
       previousEmail: r.previous_email,
       existingId: r.existing_id,
       heldBy: r.held_by,
+      resend: r.resend === 1,
     }));
   }
 
@@ -766,12 +851,27 @@ class SqliteStage implements Stage {
       .get(this.sync, this.sync) as number;
   }
 
+  emailMoveCount(): number {
+    return this.db.prepare(`SELECT count(*) FROM ${this.plan} WHERE moves_email = 1`).pluck().get() as number;
+  }
+
+  emailHolder(emailKey: string, pk: string): string | null {
+    return (
+      (this.db
+        .prepare(
+          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.email_key = ? AND n.pk <> ?
+             AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1`,
+        )
+        .pluck()
+        .get(this.sync, emailKey, pk) as string | undefined) ?? null
+    );
+  }
+
   /**
-   * SQL of a plan row `p`'s holder (two `?` parameters, both the sync's name).
-   * A removed row's participant is held by a row of the model that writes to it (the primary key
-   * changed hands): a valid row with its email written by email (a key new to the snapshot, or
-   * synced without an id), or a synced key still in the model with its participant id. A key
-   * that moves to this email but keeps its own participant is no holder: it waits for this one.
+   * SQL of a removed plan row `p`'s future holder, for the mass-delete guard (two `?` parameters,
+   * both the sync's name): a valid row of the model that is to write to its participant (the
+   * primary key changes hands): a row with its email written by email (a key new to the snapshot,
+   * or synced without an id), or a synced key still in the model with its participant id.
    */
   private heldBySql(): string {
     return `CASE WHEN p.class = 'removed' THEN coalesce(

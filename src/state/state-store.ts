@@ -26,7 +26,12 @@ export interface RunOptions {
 export const CHANGE_CLASSES = ['added', 'changed', 'removed'] as const;
 export type ChangeClass = (typeof CHANGE_CLASSES)[number];
 
-export const ROW_RESULTS = ['succeeded', 'rejected', 'invalid', 'skipped'] as const;
+/**
+ * What happened to a row: `unsent` is a row the run did not write and that waits for a later run,
+ * with the reason (its email is still held by another primary key); rows a failed or stopped run
+ * never sent or never got an answer for are counted `unsent` in the summary without an outcome.
+ */
+export const ROW_RESULTS = ['succeeded', 'rejected', 'invalid', 'skipped', 'unsent'] as const;
 export type RowResultKind = (typeof ROW_RESULTS)[number];
 
 /** A row of the model after mapping, as staged for the diff. */
@@ -66,15 +71,16 @@ export interface PlannedRow {
    */
   existingId: string | null;
   /**
-   * For a `removed` row: the primary key of another row of the model that writes to its
-   * participant (the primary key changed hands), so that the delete behaviour leaves that
-   * participant alone: a valid row with the same normalized email that is written by email (a key
-   * new to the snapshot, or one synced without a participant id), or a synced key still in the
-   * model whose stored participant id is this row's. A key that merely moves to this email while
-   * it keeps its own participant is no holder. `null` when none is, and for the other classes.
-   * Read at {@link Stage.page} time, so it sees rows committed earlier in the run.
+   * For a `removed` row: the primary key of another row of the model whose acknowledged snapshot
+   * row holds this row's participant now (the primary key changed hands: same participant id, or
+   * no id and the same normalized email), so that the delete behaviour leaves that participant
+   * alone and the row is only forgotten. `null` when none does (a key that was to take it over
+   * but whose write was rejected or not sent is no holder), and for the other classes. Read at
+   * {@link Stage.page} time, so it sees rows committed earlier in the run.
    */
   heldBy: string | null;
+  /** The snapshot marks the row to be sent again (a write settled in doubt, an unfinished full resync). */
+  resend: boolean;
 }
 
 /** One participant of the destination's directory: `emailKey` is the normalized email. */
@@ -127,10 +133,20 @@ export interface Stage {
   /** The participant id of a normalized email in the loaded directory, if any. */
   directoryId(emailKey: string): string | null;
   /**
-   * Removed rows whose participant another row of the model now holds (see {@link PlannedRow.heldBy}):
-   * the delete behaviour forgets them without a call. Call after {@link diff}.
+   * Removed rows whose participant another valid row of the model is to take over: a row with the
+   * same normalized email written by email (a key new to the snapshot, or synced without an id),
+   * or a synced key still in the model with the same participant id. The mass-delete guard does
+   * not count them (a mass re-key is no mass delete). Call after {@link diff}.
    */
   heldRemovedCount(): number;
+  /** Planned rows that take their participant to a new email (see {@link PageFilter.movesEmail}). Call after {@link diff}. */
+  emailMoveCount(): number;
+  /**
+   * The primary key of another row still in the model (valid or not) whose snapshot row holds
+   * the normalized email `emailKey` now, or `null`: a write by that email would land on that
+   * key's participant. Reads the snapshot as committed so far in the run.
+   */
+  emailHolder(emailKey: string, pk: string): string | null;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
   drop(): void;
@@ -231,8 +247,72 @@ export interface BatchCommit {
   /** Primary keys to forget (removed rows that were deleted, cleared or left alone). */
   forgotten: string[];
   outcomes: RowOutcome[];
-  /** Primary keys whose insert intent ({@link StateStore.recordInsertIntent}) is removed: their create's outcome is known now. */
+  /** Primary keys whose write intent ({@link StateStore.recordIntents}) is removed: the API answered their write. */
   settledIntents?: string[];
+  /**
+   * The run lock's owner token ({@link RunLock.owner}) the run holds: the commit checks, in its
+   * transaction, that the sync's lock is still this one, and throws {@link LockLostError} (nothing
+   * committed) when it is not.
+   */
+  lockOwner?: string | null;
+}
+
+/** The kinds of write a run sends: by email (may create), by id, create only, clear by id, delete by id. */
+export const WRITE_KINDS = ['upsert', 'update', 'create', 'clear', 'delete'] as const;
+export type WriteKind = (typeof WRITE_KINDS)[number];
+
+/**
+ * A write about to be sent for one primary key, recorded before it is sent
+ * ({@link StateStore.recordIntents}) and removed once the API answered it. One left behind is in
+ * doubt: it may or may not have been applied; the next run settles it (src/engine/identity.ts).
+ */
+export interface WriteIntent {
+  pk: string;
+  kind: WriteKind;
+  /** The email sent (trimmed); `null` when the write named its participant by id only (a clear, a delete). */
+  email: string | null;
+  emailKey: string | null;
+  /** The participant written by id; `null` for a write by email (upsert, create). */
+  participantId: string | null;
+  /** Mapped fields sent, canonical JSON; `null` for a delete. */
+  payload: string | null;
+}
+
+/**
+ * What settling one write intent does to the snapshot (see src/engine/identity.ts): `keep` leaves
+ * the snapshot row as it is; `forget` removes it; `record` writes it (creating it when missing)
+ * with the participant the directory shows, marking it to be sent again when `resend`.
+ */
+export type IntentSettlement =
+  | { pk: string; snapshot: 'keep' | 'forget' }
+  | {
+      pk: string;
+      snapshot: 'record';
+      participantId: string | null;
+      email: string;
+      emailKey: string;
+      /** The payload to record when the row has none yet; an existing row keeps its own. */
+      payload: string;
+      resend: boolean;
+    };
+
+/** The columns that give a snapshot row its identity: a change makes every stored row meaningless. */
+export interface SnapshotIdentity {
+  /** The model's primary key column. */
+  primaryKey: string;
+  /** The column matched to the participant's email (`syncs.NAME.match`). */
+  matchColumn: string;
+}
+
+export const LOCK_LOST_ERROR_CODES = ['LOCK_LOST'] as const;
+
+/** A commit found that the run no longer holds the sync's lock: nothing was committed. */
+export class LockLostError extends Error {
+  readonly code = 'LOCK_LOST' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'LockLostError';
+  }
 }
 
 /**
@@ -385,19 +465,29 @@ export interface StateStore {
    * not stored, and its outcome is recorded as rejected instead, unless that key has left the
    * model of the run (no row of the stage opened for `commit.runId`: the primary key changed
    * hands, and the old key is forgotten by the delete behaviour). With no stage of the run open,
-   * every holder counts as in the model.
+   * every holder counts as in the model. A stored row is no longer marked to be sent again.
    * @returns the synced rows refused that way (empty when every row was stored)
+   * @throws LockLostError when `commit.lockOwner` is given and no longer holds the sync's lock
    */
   commitBatch(commit: BatchCommit): CommitRefusal[];
+  /** Records, in one transaction, the writes about to be sent for `sync` (replacing earlier intents of the same keys). */
+  recordIntents(sync: string, runId: string, intents: readonly WriteIntent[]): void;
+  /** The sync's write intents left unanswered by earlier runs (in doubt), by primary key. */
+  intentsInDoubt(sync: string): WriteIntent[];
+  /** The snapshot row of `pk` in `sync` (its email as acknowledged and participant id), or `null`. */
+  snapshotEntry(sync: string, pk: string): { email: string; participantId: string | null } | null;
   /**
-   * Insert mode: records, before the create is sent, that `pk` is being created with the
-   * normalized email `emailKey` (replacing an earlier intent of `pk`). The intent stays until a
-   * commit settles it ({@link BatchCommit.settledIntents}), so that a create applied by an
-   * attempt that got no answer is adopted by a later run instead of rejected as "already exists".
+   * Applies settlements of intents in doubt in one transaction: each removes its intent and
+   * changes the snapshot as it says. Checks the lock like {@link commitBatch} when `lockOwner` is given.
+   * @throws LockLostError when the lock is no longer `lockOwner`'s
    */
-  recordInsertIntent(intent: { sync: string; pk: string; emailKey: string; runId: string }): void;
-  /** The normalized email of `pk`'s unsettled insert intent in `sync`, or `null` when it has none. */
-  insertIntent(sync: string, pk: string): string | null;
+  settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void;
+  /** Marks every snapshot row of `sync` to be sent again (a full resync starting: an interrupted one is finished by the next run). */
+  markResend(sync: string): number;
+  /** The identity configuration the sync's snapshot was recorded with; `null` when none is recorded. */
+  snapshotIdentity(sync: string): SnapshotIdentity | null;
+  /** Records `identity` as the sync's snapshot identity, replacing any recorded one. */
+  bindIdentity(sync: string, identity: SnapshotIdentity, runId: string): void;
   recordOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[]): void;
   /**
    * Records one API call (one attempt). Bodies longer than {@link MAX_STORED_BODY_BYTES} are cut
@@ -428,8 +518,8 @@ export interface StateStore {
   /** Records `destination` as the sync's snapshot destination, replacing any recorded one. */
   bindDestination(sync: string, destination: DestinationFingerprint, runId: string): void;
   /**
-   * Forgets the sync's whole snapshot and its recorded destination, in one transaction (a sync
-   * moved to another destination: the next commit records the new one).
+   * Forgets the sync's whole snapshot, its write intents and its recorded destination, in one
+   * transaction (a sync moved to another destination, or re-keyed: the next commit records the new one).
    * @returns snapshot rows forgotten
    */
   replaceSnapshot(sync: string): number;

@@ -24,6 +24,7 @@ function summary(overrides: Partial<RunSummary> & { rejected?: RunSummary['rejec
     succeeded: { added: 10, changed: 0, removed: 0 },
     rejected: { added: 0, changed: 0, removed: 0 },
     skipped: { added: 0, changed: 0, removed: 0 },
+    unsent: { added: 0, changed: 0, removed: 0 },
     api_calls: 1,
     duration_ms: 1_000,
     ...overrides,

@@ -71,18 +71,29 @@ describe('an email left by one key and taken by another in the same run', () => 
     expect(p.snapshot().get('5')!.participantId).toBe(id5);
   });
 
-  it('a row written to a participant that another key of the model holds is rejected, not stored, and succeeds once the email is free', async () => {
+  it('a row whose email another key of the model still holds waits, is never written there, and succeeds once the email is free', async () => {
     const p = await start({ rows: 5 });
     await run(p);
     const id5 = (await byEmail(p, 'user5@example.com'))!.id;
+    const writesBefore = (await p.writeCounts())['user5@example.com'];
     handEmailToNewKey(p);
     // Key 5's change is refused by the API, so user5@ stays on participant 5 for this run.
     await p.knobs({ reject_email_pattern: '^user5-new@' });
 
     const refused = await run(p);
-    expect(refused.summary).toMatchObject({ status: 'warning', rejected: { added: 1, changed: 1 }, succeeded: { added: 0, changed: 0 } });
+    expect(refused.summary).toMatchObject({
+      status: 'warning',
+      rejected: { added: 0, changed: 1 },
+      unsent: { added: 1, changed: 0 },
+      succeeded: { added: 0, changed: 0 },
+    });
     expectAddsUp(refused.summary);
-    expect(refused.rejected.find((r) => r.pk === '0')!.error).toMatch(new RegExp(`participant ${id5}, which primary key 5 holds`));
+    // Key 0's values never landed on key 5's participant: it waits, with a reason naming key 5.
+    expect((await p.writeCounts())['user5@example.com']).toBe(writesBefore);
+    expect(await byEmail(p, 'user5@example.com')).toMatchObject({ id: id5, first_name: 'First5' });
+    const waiting = p.outcomes(refused.summary.run_id).find((o) => o.pk === '0')!;
+    expect(waiting).toMatchObject({ result: 'unsent', error: expect.stringMatching(/^waits: .*primary key 5\b/) });
+    expect(refused.rejected.map((r) => r.pk)).toEqual(['5']);
     expect(p.snapshot().has('0')).toBe(false);
     expect(p.snapshot().get('5')).toMatchObject({ participantId: id5, email: 'user5@example.com' });
 
@@ -129,14 +140,16 @@ describe('insert mode: a create that got no answer, then the row changes its ema
     // The directory read answers at once; the create is applied after the client gave up on it.
     await p.knobs({ fail_next: [{ slow_ms: 0 }, { slow_ms: 800 }] });
     const first = await run(p);
-    expect(first.summary).toMatchObject({ status: 'warning', rejected: { added: 1 } });
+    expect(first.summary).toMatchObject({ status: 'failed', rejected: { added: 0 }, unsent: { added: 1 } });
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the slow create is applied by now
     const created = (await p.participants()).map((x) => x.id);
     expect(created).toHaveLength(1);
     p.db.prepare(`UPDATE people SET email = 'USER1.new@example.com' WHERE id = 1`).run();
 
+    // The create in doubt is settled first: the participant it made is the key's (insert mode
+    // never updates it, so the row's new email is skipped).
     const second = await run(p);
-    expect(second.summary).toMatchObject({ status: 'success', rows: { added: 1 }, succeeded: { added: 1 } });
+    expect(second.summary).toMatchObject({ status: 'success', rows: { added: 0, changed: 1 }, skipped: { changed: 1 } });
     expectAddsUp(second.summary);
     expect(writeCalls(second.calls)).toEqual([]);
     expect((await p.participants()).map((x) => x.id)).toEqual(created);

@@ -129,7 +129,7 @@ describe('split retries', () => {
     expect(rejected).toEqual([]);
   });
 
-  it('keeps the halves acknowledged before a split batch ran out of attempts, and only those', async () => {
+  it('keeps the halves acknowledged before a split batch ran out of attempts, and only those; the run fails', async () => {
     const p = await start({
       rows: 10,
       destination: { max_attempts: 2 },
@@ -141,10 +141,11 @@ describe('split retries', () => {
     });
     const { summary, calls, rejected } = await run(p);
     expect(patches(calls).map((c) => c.status)).toEqual([422, 200, 503, 503]);
-    expect(summary).toMatchObject({ status: 'warning', succeeded: { added: 5 }, rejected: { added: 5 } });
+    // The destination stopped answering: the run fails; the half never answered is unsent, not rejected.
+    expect(summary).toMatchObject({ status: 'failed', succeeded: { added: 5 }, rejected: { added: 0 }, unsent: { added: 5 } });
+    expect(summary.error).toMatch(/failed 2 time\(s\) with transient errors \(last: HTTP 503\)/);
     expectAddsUp(summary);
-    expect(rejected.map((r) => r.pk)).toEqual(['6', '7', '8', '9', '10']);
-    for (const r of rejected) expect(r.error).toMatch(/failed 2 time\(s\) with transient errors \(last: HTTP 503\)/);
+    expect(rejected).toEqual([]);
     expect([...p.snapshot().keys()].sort()).toEqual(['1', '2', '3', '4', '5']);
 
     await p.knobs({ reject_email_pattern: null });
@@ -256,13 +257,13 @@ describe('transient failures', () => {
     expect((await p.participants()).map((x) => x.email).sort()).toEqual([1, 2, 3, 4, 5].map((i) => person(i).email).sort());
   });
 
-  it('rejects the rows for this run when attempts run out (warning), and the next run sends them', async () => {
+  it('fails the run when attempts run out: the rows are unsent, not rejected, and the next run sends them', async () => {
     const p = await start({ rows: 5, destination: { max_attempts: 2 }, emulator: { knobs: { fail_next: [{ status: 503 }, { drop: true }] } } });
     const { summary, rejected } = await run(p);
-    expect(summary).toMatchObject({ status: 'warning', succeeded: { added: 0 }, rejected: { added: 5 } });
+    expect(summary).toMatchObject({ status: 'failed', succeeded: { added: 0 }, rejected: { added: 0 }, unsent: { added: 5 } });
+    expect(summary.error).toMatch(/failed 2 time\(s\) with transient errors/);
     expectAddsUp(summary);
-    expect(rejected).toHaveLength(5);
-    for (const r of rejected) expect(r.error).toMatch(/failed 2 time\(s\) with transient errors/);
+    expect(rejected).toHaveLength(0);
     expect(p.snapshot().size).toBe(0);
     const next = await run(p);
     expect(next.summary).toMatchObject({ status: 'success', rows: { added: 5 }, succeeded: { added: 5 } });

@@ -129,18 +129,21 @@ describe('insert mode: creates that got no answer', () => {
     // applied (the first creates user1, the second meets it) after the client gave up.
     const p = await start({ rows: 2, sync: { mode: 'insert' }, destination: { timeout_ms: 300, max_attempts: 2, concurrency: 1 } });
     await p.knobs({ fail_next: [{ slow_ms: 0 }, { slow_ms: 800 }, { slow_ms: 800 }] });
+    // No answer is no rejection: the run fails, both rows unsent; the create stays in doubt.
     const first = await run(p);
-    expect(first.summary).toMatchObject({ status: 'warning', succeeded: { added: 1 }, rejected: { added: 1 } });
-    expect(first.rejected).toEqual([{ pk: '1', error: expect.stringMatching(/timed out|timeout/i) }]);
+    expect(first.summary).toMatchObject({ status: 'failed', succeeded: { added: 0 }, rejected: { added: 0 }, unsent: { added: 2 } });
+    expect(first.summary.error).toMatch(/timed out|timeout/i);
+    expect(first.rejected).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the emulator applies the slow attempts
     const user1 = (await p.participants()).find((x) => x.email === 'user1@example.com')!;
     expect(user1).toMatchObject(person(1));
 
+    // The next run settles the create in doubt (one directory read): user1 is adopted, not created again.
     const second = await run(p);
     expect(second.rejected).toEqual([]);
     expect(second.summary).toMatchObject({ status: 'success', rows: { added: 1, unchanged: 1 }, succeeded: { added: 1 } });
     expectAddsUp(second.summary);
-    expect(writeCalls(second.calls)).toEqual([]);
+    expect(writeCalls(second.calls).map((c) => JSON.parse(c.request_body!).participant.email)).toEqual([person(2).email]);
     expect(p.snapshot().get('1')!.participantId).toBe(user1.id);
     expect(await p.participants()).toHaveLength(2);
   });
@@ -149,7 +152,7 @@ describe('insert mode: creates that got no answer', () => {
     const p = await start({ rows: 1, sync: { mode: 'insert' }, destination: { timeout_ms: 300, max_attempts: 1 } });
     // The only attempt gets no answer and is never applied (the connection is dropped first).
     await p.knobs({ fail_next: [{ slow_ms: 0 }, { drop: true }] });
-    expect((await run(p)).summary.rejected.added).toBe(1);
+    expect((await run(p)).summary).toMatchObject({ status: 'failed', rejected: { added: 0 }, unsent: { added: 1 } });
     // The row's email changes to one someone else holds: a real conflict, not our create.
     await p.seed([{ email: 'other@example.com', first_name: 'Someone' }]);
     p.db.prepare(`UPDATE people SET email = 'other@example.com' WHERE id = 1`).run();
@@ -270,7 +273,7 @@ describe('delete behaviours', () => {
       expectAddsUp(summary);
       expect(writeCalls(calls)).toHaveLength(1);
       expect(sentInBatches(calls)).toEqual([
-        { id: id4, email: 'user4@example.com', first_name: null, last_name: null, characteristics: { source: null } },
+        { id: id4, first_name: null, last_name: null, characteristics: { source: null } },
       ]);
       const cleared = (await p.participants()).find((x) => x.id === id4)!;
       expect(cleared).toMatchObject({ email: 'user4@example.com', first_name: null, last_name: null, characteristics: {} });

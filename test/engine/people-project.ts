@@ -31,6 +31,8 @@ export interface PeopleProject extends ChinookProject {
   writeCounts(): Promise<Record<string, number>>;
   /** The sync's snapshot rows in the state database, by primary key. */
   snapshot(): Map<string, { email: string; participantId: string | null; payload: string }>;
+  /** The row outcomes a run recorded, in order. */
+  outcomes(runId: string): Array<{ pk: string | null; class: string; result: string; error: string | null }>;
   /** Deletes the participant holding `email` straight in the emulator (as if by hand in User Interviews), through its API. */
   deleteByHand(email: string): Promise<void>;
 }
@@ -80,6 +82,16 @@ export async function createPeopleProject(
         headers: { authorization: `Bearer ${TEST_API_KEY}`, accept: ACCEPT },
       });
       if (res.status !== 204) throw new Error(`deleteByHand: ${res.status} ${await res.text()}`);
+    },
+    outcomes(runId) {
+      const state = new Database(join(project.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
+      try {
+        return state.prepare('SELECT pk, class, result, error FROM row_outcomes WHERE run_id = ? ORDER BY rowid').all(runId) as Array<{
+          pk: string | null; class: string; result: string; error: string | null;
+        }>;
+      } finally {
+        state.close();
+      }
     },
     snapshot() {
       const state = new Database(join(project.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });

@@ -75,12 +75,15 @@ export type CharacteristicValue = string | number | boolean | null;
  * One participant as written by batch upsert or create. Keys present are written, keys absent are
  * left alone, `null` clears a field [assumed].
  */
-export type ParticipantInput = { email: string } & Partial<Record<ParticipantField, string | null>> & {
+export type ParticipantInput = { email?: string } & Partial<Record<ParticipantField, string | null>> & {
   characteristics?: Record<string, CharacteristicValue>;
   /**
-   * When present, the participant with this id is the one written, and `email` becomes its new
-   * email; without it the participant is found by email [assumed: lets a primary key whose email
-   * changed update the same participant instead of creating a second one].
+   * When present, the participant with this id is the one written, and `email`, when given,
+   * becomes its new email ("id plus email renames a participant"); an entry with an id and no
+   * email leaves the participant's email as it is (keys absent are left alone). Without an id
+   * the participant is found (or created) by `email`, which is then required [assumed: lets a
+   * primary key whose email changed update the same participant instead of creating a second one,
+   * and a clear leave an email changed in User Interviews alone].
    */
   id?: string;
 };

@@ -1,0 +1,122 @@
+/**
+ * The ledger's identity rules, in one place: which participant a row's write may target, when a
+ * row must wait for another primary key, what happens to a removed row whose email another key
+ * takes, and how a write left in doubt is settled. The rest of the engine asks these functions;
+ * it does not re-derive them. (Three keys meet here: the model's primary key decides added /
+ * changed / removed, the participant id is the participant a key was acknowledged on, and the
+ * normalized email finds a participant when no id is known. See shared docs: architecture,
+ * "Identity".)
+ *
+ * | case                                                          | rule                                                                            |
+ * | ------------------------------------------------------------- | ------------------------------------------------------------------------------- |
+ * | new key, email free                                           | upsert: written by email (matched or created); insert: created; update: skipped unless the directory has the email |
+ * | synced key, same email (case and spaces aside)                | written by email (upsert), by the participant's id (update)                    |
+ * | synced key, new email (an email move)                         | written by its stored participant id with the new email: the participant is renamed, never a second one created; moves go first in a run |
+ * | a write by email to an email another key still in the model holds in the snapshot | waits (unsent, with a reason naming that key) until that key's move is acknowledged or the key leaves the model |
+ * | a move to an email another key still in the model holds       | waits likewise (two keys swapping emails wait on each other: give one a temporary email for one run) |
+ * | two valid rows sharing an email                               | both invalid (the stage marks them): never sent                                 |
+ * | removed key whose participant another key's acknowledged snapshot row now holds (same id, or same email without id) | forgotten without a call: the participant changed hands |
+ * | removed key whose email another key was to take, but that key's write was rejected or not sent | the delete behaviour applies as to any removed key              |
+ * | `clear` of a removed key                                       | every mapped field nulled on its participant, named by id only: its email is left as User Interviews holds it |
+ * | a participant id the API no longer knows (deleted by hand)    | upsert: written by email instead; update: rejected; clear/delete: nothing left to do |
+ * | primary key or match column changed since the snapshot        | the run stops before any call (see run-sync.ts): never taken for email moves   |
+ * | a write that got no answer (in doubt)                         | its intent stays; the next run reads the directory and {@link settleIntent} records what the panel holds, marking the row to be sent again |
+ */
+import type { SyncMode } from '../config/schema.ts';
+import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import type { IntentSettlement, PlannedRow, Stage, WriteIntent } from '../state/state-store.ts';
+
+/** What a mode does with a planned added or changed row, before any call; see {@link decideRow}. */
+export type RowDecision =
+  | { action: 'write'; id: string | null }
+  | { action: 'skip'; reason: string }
+  | { action: 'reject'; error: string }
+  /** Not written now: another key still holds the participant or email; planned again next run. */
+  | { action: 'wait'; reason: string };
+
+/**
+ * The rule of each mode for a planned added or changed row, once the directory is read (update
+ * and insert modes). Shared by the run and by `panelsync plan`, so that a plan says what the run
+ * does. `stage.emailHolder` reads the snapshot as committed so far in the run.
+ * - upsert: by the stored participant id when the row's email moved, else by email; either waits
+ *   while another key still in the model holds the target email in the snapshot;
+ * - update: by the participant's id: the row's stored one if the directory has it, else the one
+ *   with its email (waiting while another key of the model holds that email); with neither, skip
+ *   (update mode never creates a participant);
+ * - insert: a row synced before is skipped (insert mode never updates); a row whose email a
+ *   participant holds is rejected "already exists"; otherwise created.
+ */
+export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'directoryId' | 'emailHolder'>): RowDecision {
+  if (mode === 'insert') {
+    if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
+    if (row.existingId === null) return { action: 'write', id: null };
+    return { action: 'reject', error: `already exists: participant ${row.existingId} has this email` };
+  }
+  const moves = emailMoved(row) && row.participantId !== null;
+  const holder = mode === 'update' && row.existingId !== null && !moves ? null : stage.emailHolder(row.emailKey, row.pk);
+  if (holder !== null) return { action: 'wait', reason: waitReason(holder, moves) };
+  if (mode === 'upsert') return { action: 'write', id: moves ? row.participantId : null };
+  // update: a stored id missing from the directory names a participant deleted since: try the email.
+  const id = row.existingId ?? stage.directoryId(row.emailKey);
+  return id === null ? { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' } : { action: 'write', id };
+}
+
+function waitReason(holder: string, moves: boolean): string {
+  return moves
+    ? `waits: primary key ${holder} still holds this email; this row moves to it once ${holder} has moved off it or left the model ` +
+        `(two keys swapping emails wait on each other: give one a temporary email for one run)`
+    : `waits: the participant with this email belongs to primary key ${holder}; this row is written once ${holder}'s move to ` +
+        `another email is acknowledged or ${holder} leaves the model`;
+}
+
+/** True when the row's email changed since it was synced (case and surrounding spaces alone are no change). */
+export function emailMoved(row: Pick<PlannedRow, 'previousEmail' | 'emailKey'>): boolean {
+  return row.previousEmail !== null && row.emailKey !== normalizeEmail(row.previousEmail);
+}
+
+/** What the directory shows of the participants an intent may have touched. */
+export interface DirectoryFacts {
+  /** The email the participant with this id holds now; `undefined` when it does not exist. */
+  emailOf(participantId: string): string | undefined;
+  /** The id of the participant holding this normalized email; `undefined` when none does. */
+  idOf(emailKey: string): string | undefined;
+}
+
+/**
+ * Settles one write left in doubt from what the directory shows now (read after the write could
+ * have landed), so that the snapshot claims nothing the panel may not hold:
+ * - by id (`update`, `clear`): the participant exists: its email is recorded as the directory
+ *   shows it and the row is sent again; it does not: the id is dropped (a clear: the row is
+ *   forgotten, nothing is left to clear);
+ * - `delete`: the participant is gone: the row is forgotten; else nothing was applied (kept);
+ * - by email (`upsert`): a participant holds the email: it is recorded as the row's and the row
+ *   is sent again (the write may or may not have been applied); none does: nothing was applied;
+ * - `create`: a participant holds the email: it is the create's, recorded with what was sent
+ *   (an intent recorded before payloads were kept is sent again); none: nothing was applied.
+ * @param row the intent's snapshot row, if any
+ */
+export function settleIntent(
+  intent: WriteIntent,
+  row: { email: string; participantId: string | null } | null,
+  directory: DirectoryFacts,
+): IntentSettlement {
+  const { pk } = intent;
+  if (intent.kind === 'delete' || intent.kind === 'clear' || intent.kind === 'update') {
+    const id = intent.participantId!;
+    const email = directory.emailOf(id);
+    if (intent.kind === 'delete') return { pk, snapshot: email === undefined ? 'forget' : 'keep' };
+    if (email === undefined) {
+      if (intent.kind === 'clear' || row === null) return { pk, snapshot: intent.kind === 'clear' ? 'forget' : 'keep' };
+      return record(pk, null, row.email, intent.payload ?? '{}', true);
+    }
+    return record(pk, id, email, intent.payload ?? '{}', true);
+  }
+  const id = intent.emailKey === null ? undefined : directory.idOf(intent.emailKey);
+  if (id === undefined) return { pk, snapshot: 'keep' };
+  const email = intent.email ?? intent.emailKey!;
+  return record(pk, id, email, intent.payload ?? '{}', intent.kind === 'upsert' || intent.payload === null);
+}
+
+function record(pk: string, participantId: string | null, email: string, payload: string, resend: boolean): IntentSettlement {
+  return { pk, snapshot: 'record', participantId, email: email.trim(), emailKey: normalizeEmail(email), payload, resend };
+}
