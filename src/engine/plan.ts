@@ -11,28 +11,38 @@ import { canonicalJson, type RowMapper } from './row-mapper.ts';
 export interface PlanOptions {
   source: Source;
   sql: string;
-  mapper: RowMapper;
+  /**
+   * Makes the row mapper, once the model's first chunk is read (or it returned no row): a model
+   * the source refuses (bad SQL, duplicated column names) fails before the mapper's own reads.
+   */
+  createMapper: () => Promise<RowMapper>;
   stage: Stage;
   fullResync?: boolean;
   /** Rows per chunk read from the source. */
   chunkSize?: number;
   /** Called after each staged chunk with the number of rows read so far. */
   onProgress?: (rowsRead: number) => void;
+  /** Runs after the model is staged and before the diff reads the snapshot (settling writes in doubt). */
+  beforeDiff?: () => Promise<void>;
   signal?: AbortSignal;
 }
 
 /**
  * Streams the model into the stage (bounded memory: one chunk at a time) and diffs it.
  * @returns the plan's row counts; the planned rows are then read from the stage
- * @throws SourceError when the model's SQL fails; RowMapperError when a mapped column is missing
+ * @throws SourceError when the model's SQL fails or returns a column name twice; RowMapperError
+ *   when a mapped column is missing; whatever `createMapper` and `beforeDiff` throw
  */
 export async function plan(options: PlanOptions): Promise<PlanCounts> {
-  const { source, sql, mapper, stage } = options;
+  const { source, sql, stage } = options;
+  let mapper: RowMapper | null = null;
   let read = 0;
   for await (const chunk of source.stream(sql, { chunkSize: options.chunkSize })) {
     options.signal?.throwIfAborted();
+    mapper ??= await options.createMapper();
+    const map = mapper;
     const staged: StagedRow[] = chunk.map((row) => {
-      const mapped = mapper.map(row);
+      const mapped = map.map(row);
       if (!mapped.ok) return mapped;
       return {
         ok: true,
@@ -46,5 +56,8 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
     read += chunk.length;
     options.onProgress?.(read);
   }
+  // A model with no row still has its mappings checked (an unknown characteristic is an error).
+  if (mapper === null) await options.createMapper();
+  await options.beforeDiff?.();
   return stage.diff({ fullResync: options.fullResync });
 }

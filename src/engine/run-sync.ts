@@ -147,11 +147,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     try {
       await checkDestination(store, syncName, fingerprint, client, runId, options);
       checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, options);
-      // Writes an earlier run left in doubt are settled first: the plan then sees the panel's truth.
-      await settleInDoubt({ store, sync: syncName, runId, client, lockOwner: lock.lock.owner });
-      // A full resync marks every row to be sent again first: interrupted, the next run finishes it.
-      if (options.fullResync) store.markResend(syncName);
-      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal });
+      // Once the model is read, writes an earlier run left in doubt are settled: the diff then
+      // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
+      // next run finishes it.
+      const beforeDiff = async () => {
+        await settleInDoubt({ store, sync: syncName, runId, client, lockOwner: lock.lock.owner });
+        if (options.fullResync) store.markResend(syncName);
+      };
+      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal, beforeDiff });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
@@ -420,8 +423,8 @@ export interface StagedModel {
 }
 
 /**
- * Reads the destination's characteristic types (when the mappings write any), then reads, maps
- * and diffs the model. Makes no write call.
+ * Reads the model, the destination's characteristic types (when the mappings write any, after
+ * the model's first rows), maps and diffs. Makes no write call.
  * @throws RowMapperError, SourceError, HttpError
  */
 export async function stageModel(options: {
@@ -432,18 +435,32 @@ export async function stageModel(options: {
   runId: string;
   fullResync?: boolean;
   signal?: AbortSignal;
+  /** Runs after the model is read and before the diff (see PlanOptions.beforeDiff). */
+  beforeDiff?: () => Promise<void>;
 }): Promise<StagedModel> {
   const { project, syncName, client, store } = options;
   const { sync, model } = resolveSync(project, syncName);
-  const types = new Map<string, CharacteristicType>();
-  if (sync.mappings.some((m) => m.to.startsWith('characteristics.'))) {
-    for (const c of await client.listCharacteristics({ tag: 'characteristics' })) types.set(c.slug, c.type);
-  }
-  const mapper = new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
+  // The characteristic types are read once the model's first rows are: a model the source
+  // refuses fails before any call.
+  const createMapper = async () => {
+    const types = new Map<string, CharacteristicType>();
+    if (sync.mappings.some((m) => m.to.startsWith('characteristics.'))) {
+      for (const c of await client.listCharacteristics({ tag: 'characteristics' })) types.set(c.slug, c.type);
+    }
+    return new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
+  };
   const source = createSource(project.sources[model.source]!, project.projectDir);
   const stage = store.openStage(syncName, options.runId);
   try {
-    const counts = await plan({ source, sql: model.sql, mapper, stage, fullResync: options.fullResync, signal: options.signal });
+    const counts = await plan({
+      source,
+      sql: model.sql,
+      createMapper,
+      stage,
+      fullResync: options.fullResync,
+      signal: options.signal,
+      ...(options.beforeDiff === undefined ? {} : { beforeDiff: options.beforeDiff }),
+    });
     return { counts, stage, source };
   } catch (error) {
     stage.drop();

@@ -71,8 +71,8 @@ export interface ChinookProject {
   knobs(patch: Record<string, unknown>): Promise<void>;
   /** Writes participants straight into the emulator (as if loaded by hand), through its API. */
   seed(participants: Array<Record<string, unknown>>): Promise<void>;
-  /** Rewrites the model's SQL. */
-  writeModel(sql: string): void;
+  /** Rewrites the model's SQL (and its primary key column, when given). */
+  writeModel(sql: string, primaryKey?: string): void;
   close(): Promise<void>;
 }
 
@@ -110,6 +110,7 @@ export async function createChinookProject(options: {
   });
   let syncChanges: Record<string, unknown> = options.sync ?? {};
   let modelSql = options.sql ?? CHINOOK_SQLITE_MODEL;
+  let primaryKeyColumn = 'CustomerId';
   const write = () => {
     const project = {
       version: 1,
@@ -124,7 +125,7 @@ export async function createChinookProject(options: {
           ...options.destination,
         },
       },
-      models: { customers: { source: 'chinook', primary_key: 'CustomerId', sql: modelSql } },
+      models: { customers: { source: 'chinook', primary_key: primaryKeyColumn, sql: modelSql } },
       syncs: {
         'customers-to-panel': {
           model: 'customers',
@@ -151,8 +152,9 @@ export async function createChinookProject(options: {
       syncChanges = { ...syncChanges, ...changes };
       write();
     },
-    writeModel(sql) {
+    writeModel(sql, primaryKey) {
       modelSql = sql;
+      if (primaryKey !== undefined) primaryKeyColumn = primaryKey;
       write();
     },
     async knobs(patch) {
