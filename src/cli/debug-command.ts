@@ -140,8 +140,8 @@ function showRun(
   suggest: HistoryContext['suggest'],
   options: { rejectedOnly: boolean; limit: number; callsLimit: number; json: boolean },
 ): string | DebugJson {
-  const rows = history.listOutcomes(run.run_id, { results: ['rejected', 'invalid'], limit: options.limit });
-  const rowsTotal = run.outcomes.rejected + run.outcomes.invalid;
+  const rows = history.listOutcomes(run.run_id, { results: ['rejected', 'invalid', 'unsent'], limit: options.limit });
+  const rowsTotal = run.outcomes.rejected + run.outcomes.invalid + run.outcomes.unsent;
   // The first calls alone place themselves in the tree: a call's place depends only on earlier ones.
   const tree = options.rejectedOnly ? null : callTree(history.listCalls(run.run_id, { limit: options.callsLimit }));
   // A run in progress may have recorded more calls since `run` was read.
@@ -195,8 +195,10 @@ function summaryWithError(summary: RunSummary, error: string | null): RunSummary
 function formatFailingRows(rows: readonly OutcomeItem[], total: number): string[] {
   if (total === 0) return ['Rejected and invalid rows: none'];
   const shown = rows.length < total ? ` (the first ${rows.length} shown)` : '';
+  // Unsent rows (waiting for another key, or never answered) are named only when there are some.
+  const what = rows.some((r) => r.result === 'unsent') ? 'Rejected, invalid and unsent rows' : 'Rejected and invalid rows';
   return [
-    `Rejected and invalid rows: ${total}${shown}; ERROR is the API's own error, or why the row was not sent`,
+    `${what}: ${total}${shown}; ERROR is the API's own error, or why the row was not sent`,
     ...textTable(
       [{ header: 'PK' }, { header: 'RESULT' }, { header: 'CLASS' }, { header: 'CALL', right: true }, { header: 'ERROR' }],
       rows.map((r) => [r.pk ?? '(none)', r.result, r.class, r.call_seq === null ? '-' : `#${r.call_seq}`, r.error ?? '']),

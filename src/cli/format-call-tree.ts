@@ -46,7 +46,7 @@ export function formatCallTree(tree: readonly CallTreeItem[], failing: readonly 
   const bySeq = new Map(tree.map((c) => [c.seq, c]));
   const rejectedAt = new Map<number, OutcomeItem[]>();
   for (const row of failing) {
-    if (row.result !== 'rejected' || row.call_seq === null) continue;
+    if ((row.result !== 'rejected' && row.result !== 'unsent') || row.call_seq === null) continue;
     rejectedAt.set(row.call_seq, [...(rejectedAt.get(row.call_seq) ?? []), row]);
   }
 
@@ -164,19 +164,22 @@ function finalNote(call: CallTreeItem, request: RequestNode, rejected: readonly 
   if (call.status === null || isRetryableStatus(call.status)) {
     notes.push(partial ? 'no further attempt among the calls shown' : `gave up after ${plural(request.calls.length, 'attempt')}`);
   }
-  // Rows rejected for the same reason (a batch that failed whole) are named once.
-  const byError = new Map<string, string[]>();
+  // Rows rejected (or left unsent) for the same reason (a batch that failed whole) are named once.
+  const byError = new Map<string, { result: string; error: string; pks: string[] }>();
   for (const r of rejected) {
     const error = r.error ?? 'no reason given';
-    byError.set(error, [...(byError.get(error) ?? []), r.pk ?? '(none)']);
+    const key = `${r.result}\n${error}`;
+    const group = byError.get(key) ?? { result: r.result, error, pks: [] };
+    group.pks.push(r.pk ?? '(none)');
+    byError.set(key, group);
   }
-  const groups = [...byError];
-  for (const [error, pks] of groups.slice(0, NAMED_ROWS)) {
+  const groups = [...byError.values()];
+  for (const { result, error, pks } of groups.slice(0, NAMED_ROWS)) {
     const which = pks.length <= NAMED_ROWS ? pks.join(', ') : `${pks.slice(0, NAMED_ROWS).join(', ')}, …`;
-    notes.push(pks.length === 1 ? `pk ${which} rejected: ${error}` : `${pks.length} rows rejected (pk ${which}): ${error}`);
+    notes.push(pks.length === 1 ? `pk ${which} ${result}: ${error}` : `${pks.length} rows ${result} (pk ${which}): ${error}`);
   }
   if (groups.length > NAMED_ROWS) {
-    const more = groups.slice(NAMED_ROWS).reduce((n, [, pks]) => n + pks.length, 0);
+    const more = groups.slice(NAMED_ROWS).reduce((n, g) => n + g.pks.length, 0);
     notes.push(`${plural(more, 'more row')} rejected`);
   }
   return notes.join('; ');

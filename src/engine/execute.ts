@@ -33,9 +33,8 @@
  * the directory, skipped when unknown), and a removed row has nothing left to clear or delete.
  */
 import type { SyncConfig } from '../config/schema.ts';
-import type { RowResult, UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import type { ParticipantInput } from '../destinations/user-interviews/wire.ts';
-import { HttpAbortedError, HttpError } from '../http/errors.ts';
+import type { Destination, ParticipantWrite, RowResult } from '../destinations/destination.ts';
+import { failsEveryRequest, HttpAbortedError, HttpError } from '../http/errors.ts';
 import { batchCallTag } from '../state/batch-call-tag.ts';
 import {
   CHANGE_CLASSES,
@@ -59,7 +58,7 @@ export interface ExecuteOptions {
   sync: Pick<SyncConfig, 'mode' | 'split_retries' | 'delete_behavior'>;
   stage: Stage;
   store: StateStore;
-  client: UserInterviewsClient;
+  destination: Destination;
   events: SyncEvents;
   /** Participants per batch (at most 100). */
   batchSize: number;
@@ -90,15 +89,16 @@ export interface ExecuteResult {
 const PAGE_ROWS = 1_000;
 
 /**
- * A row's outcome before it is committed: the API's answer, skipped with the reason, or waiting
- * for another key (see identity.ts). `batch` links a sent row to the calls that carried it (their
+ * A row's outcome before it is committed: the API's answer, skipped with the reason, waiting
+ * for another key (see identity.ts), or `unanswered`: its request got no answer before the run
+ * stopped (recorded `unsent` with the failure; `mayBeApplied` keeps its intent in doubt). `batch` links a sent row to the calls that carried it (their
  * tags, see state/batch-call-tag.ts). `mayBeApplied`: no answer says whether a create was
  * applied, so its intent stays in doubt. `pending`: not committed now: {@link adoptLostCreates}
  * commits it later, or the row got no answer before the run stopped (it stays planned, for the
  * next run).
  */
 type Outcome =
-  | ((RowResult | { skipped: string } | { waits: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true })
+  | ((RowResult | { skipped: string } | { waits: string } | { unanswered: string }) & { batch?: { id: string; index: number }; mayBeApplied?: true })
   | { pending: true };
 
 /** Insert mode: a create answered "already exists" after an earlier attempt of it got no answer. */
@@ -258,13 +258,7 @@ async function phase(
         // run aborted): the run stops starting batches. Its rows are unsent; their intents stay in
         // doubt unless no attempt can have been applied (only 429s, or nothing sent).
         ctx.fatal ??= error;
-        if (error instanceof HttpError && !error.mayHaveBeenApplied) {
-          try {
-            ctx.store.settleIntents(ctx.syncName, ctx.runId, batch.map((row) => ({ pk: row.pk, snapshot: 'keep' as const })));
-          } catch {
-            // Left in doubt: the next run settles them with a directory read.
-          }
-        }
+        if (error instanceof HttpError && !error.mayHaveBeenApplied) settleUnapplied(ctx, batch.map((row) => row.pk));
         return;
       }
       try {
@@ -288,7 +282,7 @@ async function phase(
  */
 async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
-  const writes: ParticipantWrite[] = [];
+  const writes: PlannedWrite[] = [];
   batch.forEach((row, index) => {
     const decision = decideRow(ctx.sync.mode, row, ctx.stage);
     if (decision.action === 'skip') outcomes[index] = { skipped: decision.reason };
@@ -302,7 +296,7 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
       // update: the directory is a moment old, so an id gone by now is rejected (looked up again
       // next run); upsert: an id the API no longer knows is dropped and the row written by email.
       const ifIdUnknown = ctx.sync.mode === 'update' ? 'reject' : 'by-email';
-      writes.push({ index, participant: toParticipant(row, decision.id), ifIdUnknown });
+      writes.push({ index, write: rowWrite(row, decision.id), ifIdUnknown });
     }
   });
   await writeParticipants(ctx, ctx.sync.mode, batch, writes, outcomes);
@@ -311,22 +305,22 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
 
 /**
  * One participant of a batch call, for the planned row at `index` of its batch. `ifIdUnknown`
- * says what happens when the API does not know `participant.id` (a participant deleted in User
- * Interviews since its id was stored): `by-email` writes it again without the id (matched, or
- * created, by email), `nothing` settles the row as done without a write (nothing left to clear),
- * `reject` keeps the API's rejection.
+ * says what happens when the destination does not know `write.participantId` (a participant
+ * deleted in User Interviews since its id was stored): `by-email` writes it again without the id
+ * (matched, or created, by email), `nothing` settles the row as done without a write (nothing left
+ * to clear), `reject` keeps the rejection.
  */
-interface ParticipantWrite {
+interface PlannedWrite {
   index: number;
-  participant: ParticipantInput;
+  write: ParticipantWrite;
   ifIdUnknown: 'by-email' | 'nothing' | 'reject';
   /** The row's result once it needs no further call (set by `nothing`). */
   settled?: RowResult;
 }
 
 /**
- * Sends `writes` through split retries with `PATCH /participants/batches` and puts each row's
- * outcome at its `index` in `outcomes`. A call refused because ids were unknown wrote nothing (all
+ * Sends `writes` through split retries with Destination.writeParticipants, each recorded as an
+ * intent first, and puts each row's outcome at its `index` in `outcomes`. A call refused because ids were unknown wrote nothing (all
  * or nothing), so it is sent again at once with those rows handled as their `ifIdUnknown` says; a
  * row loses its id at most once, so this ends. Errors as {@link sendBatch}.
  */
@@ -334,7 +328,7 @@ async function writeParticipants(
   ctx: Context,
   operation: string,
   batch: readonly PlannedRow[],
-  writes: ParticipantWrite[],
+  writes: PlannedWrite[],
   outcomes: Outcome[],
 ): Promise<void> {
   if (writes.length === 0) return;
@@ -342,28 +336,28 @@ async function writeParticipants(
   ctx.store.recordIntents(
     ctx.syncName,
     ctx.runId,
-    writes.map((w): WriteIntent => {
-      const { id, email, ...fields } = w.participant;
-      const kind = operation === 'clear' ? 'clear' : id === undefined ? 'upsert' : 'update';
-      const row = batch[w.index]!;
-      return { pk: row.pk, kind, email: email ?? null, emailKey: email === undefined ? null : row.emailKey, participantId: id ?? null, payload: JSON.stringify(fields) };
+    writes.map(({ index, write }): WriteIntent => {
+      const row = batch[index]!;
+      const kind = operation === 'clear' ? 'clear' : write.participantId === undefined ? 'upsert' : 'update';
+      const email = write.email ?? null;
+      return { pk: row.pk, kind, email, emailKey: email === null ? null : row.emailKey, participantId: write.participantId ?? null, payload: row.payload };
     }),
   );
-  const send = async (rows: readonly ParticipantWrite[]): Promise<RowResult[]> => {
+  const send = async (rows: readonly PlannedWrite[]): Promise<RowResult[]> => {
     const tag = batchCallTag(operation, batchId, writes.indexOf(rows[0]!), rows.length);
     for (;;) {
       const pending = rows.filter((w) => w.settled === undefined);
-      const results = pending.length === 0 ? [] : await ctx.client.batchUpsert(pending.map((w) => w.participant), { tag });
+      const results = pending.length === 0 ? [] : await ctx.destination.writeParticipants(pending.map((w) => w.write), { tag });
       let again = false;
       pending.forEach((w, i) => {
         const r = results[i]!;
-        if (r.ok || r.code !== 'UNKNOWN_PARTICIPANT' || w.participant.id === undefined || w.ifIdUnknown === 'reject') return;
+        if (r.ok || r.code !== 'UNKNOWN_PARTICIPANT' || w.write.participantId === undefined || w.ifIdUnknown === 'reject') return;
         again = true;
         if (w.ifIdUnknown === 'nothing') {
           w.settled = { ok: true, id: '' };
         } else {
-          const { id: _unknown, ...byEmail } = w.participant;
-          w.participant = byEmail;
+          const { participantId: _unknown, ...byEmail } = w.write;
+          w.write = byEmail;
         }
       });
       if (!again) {
@@ -372,11 +366,44 @@ async function writeParticipants(
       }
     }
   };
-  const results = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
+  let results: Array<RowResult | null>;
+  try {
+    results = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
+  } catch (error) {
+    // No answer at all: the run stops (see phase); the rows are recorded unsent with why.
+    ctx.fatal ??= error;
+    results = writes.map(() => null);
+  }
+  // Rows without an answer: recorded unsent with why when the destination stopped answering;
+  // left without an outcome when the run was stopped or the request refused as a whole (the run's
+  // error says it). Their intents stay in doubt unless no attempt can have been applied.
+  const failure = ctx.fatal instanceof PartialBatchError ? ctx.fatal.cause : ctx.fatal;
+  const applied = !(failure instanceof HttpError) || failure.mayHaveBeenApplied;
+  const unanswered = failure instanceof HttpAbortedError || failsEveryRequest(failure) ? null : `not answered, the run stopped: ${errorText(failure)}`;
+  const notApplied: string[] = [];
   writes.forEach((w, i) => {
     const r = results[i]!;
-    outcomes[w.index] = r === null ? { pending: true } : { ...r, batch: { id: batchId, index: i } };
+    const at = { id: batchId, index: i };
+    if (r !== null) outcomes[w.index] = { ...r, batch: at };
+    else {
+      if (!applied) notApplied.push(batch[w.index]!.pk);
+      outcomes[w.index] = unanswered === null ? { pending: true } : { unanswered, batch: at, ...(applied ? { mayBeApplied: true as const } : {}) };
+    }
   });
+  if (notApplied.length > 0) settleUnapplied(ctx, notApplied);
+}
+
+/** Removes the intents of writes that cannot have been applied (only 429s, or never sent): nothing is in doubt. */
+function settleUnapplied(ctx: Context, pks: readonly string[]): void {
+  try {
+    ctx.store.settleIntents(ctx.syncName, ctx.runId, pks.map((pk) => ({ pk, snapshot: 'keep' as const })));
+  } catch {
+    // Left in doubt: the next run settles them with a directory read.
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Offending rows named in the error of a row rejected with its batch (split retries off). */
@@ -426,12 +453,10 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (decision.action === 'reject') return { ok: false, own: true, code: 'ALREADY_EXISTS', error: decision.error };
   if (decision.action === 'wait') return { waits: decision.reason };
   const batch = { id: `b${++ctx.batches}`, index: 0 };
-  const participant = toParticipant(row, null);
-  const { email: _email, ...fields } = participant;
   ctx.store.recordIntents(ctx.syncName, ctx.runId, [
-    { pk: row.pk, kind: 'create', email: row.email, emailKey: row.emailKey, participantId: null, payload: JSON.stringify(fields) },
+    { pk: row.pk, kind: 'create', email: row.email, emailKey: row.emailKey, participantId: null, payload: row.payload },
   ]);
-  const result = await ctx.client.createParticipant(participant, { tag: batchCallTag('insert', batch.id, 0, 1) });
+  const result = await ctx.destination.createParticipant(rowWrite(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
   if (!result.ok && result.code === 'ALREADY_EXISTS' && result.earlierAttemptMayHaveApplied) {
     // The email was free when the directory was read, and an earlier attempt of this create got
     // no answer (or a 5xx): that attempt may have created the participant. Look it up rather than
@@ -481,7 +506,7 @@ async function adoptLostCreates(ctx: Context): Promise<void> {
  */
 async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
-  const writes: ParticipantWrite[] = [];
+  const writes: PlannedWrite[] = [];
   batch.forEach((row, index) => {
     const id = row.heldBy === null ? (row.participantId ?? ctx.stage.directoryId(row.emailKey)) : null;
     if (id === null) {
@@ -489,17 +514,11 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
       return;
     }
     const last = JSON.parse(row.payload) as Record<string, unknown>;
+    const fields = Object.entries(last).flatMap(([field, value]) =>
+      field === 'characteristics' ? Object.keys(value as object).map((slug) => `characteristics.${slug}`) : [field],
+    );
     // Named by id only: an email changed in User Interviews since is left as it is.
-    const cleared: ParticipantInput = {};
-    for (const [field, value] of Object.entries(last)) {
-      if (field === 'characteristics') {
-        cleared.characteristics = Object.fromEntries(Object.keys(value as object).map((slug) => [slug, null]));
-      } else {
-        (cleared as Record<string, unknown>)[field] = null;
-      }
-    }
-    cleared.id = id;
-    writes.push({ index, participant: cleared, ifIdUnknown: 'nothing' });
+    writes.push({ index, write: { participantId: id, clear: fields }, ifIdUnknown: 'nothing' });
   });
   await writeParticipants(ctx, 'clear', batch, writes, outcomes);
   return outcomes;
@@ -516,18 +535,16 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
   const batch = { id: `b${++ctx.batches}`, index: 0 };
   ctx.store.recordIntents(ctx.syncName, ctx.runId, [{ pk: row.pk, kind: 'delete', email: null, emailKey: null, participantId: id, payload: null }]);
-  return { ...(await ctx.client.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
+  return { ...(await ctx.destination.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
 }
 
 /**
- * The participant sent for a planned row: written by `id` when one is given, else found (or, by
- * an upsert, created) by email.
+ * The write of a planned row: its email and mapped fields, to the participant `id` when one is
+ * given (a move renames it), else found (or, by an upsert, created) by email.
  */
-function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
-  const fields = JSON.parse(row.payload) as Omit<ParticipantInput, 'email'>;
-  const participant: ParticipantInput = { email: row.email, ...fields };
-  if (id !== null) participant.id = id;
-  return participant;
+function rowWrite(row: PlannedRow, id: string | null): ParticipantWrite {
+  const fields = JSON.parse(row.payload) as Record<string, unknown>;
+  return id === null ? { email: row.email, fields } : { participantId: id, email: row.email, fields };
 }
 
 /**
@@ -536,7 +553,7 @@ function toParticipant(row: PlannedRow, id: string | null): ParticipantInput {
  */
 async function loadDirectory(ctx: Context, reload = false): Promise<void> {
   if (ctx.directory !== null && !reload) return ctx.directory;
-  const read = () => readDirectory(ctx.client, ctx.stage).then(() => undefined);
+  const read = () => readDirectory(ctx.destination, ctx.stage).then(() => undefined);
   const previous = ctx.directory;
   ctx.directory = previous === null ? read() : previous.catch(() => undefined).then(read);
   return ctx.directory;
@@ -579,6 +596,11 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
     }
     if ('waits' in outcome) {
       outcomes.push({ pk: row.pk, class: row.class, result: 'unsent', error: outcome.waits, participantId: row.participantId });
+      return;
+    }
+    if ('unanswered' in outcome) {
+      if (outcome.mayBeApplied !== true) settledIntents.push(row.pk);
+      outcomes.push({ pk: row.pk, class: row.class, result: 'unsent', error: outcome.unanswered, participantId: row.participantId, batch: outcome.batch ?? null });
       return;
     }
     if (outcome.mayBeApplied !== true) settledIntents.push(row.pk);

@@ -18,7 +18,7 @@ import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summa
 import { decideRow } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import {
-  createClient,
+  createDestination,
   destinationChangeError,
   destinationFingerprint,
   guardMassDelete,
@@ -102,17 +102,17 @@ export async function planSync(options: {
   const { destination, sync } = resolveSync(project, options.sync);
   const store = options.store ?? new SqliteStateStore(project.statePath);
   let apiCalls = 0;
-  const client = createClient(project, destination, () => apiCalls++);
+  const target = createDestination(project, destination, () => apiCalls++);
   try {
     // A new API key alone costs one directory read (GET only) to tell the same account from another.
     const moved = options.fullResync
       ? null
-      : (await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), client, 'plan')) ??
+      : (await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), target, 'plan')) ??
         identityChangeError(store, options.sync, snapshotIdentityOf(project, options.sync), 'plan');
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
-      client,
+      destination: target,
       store,
       runId: `plan${randomBytes(4).toString('hex')}`,
       fullResync: options.fullResync,
@@ -126,7 +126,7 @@ export async function planSync(options: {
             : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
-      if (decides) await readDirectory(client, stage);
+      if (decides) await readDirectory(target, stage);
       // upsert decides without the directory (a row may wait for another key).
       const outcomeOf = (row: PlannedRow) => (decides || sync.mode === 'upsert' ? modeOutcome(sync.mode, row, stage) : null);
       const { skipped, alreadyExists } = decides ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };

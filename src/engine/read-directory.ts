@@ -2,12 +2,12 @@
  * The destination's email -> id directory, read into a run's (or a plan's) stage: what update and
  * insert modes, `--reset-cdc` and `panelsync plan` look planned rows up in.
  */
-import type { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { MAX_PAGE_SIZE, normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import type { Destination } from '../destinations/destination.ts';
+import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import type { Stage } from '../state/state-store.ts';
 
 /**
- * Reads every participant of the account (`GET /participants`, pages of {@link MAX_PAGE_SIZE},
+ * Reads every participant of the account (`GET /participants`, pages of 200,
  * calls tagged `directory`) into the stage's directory (normalized email -> id), replacing any
  * earlier one, so that {@link Stage.page} gives each planned row its `existingId` and
  * {@link Stage.directoryId} answers.
@@ -15,10 +15,10 @@ import type { Stage } from '../state/state-store.ts';
  * @throws the client's HttpError when a page cannot be read; the stage's directory is then
  *   incomplete: read it again before relying on it
  */
-export function readDirectory(client: UserInterviewsClient, stage: Stage): Promise<number> {
+export function readDirectory(destination: Destination, stage: Stage): Promise<number> {
   return stage.loadDirectory(
     (async function* () {
-      for await (const p of client.participants(MAX_PAGE_SIZE, { tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
+      for await (const p of destination.participants({ tag: 'directory' })) yield { id: p.id, emailKey: normalizeEmail(p.email) };
     })(),
   );
 }

@@ -15,9 +15,9 @@ const PAGE_ROWS = 1_000;
  * holds is not recorded (see StateStore.commitBatch): it counts as rejected.
  */
 export async function resetCdc(options: ExecuteOptions): Promise<ExecuteResult> {
-  const { stage, store, client, runId, syncName } = options;
+  const { stage, store, destination, runId, syncName } = options;
   const result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
-  await readDirectory(client, stage);
+  await readDirectory(destination, stage);
   for (let afterSeq = 0; ; ) {
     const rows = stage.page(['added', 'changed', 'removed'], afterSeq, PAGE_ROWS);
     if (rows.length === 0) break;

@@ -5,8 +5,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Project } from '../config/load-project.ts';
+import type { Destination } from '../destinations/destination.ts';
 import { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { MAX_PAGE_SIZE, PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
+import { UserInterviewsDestination } from '../destinations/user-interviews/user-interviews-destination.ts';
+import { PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
 import { HttpClient } from '../http/http-client.ts';
 import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
@@ -120,7 +122,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
 
     let apiCalls = 0;
-    const client = createClient(project, destination, (call) => {
+    const target = createDestination(project, destination, (call) => {
       const seq = ++apiCalls;
       store.recordCall(runId, seq, call);
       events.emit('call:done', { runId, sync: syncName, seq, call });
@@ -145,16 +147,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let summary: RunSummary;
     let staged: StagedModel | null = null;
     try {
-      await checkDestination(store, syncName, fingerprint, client, runId, options);
+      await checkDestination(store, syncName, fingerprint, target, runId, options);
       checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, options);
       // Once the model is read, writes an earlier run left in doubt are settled: the diff then
       // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
       // next run finishes it.
       const beforeDiff = async () => {
-        await settleInDoubt({ store, sync: syncName, runId, client, lockOwner: lock.lock.owner });
+        await settleInDoubt({ store, sync: syncName, runId, destination: target, lockOwner: lock.lock.owner });
         if (options.fullResync) store.markResend(syncName);
       };
-      staged = await stageModel({ project, syncName, client, store, runId, fullResync: options.fullResync, signal, beforeDiff });
+      staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: options.fullResync, signal, beforeDiff });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
@@ -167,7 +169,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         sync,
         stage: staged.stage,
         store,
-        client,
+        destination: target,
         events,
         batchSize: destination.batch_size,
         concurrency: destination.concurrency,
@@ -224,17 +226,17 @@ export function resolveSync(project: Project, syncName: string) {
 }
 
 /**
- * The destination's client; every API call (each attempt, redacted) goes to `onCall`. Its
+ * The sync's destination, over its API client; every API call (each attempt, redacted) goes to `onCall`. Its
  * rate-limit gate is the process's one for the destination's base URL and API key, so that runs
  * on one account respect each other's `429 Retry-After`. Once `signal` aborts, a request waiting
  * (gate, backoff) stops with `HTTP_ABORTED`; an exchange on the wire is never cut.
  */
-export function createClient(
+export function createDestination(
   project: Project,
   destination: Project['destinations'][string],
   onCall: (call: ApiCall) => void,
   signal?: AbortSignal,
-): UserInterviewsClient {
+): Destination {
   const baseUrl = destination.base_url ?? PRODUCTION_BASE_URL;
   const http = new HttpClient({
     baseUrl,
@@ -246,12 +248,12 @@ export function createClient(
     rateLimitGate: sharedRateLimitGate(baseUrl, destination.api_key),
     ...(signal === undefined ? {} : { signal }),
   });
-  return new UserInterviewsClient(http);
+  return new UserInterviewsDestination(new UserInterviewsClient(http));
 }
 
 /**
  * Where a sync sends, as its snapshot records it: the destination's name, environment, the API
- * URL requests go to (as {@link createClient} picks it) and the SHA-256 of the API key.
+ * URL requests go to (as {@link createDestination} picks it) and the SHA-256 of the API key.
  */
 export function destinationFingerprint(name: string, destination: Project['destinations'][string]): DestinationFingerprint {
   return {
@@ -282,7 +284,7 @@ async function checkDestination(
   store: StateStore,
   syncName: string,
   current: DestinationFingerprint,
-  client: UserInterviewsClient,
+  target: Destination,
   runId: string,
   options: { fullResync?: boolean; resetCdc?: boolean },
 ): Promise<void> {
@@ -295,7 +297,7 @@ async function checkDestination(
     store.bindDestination(syncName, current, runId);
     return;
   }
-  const refusal = await destinationChangeError(store, syncName, current, client);
+  const refusal = await destinationChangeError(store, syncName, current, target);
   if (refusal === null) {
     // The same account under a new key: the fingerprint takes the key (its SHA-256 only).
     if (recorded.apiKeySha256 !== current.apiKeySha256) store.bindDestination(syncName, current, runId);
@@ -363,7 +365,7 @@ const WAYS_FORWARD =
  * or the snapshot is empty. Another destination name, environment or base_url is told without a
  * call. A new API key alone may be a rotated key of the same account or a key of another account
  * (every User Interviews account shares the production URL): then, and only then, the directory
- * is read (`GET /participants`, pages of {@link MAX_PAGE_SIZE}, tag `account-check`) until one of
+ * is read (`GET /participants`, pages of 200, tag `account-check`) until one of
  * up to {@link ACCOUNT_CHECK_SAMPLE} of the snapshot's participant ids (the most recently synced)
  * is found: found, the same account (`null`); the directory ends without any, another account or
  * those participants were deleted (the error). Cost: at most one directory read, only when the
@@ -376,7 +378,7 @@ export async function destinationChangeError(
   store: StateStore,
   syncName: string,
   current: DestinationFingerprint,
-  client: UserInterviewsClient,
+  target: Destination,
   forWhat: 'run' | 'plan' = 'run',
 ): Promise<RunError | null> {
   const recorded = store.snapshotDestination(syncName);
@@ -404,7 +406,7 @@ export async function destinationChangeError(
     );
   }
   const wanted = new Set(sample);
-  for await (const participant of client.participants(MAX_PAGE_SIZE, { tag: 'account-check' })) {
+  for await (const participant of target.participants({ tag: 'account-check' })) {
     if (wanted.has(participant.id)) return null;
   }
   return new RunError(
@@ -430,7 +432,7 @@ export interface StagedModel {
 export async function stageModel(options: {
   project: Project;
   syncName: string;
-  client: UserInterviewsClient;
+  destination: Destination;
   store: StateStore;
   runId: string;
   fullResync?: boolean;
@@ -438,14 +440,14 @@ export async function stageModel(options: {
   /** Runs after the model is read and before the diff (see PlanOptions.beforeDiff). */
   beforeDiff?: () => Promise<void>;
 }): Promise<StagedModel> {
-  const { project, syncName, client, store } = options;
+  const { project, syncName, store } = options;
   const { sync, model } = resolveSync(project, syncName);
   // The characteristic types are read once the model's first rows are: a model the source
   // refuses fails before any call.
   const createMapper = async () => {
     const types = new Map<string, CharacteristicType>();
     if (sync.mappings.some((m) => m.to.startsWith('characteristics.'))) {
-      for (const c of await client.listCharacteristics({ tag: 'characteristics' })) types.set(c.slug, c.type);
+      for (const c of await options.destination.listCharacteristics({ tag: 'characteristics' })) types.set(c.slug, c.type);
     }
     return new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
   };

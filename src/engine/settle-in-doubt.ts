@@ -5,14 +5,14 @@
  * participant exists and which email it holds; {@link settleIntent} (identity.ts) turns that into
  * the snapshot's new truth, and rows whose values are unknown are marked to be sent again.
  */
-import type { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
-import { MAX_PAGE_SIZE, normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import type { Destination } from '../destinations/destination.ts';
+import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import type { StateStore } from '../state/state-store.ts';
 import { settleIntent } from './identity.ts';
 
 /**
  * Settles every write intent of `sync` left by earlier runs. Costs nothing when there is none;
- * otherwise one directory read (`GET /participants`, pages of {@link MAX_PAGE_SIZE}, tag
+ * otherwise one directory read (`GET /participants`, pages of 200, tag
  * `settle`), keeping in memory only the participants the intents name.
  * @returns intents settled
  * @throws the client's HttpError when the directory cannot be read (nothing is settled then);
@@ -22,7 +22,7 @@ export async function settleInDoubt(options: {
   store: StateStore;
   sync: string;
   runId: string;
-  client: UserInterviewsClient;
+  destination: Destination;
   lockOwner?: string | null;
 }): Promise<number> {
   const { store, sync } = options;
@@ -32,7 +32,7 @@ export async function settleInDoubt(options: {
   const emails = new Set(intents.flatMap((i) => (i.emailKey === null ? [] : [i.emailKey])));
   const emailOf = new Map<string, string>();
   const idOf = new Map<string, string>();
-  for await (const p of options.client.participants(MAX_PAGE_SIZE, { tag: 'settle' })) {
+  for await (const p of options.destination.participants({ tag: 'settle' })) {
     if (ids.has(p.id)) emailOf.set(p.id, p.email);
     const key = normalizeEmail(p.email);
     if (emails.has(key)) idOf.set(key, p.id);

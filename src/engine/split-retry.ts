@@ -5,7 +5,7 @@
  * accepted or rejected on its own with its own error. A request refused for another reason
  * (`400`, `403`, `404`…) is not split: every half would be refused the same way.
  */
-import type { RowResult } from '../destinations/user-interviews/client.ts';
+import type { RowResult } from '../destinations/destination.ts';
 
 export const PARTIAL_BATCH_ERROR_CODES = ['BATCH_FAILED_PART_WAY'] as const;
 

@@ -6,7 +6,8 @@
  * a server that was down for a while runs each overdue sync once at start, not once per missed
  * slot, and a run triggered by hand or through the API counts as the sync's last run.
  */
-import type { LaunchedRun } from './run-launcher.ts';
+import { retryDelayMs } from './retry-backoff.ts';
+import { asError, type LaunchedRun } from './run-launcher.ts';
 import type { SyncSchedule } from './sync-schedule.ts';
 
 /** Time and timers, injectable so that tests need not wait. */
@@ -35,7 +36,7 @@ const MAX_SLEEP_MS = 60_000;
 
 /** What the scheduler needs of the launcher. */
 export interface ScheduledLauncher {
-  /** @throws when the run cannot start (reported through `onError`) */
+  /** @throws when the run cannot be fired (reported through `onError`, tried again after a backoff) */
   trigger(sync: string, request: { trigger: 'schedule' }): unknown;
   /** True while the sync runs or has a run queued. */
   busy(sync: string): boolean;
@@ -50,8 +51,11 @@ export interface SchedulerOptions {
   /** When the sync's latest run started (any trigger), from the state store; `null` if it never ran. */
   lastStartedAt(sync: string): Date | null;
   clock?: SchedulerClock;
-  /** A due run that could not start (e.g. another process holds the sync's lock). */
-  onError?(sync: string, error: Error): void;
+  /**
+   * A due run that could not be fired (the launcher refused it, or reading when the sync last ran
+   * failed: a busy or failing state database); it is tried again in `retryInMs` (clock time).
+   */
+  onError?(sync: string, error: Error, retryInMs: number): void;
 }
 
 /** Fires scheduled runs; {@link start} it once, {@link stop} it before stopping the launcher. */
@@ -59,6 +63,8 @@ export class Scheduler {
   private readonly clock: SchedulerClock;
   /** Per sync, when this scheduler last fired it (clock time): a due time is never fired twice. */
   private readonly firedAt = new Map<string, Date>();
+  /** Per sync whose last look failed: failures in a row, and when to look again (clock time, ms). */
+  private readonly retries = new Map<string, { failures: number; at: number }>();
   /** When {@link start} was called (clock time): a sync that never ran is scheduled from then. */
   private startedAt = new Date(0);
   private cancelTimer: (() => void) | null = null;
@@ -99,7 +105,11 @@ export class Scheduler {
     return schedule.nextDue(this.lastStart(sync), this.running ? this.startedAt : new Date(this.clock.now()));
   }
 
-  /** Fires every sync that is due and idle, then sleeps until the next due time (at most {@link MAX_SLEEP_MS}). */
+  /**
+   * Fires every sync that is due and idle, then sleeps until the next due time (at most
+   * {@link MAX_SLEEP_MS}). Never throws: a sync that could not be fired is reported through
+   * `onError` and looked at again after a backoff, still due (not at its next slot).
+   */
   tick(): void {
     if (!this.running) return;
     this.cancelTimer?.();
@@ -107,21 +117,41 @@ export class Scheduler {
     const now = this.clock.now();
     let sleep = MAX_SLEEP_MS;
     for (const sync of this.options.schedules.keys()) {
-      // A busy sync is looked at again when its run ends.
-      if (this.options.launcher.busy(sync)) continue;
+      const wait = this.look(sync, now);
+      if (wait !== null) sleep = Math.min(sleep, wait);
+    }
+    this.cancelTimer = this.clock.setTimer(() => this.tick(), sleep);
+  }
+
+  /**
+   * Fires `sync` if it is due, idle and not waiting to be tried again.
+   * @returns how long until it needs a look again, ms; `null`: when a run of it ends (or never)
+   */
+  private look(sync: string, now: number): number | null {
+    // A busy sync is looked at again when its run ends (a run queued in the launcher included).
+    if (this.options.launcher.busy(sync)) return null;
+    const retry = this.retries.get(sync);
+    if (retry !== undefined && now < retry.at) return retry.at - now;
+    const fired = this.firedAt.get(sync);
+    try {
       let due = this.nextRunAt(sync);
       if (due !== null && due.getTime() <= now) {
         this.firedAt.set(sync, new Date(now));
-        try {
-          this.options.launcher.trigger(sync, { trigger: 'schedule' });
-        } catch (error) {
-          this.options.onError?.(sync, error instanceof Error ? error : new Error(String(error)));
-        }
+        this.options.launcher.trigger(sync, { trigger: 'schedule' });
         due = this.options.launcher.busy(sync) ? null : this.nextRunAt(sync);
       }
-      if (due !== null) sleep = Math.min(sleep, Math.max(due.getTime() - now, 0));
+      this.retries.delete(sync);
+      return due === null ? null : Math.max(due.getTime() - now, 0);
+    } catch (error) {
+      // Not fired: the sync stays due.
+      if (fired === undefined) this.firedAt.delete(sync);
+      else this.firedAt.set(sync, fired);
+      const failures = (retry?.failures ?? 0) + 1;
+      const delay = retryDelayMs(failures);
+      this.retries.set(sync, { failures, at: now + delay });
+      this.options.onError?.(sync, asError(error), delay);
+      return delay;
     }
-    this.cancelTimer = this.clock.setTimer(() => this.tick(), sleep);
   }
 
   /** The later of the sync's last recorded start and the last time this scheduler fired it. */

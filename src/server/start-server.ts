@@ -8,7 +8,8 @@ import { newRunId } from '../engine/run-sync.ts';
 import { syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
-import { RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
+import { retrySeconds } from '../scheduler/retry-backoff.ts';
+import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
@@ -34,8 +35,9 @@ export interface StartServerOptions {
   clock?: SchedulerClock;
   /**
    * Receives one line per event worth logging (run started/ended, errors), secrets redacted;
-   * `level` is set for a line about alerts that reports a problem (`warn`: a notice not delivered;
-   * `error`: alerts not evaluated, a delivery not recorded), else absent (information).
+   * `level` is set for a line that reports a problem (`warn`: something is tried again, e.g. a run
+   * that could not start or a notice not delivered; `error`: something failed or was lost, e.g.
+   * alerts not evaluated, an internal error answering a request), else absent (information).
    */
   log?: (line: string, level?: AlertLogLevel) => void;
 }
@@ -67,8 +69,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const store = new SqliteStateStore(project.statePath);
   const history = new SqliteRunHistory(store.db);
-  interruptDeadRuns(store, Object.keys(project.syncs));
-  const launcher = new RunLauncher({ project, store });
+  interruptDeadRuns(store, Object.keys(project.syncs), log);
+  const launcher = new RunLauncher({ project, store, log });
   const metrics = new ServerMetrics(Object.keys(project.syncs));
   launcher.onRun((run) => metrics.observe(run));
   launcher.onRun((run) => logRun(run, log));
@@ -96,7 +98,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       const last = history.listRuns({ sync, limit: 1 })[0];
       return last ? new Date(last.started_at) : null;
     },
-    onError: (sync, error) => log(`scheduled run of ${sync} did not start: ${error.message}`),
+    onError: (sync, error, retryInMs) =>
+      log(`scheduled run of ${sync} could not be fired: ${error.message}; trying again in ${retrySeconds(retryInMs)} s`, 'warn'),
   });
 
   let server: ListeningServer;
@@ -108,7 +111,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       nextRunAt: (sync) => scheduler.nextRunAt(sync),
       alertStatus: (sync) => syncAlertStatus(project, store, sync),
       metrics,
-      onInternalError: (error) => log(`internal error answering a request: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      onInternalError: (error) => {
+        const { stack, message } = asError(error);
+        log(`internal error answering a request: ${stack ?? message}`, 'error');
+      },
     });
     server = await listen(app.fetch, port, host);
   } catch (error) {
@@ -133,25 +139,36 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
 /**
  * Marks `running` runs of `syncs` as `interrupted` when no live process holds the sync's lock
- * (their process died), so that the API does not show them as running.
+ * (their process died), so that the API does not show them as running. A state database that
+ * fails meanwhile (busy for longer than busy_timeout) is logged and skips the sync: the sync's
+ * next run marks them (see runSync). The probe's lock, if left, frees itself with the lease.
  */
-function interruptDeadRuns(store: SqliteStateStore, syncs: readonly string[]): void {
+function interruptDeadRuns(store: SqliteStateStore, syncs: readonly string[], log: (line: string, level: AlertLogLevel) => void): void {
   for (const sync of syncs) {
     const probe = newRunId();
-    if (!store.acquireLock(sync, probe).ok) continue;
     try {
-      store.interruptStaleRuns(sync);
-    } finally {
-      store.releaseLock(sync, probe);
+      if (!store.acquireLock(sync, probe).ok) continue;
+      try {
+        store.interruptStaleRuns(sync);
+      } finally {
+        store.releaseLock(sync, probe);
+      }
+    } catch (error) {
+      log(`could not mark runs of ${sync} left running by a stopped process as interrupted: ${asError(error).message}; its next run will`, 'warn');
     }
   }
 }
 
-function logRun(run: LaunchedRun, log: (line: string) => void): void {
-  run.events.on('run:start', () => log(`run ${run.runId} of ${run.sync} started (${run.trigger})`));
+function logRun(run: LaunchedRun, log: (line: string, level?: AlertLogLevel) => void): void {
+  let started = false;
+  run.events.on('run:start', () => {
+    started = true;
+    log(`run ${run.runId} of ${run.sync} started (${run.trigger})`);
+  });
   void run.done.then((outcome) => {
     if ('error' in outcome) {
-      log(`run ${run.runId} of ${run.sync} did not start: ${outcome.error.message}`);
+      // One that did not start is tried again (the launcher logs when).
+      log(`run ${run.runId} of ${run.sync} ${started ? 'failed' : 'did not start'}: ${outcome.error.message}`, started ? 'error' : 'warn');
       return;
     }
     const s = outcome.summary;

@@ -321,22 +321,23 @@ describe('debug on a batch whose attempts ran out', () => {
     await project?.close();
   });
 
-  it('shows the failed attempts, that the client gave up, and every row of the batch rejected with why', async () => {
+  it('shows the failed attempts, that the client gave up, and every row of the batch unsent with why', async () => {
     const cli = (...args: string[]) => panelsync(project.dir, args, ENV);
     expect((await cli('runs')).stdout).toBe('No runs recorded yet.\n');
     expect(onlyJson<RunsJson>(await cli('runs', '--json'))).toEqual({ runs: [] });
 
     await project.knobs({ fail_next: [{ status: 500 }, { status: 503 }] });
     const { summary } = await runProject(project);
-    expect(summary).toMatchObject({ status: 'warning', rejected: { added: 10 }, api_calls: 2 });
+    // The destination stopped answering: the run failed, the rows are unsent (never rejected).
+    expect(summary).toMatchObject({ status: 'failed', rejected: { added: 0 }, unsent: { added: 10 }, api_calls: 2 });
     const { stdout } = await cli('debug', summary.run_id);
     expect(stdout).toMatch(/^ {2}1 {2}500 +\d+ ms {2}PATCH \/api\/participants\/batches {2}upsert b1 rows 1-10 → retried$/m);
-    expect(stdout).toMatch(/^ {2}2 {2}503 +\d+ ms {2}↻ attempt 2 → gave up after 2 attempts; 10 rows rejected \(pk 1, 2, 3, …\): PATCH \S+ failed 2 time\(s\) with transient errors \(last: HTTP 503\)/m);
-    expect(stdout).toContain('Rejected and invalid rows: 10;');
+    expect(stdout).toMatch(/^ {2}2 {2}503 +\d+ ms {2}↻ attempt 2 → gave up after 2 attempts; 10 rows unsent \(pk 1, 2, 3, …\): not answered, the run stopped: PATCH \S+ failed 2 time\(s\) with transient errors \(last: HTTP 503\)/m);
+    expect(stdout).toContain('Rejected, invalid and unsent rows: 10;');
     const debug = onlyJson<DebugJson>(await cli('debug', summary.run_id, '--json'));
     expect(debug.rows).toHaveLength(10);
     for (const row of debug.rows) {
-      expect(row).toMatchObject({ result: 'rejected', class: 'added', error: expect.stringMatching(/^PATCH http:\/\/127\.0\.0\.1:\d+\/api\/participants\/batches .*503/) });
+      expect(row).toMatchObject({ result: 'unsent', class: 'added', error: expect.stringMatching(/^not answered, the run stopped: PATCH http:\/\/127\.0\.0\.1:\d+\/api\/participants\/batches .*503/) });
     }
   });
 });
