@@ -21,6 +21,14 @@ export function formatSummary(s: RunSummary, deleteBehavior?: DeleteBehavior): s
   ];
   const skipped = classTotal(s.skipped);
   if (skipped > 0) lines.push(`  skipped  ${skipped} (rows this mode does not act on)`);
+  // Summaries recorded before `unsent` existed have none.
+  const unsent = s.unsent === undefined ? 0 : classTotal(s.unsent);
+  if (unsent > 0) {
+    lines.push(
+      `  unsent   ${unsent} (added ${s.unsent.added}, changed ${s.unsent.changed}, removed ${s.unsent.removed}): ` +
+        'not written by this run (never sent or never answered, or waiting for another key); the next run sends them',
+    );
+  }
   if (s.error) lines.push(`  error    ${s.error}`);
   return `${lines.join('\n')}\n`;
 }

@@ -51,6 +51,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
     try {
       const project = await loadProject({ projectDir: opts.project });
       const events = new SyncEvents();
+      events.on('run:warning', ({ message }) => process.stderr.write(`panelsync: warning: ${message}\n`));
       const detach = attachProgress(events);
       // One store for the run and its alerts: runSync leaves a store it was given open, so that
       // alert deliveries (after the run) can still record how they went.

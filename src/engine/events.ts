@@ -22,6 +22,8 @@ export interface SyncEventMap {
   /** Every attempt of every API call, already redacted. */
   'call:done': { runId: string; sync: string; seq: number; call: ApiCall };
   'run:end': { runId: string; sync: string; summary: RunSummary };
+  /** Something went wrong that does not change the run's outcome (cleaning up after it). */
+  'run:warning': { runId: string; sync: string; message: string };
 }
 export type SyncEventName = keyof SyncEventMap;
 

@@ -193,8 +193,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
           ? summarize('interrupted', 'stopped before the plan was sent; the next run resumes')
           : summarize('failed', error instanceof Error ? error.message : String(error));
     } finally {
-      staged?.stage.drop();
-      await staged?.source.close();
+      // Cleaning up never keeps the run from being recorded (a busy database, a source gone).
+      try {
+        staged?.stage.drop();
+        await staged?.source.close();
+      } catch (error) {
+        events.emit('run:warning', { runId, sync: syncName, message: `cleaning up after the run failed: ${error instanceof Error ? error.message : String(error)}` });
+      }
     }
     store.finishRun(runId, {
       status: summary.status,
@@ -206,7 +211,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     return summary;
   } finally {
     const stopped = keeper?.stop();
-    store.releaseLock(syncName, runId);
+    try {
+      store.releaseLock(syncName, runId);
+    } catch {
+      // The database stayed busy: the lock's lease runs out by itself, and the next run takes it over.
+    }
     await stopped;
     if (!options.store) store.close();
   }

@@ -5,7 +5,7 @@
  * process); runs made elsewhere (`panelsync run` in a shell) are not in them.
  *
  * - `panelsync_runs_total{sync,status}`: runs ended, by status (success, warning, failed, interrupted)
- * - `panelsync_rows_total{sync,result}`: rows of ended runs, by result (succeeded, rejected, invalid, skipped)
+ * - `panelsync_rows_total{sync,result}`: rows of ended runs, by result (succeeded, rejected, invalid, skipped, unsent)
  * - `panelsync_api_calls_total{sync,status}`: User Interviews API calls (every attempt), by HTTP
  *   status; `none` when no response came (timeout, connection reset)
  * - `panelsync_run_duration_seconds{sync,status}`: histogram of run durations, seconds
@@ -33,7 +33,7 @@ export class ServerMetrics {
   });
   private readonly rows = new Counter({
     name: 'panelsync_rows_total',
-    help: 'Rows of ended runs, by sync and result (succeeded, rejected, invalid, skipped).',
+    help: 'Rows of ended runs, by sync and result (succeeded, rejected, invalid, skipped, unsent).',
     labelNames: ['sync', 'result'] as const,
     registers: [this.registry],
   });
@@ -78,6 +78,7 @@ export class ServerMetrics {
       this.rows.inc({ sync, result: 'succeeded' }, classTotal(summary.succeeded));
       this.rows.inc({ sync, result: 'rejected' }, classTotal(summary.rejected));
       this.rows.inc({ sync, result: 'skipped' }, classTotal(summary.skipped));
+      this.rows.inc({ sync, result: 'unsent' }, classTotal(summary.unsent));
       this.rows.inc({ sync, result: 'invalid' }, summary.rows.invalid);
     });
     void run.done.then(() => this.inProgress.dec({ sync }));

@@ -165,6 +165,7 @@ function logRun(run: LaunchedRun, log: (line: string, level?: AlertLogLevel) => 
     started = true;
     log(`run ${run.runId} of ${run.sync} started (${run.trigger})`);
   });
+  run.events.on('run:warning', ({ message }) => log(`run ${run.runId} of ${run.sync}: ${message}`, 'warn'));
   void run.done.then((outcome) => {
     if ('error' in outcome) {
       // One that did not start is tried again (the launcher logs when).
@@ -174,7 +175,7 @@ function logRun(run: LaunchedRun, log: (line: string, level?: AlertLogLevel) => 
     const s = outcome.summary;
     log(
       `run ${run.runId} of ${run.sync} ended ${s.status} in ${(s.duration_ms / 1000).toFixed(1)} s: ` +
-        `${classTotal(s.succeeded)} rows succeeded, ${classTotal(s.rejected)} rejected, ${s.rows.invalid} invalid` +
+        `${classTotal(s.succeeded)} rows succeeded, ${classTotal(s.rejected)} rejected, ${s.rows.invalid} invalid, ${classTotal(s.unsent)} unsent` +
         (s.error ? ` (${s.error})` : ''),
     );
   });

@@ -2,18 +2,19 @@
  * Schedules: parsing and validation of `syncs.NAME.schedule`, and the scheduler of `panelsync
  * serve` over real HTTP against the emulator — an overdue sync runs once at start however many
  * slots it missed, an interval fires, a cron slot fires once (with an injected clock), and a sync
- * never runs twice at once.
+ * never runs twice at once. A due run that cannot be fired is tried again after a backoff, not at
+ * its next slot.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateProject } from '../../src/config/validate-project.ts';
 import { runSync } from '../../src/engine/run-sync.ts';
-import type { SchedulerClock } from '../../src/scheduler/scheduler.ts';
+import { Scheduler, type ScheduledLauncher } from '../../src/scheduler/scheduler.ts';
 import { parseCron, parseInterval, parseSchedule, ScheduleError } from '../../src/scheduler/sync-schedule.ts';
 import { createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';
 import { SYNC } from '../helpers/run-helpers.ts';
-import { apiClient, loadServerProject, startTestServer, waitFor, writeServerProject } from './server-fixture.ts';
+import { apiClient, loadServerProject, ManualClock, startTestServer, waitFor, writeServerProject } from './server-fixture.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -109,30 +110,66 @@ describe('schedule and server in the project file', () => {
   });
 });
 
-/** A clock the test moves by hand; timers fire when it passes their time. */
-class ManualClock implements SchedulerClock {
-  private timers: Array<{ at: number; callback: () => void; live: boolean }> = [];
-  constructor(private time: number) {}
-  now(): number {
-    return this.time;
+describe('the scheduler when a due run cannot be fired', () => {
+  const DAILY = '0 6 * * *';
+  /** A scheduler of one daily sync on a clock moved by hand, over a launcher whose triggers throw while `failing` > 0. */
+  function dailyScheduler(options: { failingTriggers?: number; lastStartedAt: () => Date | null }) {
+    const clock = new ManualClock(Date.parse('2025-03-01T12:00:00Z'));
+    const fired: number[] = [];
+    const errors: Array<[string, string, number]> = [];
+    let failing = options.failingTriggers ?? 0;
+    const launcher: ScheduledLauncher = {
+      trigger: () => {
+        if (failing-- > 0) throw new Error('database is locked');
+        fired.push(clock.now());
+      },
+      busy: () => false,
+      onRun: () => () => {},
+    };
+    const scheduler = new Scheduler({
+      schedules: new Map([[SYNC, parseSchedule({ cron: DAILY })]]),
+      launcher,
+      clock,
+      lastStartedAt: options.lastStartedAt,
+      onError: (sync, error, retryInMs) => errors.push([sync, error.message, retryInMs]),
+    });
+    return { clock, scheduler, fired, errors, slot: Date.parse('2025-03-02T06:00:00Z') };
   }
-  setTimer(callback: () => void, ms: number): () => void {
-    const timer = { at: this.time + ms, callback, live: true };
-    this.timers.push(timer);
-    return () => (timer.live = false);
-  }
-  /** Moves to `time`, firing due timers in order (a timer set while firing fires too if due). */
-  advanceTo(time: number): void {
-    this.time = time;
-    for (;;) {
-      const due = this.timers.filter((t) => t.live && t.at <= time).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      due.callback();
-    }
-    this.timers = this.timers.filter((t) => t.live);
-  }
-}
+
+  it('tries a refused trigger again after 1 s, 2 s… instead of at the next slot', () => {
+    const { clock, scheduler, fired, errors, slot } = dailyScheduler({ failingTriggers: 2, lastStartedAt: () => null });
+    scheduler.start();
+    clock.advanceTo(slot);
+    expect(errors).toEqual([[SYNC, 'database is locked', 1_000]]);
+    clock.advanceTo(slot + 999);
+    expect(errors).toHaveLength(1);
+    clock.advanceTo(slot + 1_000);
+    expect(errors).toEqual([[SYNC, 'database is locked', 1_000], [SYNC, 'database is locked', 2_000]]);
+    expect(scheduler.nextRunAt(SYNC)?.getTime()).toBe(slot); // still due
+    clock.advanceTo(slot + 3_000);
+    expect(fired).toEqual([slot + 3_000]);
+    expect(scheduler.nextRunAt(SYNC)?.getTime()).toBe(slot + DAY);
+    scheduler.stop();
+  });
+
+  it('never throws out of its timers when reading when a sync last ran fails, and fires once the read works', () => {
+    let reads = 0;
+    const { clock, scheduler, fired, errors } = dailyScheduler({
+      lastStartedAt: () => {
+        if (++reads <= 2) throw new Error('disk I/O error');
+        return new Date('2025-02-20T06:00:00Z'); // overdue
+      },
+    });
+    const start = clock.now();
+    expect(() => scheduler.start()).not.toThrow();
+    expect(errors).toEqual([[SYNC, 'disk I/O error', 1_000]]);
+    expect(() => clock.advanceTo(start + 1_000)).not.toThrow();
+    expect(errors.map((e) => e[2])).toEqual([1_000, 2_000]);
+    clock.advanceTo(start + 3_000);
+    expect(fired).toEqual([start + 3_000]);
+    scheduler.stop();
+  });
+});
 
 describe('the scheduler of panelsync serve', () => {
   let chinook: ChinookProject | undefined;

@@ -1,7 +1,7 @@
 /**
  * A Chinook project with a `server` section, a server started on it (in-process or as a child
- * process), and a small HTTP client for its API that keeps every response body (to look for
- * secrets in them).
+ * process), a small HTTP client for its API that keeps every response body (to look for secrets
+ * in them), and a clock for the scheduler that the test moves by hand.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { loadProject, type Project } from '../../src/config/load-project.ts';
+import type { SchedulerClock } from '../../src/scheduler/scheduler.ts';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/start-server.ts';
 import { TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 
@@ -68,6 +69,31 @@ export function apiClient(baseUrl: string, seen: string[] = []) {
     if ((response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
     return { status: response.status, body, text, headers: response.headers };
   };
+}
+
+/** A clock the test moves by hand; timers fire when it passes their time. */
+export class ManualClock implements SchedulerClock {
+  private timers: Array<{ at: number; callback: () => void; live: boolean }> = [];
+  constructor(private time: number) {}
+  now(): number {
+    return this.time;
+  }
+  setTimer(callback: () => void, ms: number): () => void {
+    const timer = { at: this.time + ms, callback, live: true };
+    this.timers.push(timer);
+    return () => (timer.live = false);
+  }
+  /** Moves to `time`, firing due timers in order (a timer set while firing fires too if due). */
+  advanceTo(time: number): void {
+    this.time = time;
+    for (;;) {
+      const due = this.timers.filter((t) => t.live && t.at <= time).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      due.live = false;
+      due.callback();
+    }
+    this.timers = this.timers.filter((t) => t.live);
+  }
 }
 
 /** Polls `probe` every 50 ms until it returns a value other than `undefined`/`false`. */

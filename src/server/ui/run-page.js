@@ -183,6 +183,8 @@ function renderSummary(run) {
       tile('rejected', sum(s.rejected), sum(s.rejected) ? 'tile-rejected' : ''),
       tile('invalid', s.rows.invalid, s.rows.invalid ? 'tile-invalid' : ''),
       tile('skipped', sum(s.skipped)),
+      // Summaries recorded before `unsent` existed have none.
+      tile('unsent', s.unsent ? sum(s.unsent) : 0, s.unsent && sum(s.unsent) ? 'tile-rejected' : ''),
       tile('unchanged', s.rows.unchanged),
     ),
     h(
@@ -231,13 +233,16 @@ function renderProgress(p, tile, sum) {
   ];
 }
 
-/** Rows added / changed / removed: planned, succeeded, rejected, skipped (RunSummary). */
+/**
+ * Rows added / changed / removed: planned, succeeded, rejected, skipped, unsent (RunSummary; not
+ * written by the run, planned again by the next).
+ */
 function countsTable(s) {
   return h(
     'table',
     { class: 'data-table counts-table' },
     h('caption', { class: 'visually-hidden' }, 'Rows by change and result'),
-    h('thead', null, h('tr', null, ['Change', 'Planned', 'Succeeded', 'Rejected', 'Skipped'].map((l) => h('th', { scope: 'col' }, l)))),
+    h('thead', null, h('tr', null, ['Change', 'Planned', 'Succeeded', 'Rejected', 'Skipped', 'Unsent'].map((l) => h('th', { scope: 'col' }, l)))),
     h(
       'tbody',
       null,
@@ -250,6 +255,7 @@ function countsTable(s) {
           h('td', { class: 'num' }, count(s.succeeded[c])),
           h('td', { class: s.rejected[c] ? 'num count-rejected' : 'num' }, count(s.rejected[c])),
           h('td', { class: 'num' }, count(s.skipped[c])),
+          h('td', { class: s.unsent?.[c] ? 'num count-rejected' : 'num' }, count(s.unsent?.[c] ?? 0)),
         ),
       ),
     ),
