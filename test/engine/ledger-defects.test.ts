@@ -220,3 +220,17 @@ describe('9. a run that lost its lock', () => {
     expect(await p.participants()).toHaveLength(100);
   });
 });
+
+describe('the cost of settling', () => {
+  it('10 writes in doubt on a 1,000-row sync: one directory read (5 pages of 200) and one batch', async () => {
+    const p = await start({ rows: 1_000, destination: { max_attempts: 1 } });
+    await run(p);
+    p.db.prepare(`UPDATE people SET last_name = 'Doubt' WHERE id <= 10`).run();
+    await p.knobs({ apply_then_drop_next: 1 });
+    expect((await run(p)).summary).toMatchObject({ status: 'failed', unsent: { changed: 10 } });
+    const { summary, calls } = await run(p);
+    expect(summary).toMatchObject({ status: 'success', rows: { changed: 10, unchanged: 990 }, succeeded: { changed: 10 } });
+    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual([...Array(5).fill('GET 200'), 'PATCH 200']);
+    expect(writeCalls((await run(p)).calls)).toEqual([]);
+  });
+});
