@@ -2,7 +2,7 @@
  * `panelsync plan SYNC [--project DIR] [--json] [--full-resync] [--allow-mass-delete] [--sample N]`: what a run
  * would send, sending nothing (API reads only: characteristics, and in update and insert modes the
  * participants). With `--json`, one JSON object shaped like a run's summary (status `planned`),
- * plus `already_exists`, `refused` and a `sample` of field-level changes ({@link PlanReport}).
+ * plus `already_exists`, `refused`, `in_doubt` and a `sample` of field-level changes ({@link PlanReport}).
  * Exit codes: 0 planned (also when the plan says the run would be refused), 1 the plan failed,
  * 2 configuration error.
  */
@@ -71,6 +71,12 @@ export function formatPlan(p: PlanReport, sample = DEFAULT_SAMPLE): string {
     `  rows     queried ${r.queried} = added ${r.added} + changed ${r.changed} + unchanged ${r.unchanged} + invalid ${r.invalid}; removed ${r.removed}`,
   ];
   if (p.refused !== null) lines.push(`  REFUSED  a run would stop before sending anything: ${p.refused.message}`);
+  if (p.in_doubt > 0) {
+    lines.push(
+      `  doubt    ${plural(p.in_doubt, 'write')} of an earlier run got no answer: the run settles ${p.in_doubt === 1 ? 'it' : 'them'} first ` +
+        '(one read of the participants) and sends those rows again; the counts below do not include them yet',
+    );
+  }
   const skipped = (['added', 'changed', 'removed'] as const).filter((c) => p.skipped[c] > 0);
   if (skipped.length > 0) {
     const why = p.sample.find((s) => s.outcome?.result === 'skipped')?.outcome?.reason;

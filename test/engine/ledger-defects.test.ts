@@ -32,6 +32,7 @@ describe('1. a write applied but never answered', () => {
     expect(doubtful.summary).toMatchObject({ status: 'failed', rejected: { changed: 0 }, unsent: { changed: 1 } });
     expectAddsUp(doubtful.summary);
     expect(await byEmail(p, person(1).email)).toMatchObject({ first_name: 'Changed' });
+    expect((await planSync({ project: await p.load(), sync: SYNC })).in_doubt).toBe(1);
     // The model goes back to the value the snapshot still holds.
     p.db.prepare(`UPDATE people SET first_name = 'First1' WHERE id = 1`).run();
     const settled = await run(p);
