@@ -40,7 +40,10 @@ export interface RunSyncOptions {
   trigger?: RunTrigger;
   /** Send every current row as added; apply no delete behaviour. */
   fullResync?: boolean;
-  /** Record every current row as synced without sending anything (a panel loaded by hand). */
+  /**
+   * Record every current row as synced without sending anything (a panel loaded by hand). A
+   * reset CDC that ended interrupted or failed is finished by the sync's next run without it.
+   */
   resetCdc?: boolean;
   /** Let a run clear or delete more than `max_delete_share` of the synced rows, or empty the model. */
   allowMassDelete?: boolean;
@@ -110,13 +113,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       `${reason instanceof Error ? reason.message : String(reason)}; this run stopped sending (what was acknowledged is recorded) and the next run resumes`;
     const fingerprint = destinationFingerprint(sync.destination, destination);
     store.interruptStaleRuns(syncName);
+    // A --reset-cdc that did not finish is finished by the next run: it records, it never sends.
+    const last = options.fullResync || options.resetCdc ? null : store.lastEndedRun(syncName);
+    const resumesResetCdc = last !== null && last.options.reset_cdc && (last.status === 'interrupted' || last.status === 'failed');
+    const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumesResetCdc };
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
     store.startRun({
       id: runId,
       sync: syncName,
       trigger,
       startedAt: startedAt.toISOString(),
-      options: { full_resync: options.fullResync ?? false, reset_cdc: options.resetCdc ?? false },
+      options: { full_resync: mode.fullResync, reset_cdc: mode.resetCdc },
       destination: fingerprint,
     });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
@@ -147,20 +154,20 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     let summary: RunSummary;
     let staged: StagedModel | null = null;
     try {
-      await checkDestination(store, syncName, fingerprint, target, runId, options);
-      checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, options);
+      await checkDestination(store, syncName, fingerprint, target, runId, mode);
+      checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, mode);
       // Once the model is read, writes an earlier run left in doubt are settled: the diff then
       // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
       // next run finishes it.
       const beforeDiff = async () => {
         await settleInDoubt({ store, sync: syncName, runId, destination: target, lockOwner: lock.lock.owner });
-        if (options.fullResync) store.markResend(syncName);
+        if (mode.fullResync) store.markResend(syncName);
       };
-      staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: options.fullResync, signal, beforeDiff });
+      staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: mode.fullResync, signal, beforeDiff });
       counts = staged.counts;
       recordInvalid(store, staged.stage, events, runId, syncName);
       events.emit('run:planned', { runId, sync: syncName, counts });
-      if (!options.allowMassDelete && !options.fullResync && !options.resetCdc) {
+      if (!options.allowMassDelete && !mode.fullResync && !mode.resetCdc) {
         guardMassDelete(counts, store.snapshotSize(syncName), sync, staged.stage);
       }
       const executeOptions = {
@@ -176,7 +183,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         signal,
         lockOwner: lock.lock.owner,
       };
-      result = options.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
+      result = mode.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
       // The run failed part-way: the summary keeps the counts of what was committed.
       if (result.failure !== undefined) throw result.failure;
       summary = lockLost.signal.aborted

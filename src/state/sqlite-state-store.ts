@@ -272,6 +272,15 @@ export class SqliteStateStore implements StateStore {
     };
   }
 
+  lastEndedRun(sync: string): { id: string; status: RunStatus; options: RunOptions } | null {
+    const row = this.db
+      .prepare(`SELECT id, status, options FROM runs WHERE sync = ? AND status <> 'running' ORDER BY started_at DESC, id DESC LIMIT 1`)
+      .get(sync) as { id: string; status: RunStatus; options: string | null } | undefined;
+    if (!row) return null;
+    const options = (row.options === null ? {} : JSON.parse(row.options)) as Partial<RunOptions>;
+    return { id: row.id, status: row.status, options: { full_resync: options.full_resync ?? false, reset_cdc: options.reset_cdc ?? false } };
+  }
+
   openStage(sync: string, runId: string): Stage {
     const stage = new SqliteStage(this.db, sync, `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`, () => {
       if (this.stages.get(runId) === stage) this.stages.delete(runId);

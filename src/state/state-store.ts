@@ -457,6 +457,8 @@ export interface StateStore {
   startRun(run: RunStart): void;
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void;
   getRun(id: string): RunRecord | null;
+  /** The latest run of `sync` that is no longer running (by start), with the options it was started with; `null` when none. */
+  lastEndedRun(sync: string): { id: string; status: RunStatus; options: RunOptions } | null;
   /** Opens a stage for a run of `sync`. */
   openStage(sync: string, runId: string): Stage;
   /**

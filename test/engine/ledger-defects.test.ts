@@ -235,3 +235,21 @@ describe('the cost of settling', () => {
     expect(writeCalls((await run(p)).calls)).toEqual([]);
   });
 });
+
+describe('every kind of run resumes', () => {
+  it('a --reset-cdc that failed is finished by the next plain run: rows recorded, nothing sent', async () => {
+    const p = await start({ rows: 5 });
+    await p.seed([1, 2, 3, 4, 5].map((i) => person(i))); // the panel was loaded by hand
+    await p.knobs({ fail_next: [{ status: 401 }] });
+    expect((await run(p, { resetCdc: true })).summary.status).toBe('failed');
+    expect(p.snapshot().size).toBe(0);
+    const next = await run(p);
+    expect(next.summary).toMatchObject({ status: 'success', succeeded: { added: 5 } });
+    expect(writeCalls(next.calls)).toEqual([]);
+    const ids = new Map((await p.participants()).map((x) => [x.email, x.id]));
+    for (const [pk, row] of p.snapshot()) expect(row.participantId).toBe(ids.get(person(Number(pk)).email));
+    // Finished: the run after it is an ordinary one.
+    p.db.prepare(`UPDATE people SET first_name = 'Again' WHERE id = 1`).run();
+    expect((await run(p)).summary).toMatchObject({ rows: { changed: 1 }, succeeded: { changed: 1 } });
+  });
+});
