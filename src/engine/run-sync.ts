@@ -218,12 +218,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     return summary;
   } finally {
     const stopped = keeper?.stop();
+    // A release that fails (the database stayed busy) throws, though the run is recorded: the
+    // caller may try again (serve does); otherwise the lease runs out by itself.
     try {
       store.releaseLock(syncName, runId);
-    } catch {
-      // The database stayed busy: the lock's lease runs out by itself, and the next run takes it over.
+    } finally {
+      await stopped;
     }
-    await stopped;
     if (!options.store) store.close();
   }
 }
