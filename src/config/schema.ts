@@ -90,6 +90,15 @@ export const destinationSchema = z
       .max(20)
       .default(5)
       .describe('Attempts per request on transient failures (429, 5xx, resets, timeouts).'),
+    late_write_ms: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'How long after its last attempt a write that got no answer may still be applied by the API, ms; until then its row waits ' +
+          '(default: timeout_ms + 1000).',
+      ),
   })
   .describe('A User Interviews account.');
 export type DestinationConfig = z.infer<typeof destinationSchema>;

@@ -68,6 +68,11 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** The run lock's owner token: every commit checks the run still holds the lock (see BatchCommit.lockOwner). */
   lockOwner?: string | null;
+  /**
+   * Primary keys whose write of an earlier run may still land, with until when (ISO 8601; see
+   * settleInDoubt): not written by this run, they wait (unsent).
+   */
+  mayStillLand?: ReadonlyMap<string, string>;
 }
 
 export interface ExecuteResult {
@@ -252,7 +257,7 @@ async function phase(
     for (let batch = next(); batch; batch = next()) {
       let outcomes: Outcome[];
       try {
-        outcomes = await send(batch);
+        outcomes = await sendUnlessInFlight(ctx, batch, send);
       } catch (error) {
         // No answer for the batch (attempts ran out: the destination is down; a refused key; the
         // run aborted): the run stops starting batches. Its rows are unsent; their intents stay in
@@ -271,6 +276,24 @@ async function phase(
     }
   };
   await Promise.all(Array.from({ length: ctx.concurrency }, worker));
+}
+
+/**
+ * Sends the rows of `batch` but those whose write of an earlier run may still land
+ * ({@link ExecuteOptions.mayStillLand}): they wait, so that a late write never lands over this run's.
+ */
+async function sendUnlessInFlight(ctx: Context, batch: PlannedRow[], send: (batch: PlannedRow[]) => Promise<Outcome[]>): Promise<Outcome[]> {
+  const late = ctx.mayStillLand;
+  if (late === undefined || late.size === 0 || !batch.some((row) => late.has(row.pk))) return send(batch);
+  const rest = batch.filter((row) => !late.has(row.pk));
+  const sent = rest.length === 0 ? [] : await send(rest);
+  const byPk = new Map(rest.map((row, i) => [row.pk, sent[i]!]));
+  return batch.map(
+    (row) =>
+      byPk.get(row.pk) ?? {
+        waits: `waits: a write of an earlier run to this row got no answer and may still land until ${late.get(row.pk)}; sent by a run after that`,
+      },
+  );
 }
 
 /**
@@ -347,7 +370,8 @@ async function writeParticipants(
     const tag = batchCallTag(operation, batchId, writes.indexOf(rows[0]!), rows.length);
     for (;;) {
       const pending = rows.filter((w) => w.settled === undefined);
-      const results = pending.length === 0 ? [] : await ctx.destination.writeParticipants(pending.map((w) => w.write), { tag });
+      const onAttempt = retriesTouch(ctx, pending.map((w) => batch[w.index]!.pk));
+      const results = pending.length === 0 ? [] : await ctx.destination.writeParticipants(pending.map((w) => w.write), { tag, onAttempt });
       let again = false;
       pending.forEach((w, i) => {
         const r = results[i]!;
@@ -366,18 +390,12 @@ async function writeParticipants(
       }
     }
   };
-  let results: Array<RowResult | null>;
-  try {
-    results = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
-  } catch (error) {
-    // No answer at all: the run stops (see phase); the rows are recorded unsent with why.
-    ctx.fatal ??= error;
-    results = writes.map(() => null);
-  }
-  // Rows without an answer: recorded unsent with why when the destination stopped answering;
-  // left without an outcome when the run was stopped or the request refused as a whole (the run's
-  // error says it). Their intents stay in doubt unless no attempt can have been applied.
-  const failure = ctx.fatal instanceof PartialBatchError ? ctx.fatal.cause : ctx.fatal;
+  const { results, failure } = await sendBatch(ctx, writes, send, (w) => batch[w.index]!.pk);
+  // This batch's own failure stops the run. Its rows without an answer: recorded unsent with why
+  // when the destination stopped answering; left without an outcome when the run was stopped or
+  // the request refused as a whole (the run's error says it). Their intents stay in doubt unless
+  // none of this batch's attempts can have been applied.
+  if (failure !== null) ctx.fatal ??= failure;
   const applied = !(failure instanceof HttpError) || failure.mayHaveBeenApplied;
   const unanswered = failure instanceof HttpAbortedError || failsEveryRequest(failure) ? null : `not answered, the run stopped: ${errorText(failure)}`;
   const notApplied: string[] = [];
@@ -391,6 +409,13 @@ async function writeParticipants(
     }
   });
   if (notApplied.length > 0) settleUnapplied(ctx, notApplied);
+}
+
+/** An `onAttempt` that records when each retry of the writes of `pks` goes on the wire (their intents' sentAt). */
+function retriesTouch(ctx: Context, pks: readonly string[]): (attempt: number) => void {
+  return (attempt) => {
+    if (attempt > 1) ctx.store.touchIntents(ctx.syncName, pks);
+  };
 }
 
 /** Removes the intents of writes that cannot have been applied (only 429s, or never sent): nothing is in doubt. */
@@ -410,27 +435,30 @@ function errorText(error: unknown): string {
 const MAX_CAUSES_SHOWN = 5;
 
 /**
- * One batch through split retries; one result per row, in order. A split batch that fails
- * part-way keeps the outcomes of the halves already answered; the rows that got no answer come
- * back `null` (unsent: planned again by the next run) and the failure is recorded in
- * `ctx.fatal`, which stops the run. With split retries off, a row rejected only because of the
- * others gets the batch's errors, named by primary key (at most {@link MAX_CAUSES_SHOWN}).
- * @throws whatever the first call throws (nothing of the batch was answered)
+ * One batch through split retries; one result per row, in order, and this batch's own failure.
+ * A split batch that fails part-way keeps the outcomes of the halves already answered; the rows
+ * that got no answer come back `null` (unsent: planned again by the next run) with `failure` set
+ * (the caller stops the run). With split retries off, a row rejected only because of the others
+ * gets the batch's errors, named by primary key (at most {@link MAX_CAUSES_SHOWN}).
  */
 async function sendBatch<T>(
   ctx: Context,
   rows: readonly T[],
   send: (rows: readonly T[]) => Promise<RowResult[]>,
   pkOf: (row: T) => string,
-): Promise<Array<RowResult | null>> {
+): Promise<{ results: Array<RowResult | null>; failure: unknown }> {
   let results: Array<RowResult | null>;
   try {
     results = await sendWithSplitRetries(rows, send, ctx.sync.split_retries);
   } catch (error) {
-    if (!(error instanceof PartialBatchError)) throw error;
-    ctx.fatal ??= error.cause;
-    results = error.results;
+    const partial = error instanceof PartialBatchError;
+    return { results: partial ? error.results : rows.map(() => null), failure: partial ? error.cause : error };
   }
+  return { results: withBatchCauses(ctx, rows, results, pkOf), failure: null };
+}
+
+/** With split retries off, the rows rejected only because of the others get the batch's errors. */
+function withBatchCauses<T>(ctx: Context, rows: readonly T[], results: Array<RowResult | null>, pkOf: (row: T) => string): Array<RowResult | null> {
   if (ctx.sync.split_retries) return results;
   const causes = rows.flatMap((row, i) => {
     const r = results[i];
@@ -456,7 +484,10 @@ async function insertRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   ctx.store.recordIntents(ctx.syncName, ctx.runId, [
     { pk: row.pk, kind: 'create', email: row.email, emailKey: row.emailKey, participantId: null, payload: row.payload },
   ]);
-  const result = await ctx.destination.createParticipant(rowWrite(row, null), { tag: batchCallTag('insert', batch.id, 0, 1) });
+  const result = await ctx.destination.createParticipant(rowWrite(row, null), {
+    tag: batchCallTag('insert', batch.id, 0, 1),
+    onAttempt: retriesTouch(ctx, [row.pk]),
+  });
   if (!result.ok && result.code === 'ALREADY_EXISTS' && result.earlierAttemptMayHaveApplied) {
     // The email was free when the directory was read, and an earlier attempt of this create got
     // no answer (or a 5xx): that attempt may have created the participant. Look it up rather than
@@ -535,7 +566,8 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
   const batch = { id: `b${++ctx.batches}`, index: 0 };
   ctx.store.recordIntents(ctx.syncName, ctx.runId, [{ pk: row.pk, kind: 'delete', email: null, emailKey: null, participantId: id, payload: null }]);
-  return { ...(await ctx.destination.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1) })), batch };
+  const onAttempt = retriesTouch(ctx, [row.pk]);
+  return { ...(await ctx.destination.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1), onAttempt })), batch };
 }
 
 /**
@@ -575,7 +607,7 @@ function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRo
  * intents of rows whose write was answered are settled in the same commit (a create that may
  * have been applied keeps its intent: it stays in doubt); a row that waits for another key is
  * recorded `unsent` with the reason. A row the store refuses to record (its participant belongs
- * to another primary key of the model, see StateStore.commitBatch) counts as rejected.
+ * to another primary key of the model, see StateStore.commitBatch) is unsent.
  * @throws whatever the state store throws, LockLostError when the run lost its lock (nothing was committed then)
  */
 function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Outcome[], onSuccess: 'sync' | 'forget'): void {
@@ -583,6 +615,7 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
   const synced: Array<{ pk: string; email: string; emailKey: string; payload: string; participantId: string | null }> = [];
   const forgotten: string[] = [];
   const settledIntents: string[] = [];
+  const resendCleared: string[] = [];
   const outcomes: RowOutcome[] = [];
   const rejectedRows: Array<{ row: PlannedRow; error: string }> = [];
   const done = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts() };
@@ -590,6 +623,7 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
     const outcome = results[i]!;
     if ('pending' in outcome) return;
     if ('skipped' in outcome) {
+      if (row.resend) resendCleared.push(row.pk);
       done.skipped[row.class]++;
       outcomes.push({ pk: row.pk, class: row.class, result: 'skipped', error: outcome.skipped, participantId: row.participantId });
       return;
@@ -603,7 +637,9 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
       outcomes.push({ pk: row.pk, class: row.class, result: 'unsent', error: outcome.unanswered, participantId: row.participantId, batch: outcome.batch ?? null });
       return;
     }
-    if (outcome.mayBeApplied !== true) settledIntents.push(row.pk);
+    // Acknowledged after an attempt that got no answer: that attempt may land later; kept in doubt.
+    const lateAttempt = outcome.ok && outcome.earlierAttemptMayHaveApplied === true;
+    if (outcome.mayBeApplied !== true && !lateAttempt) settledIntents.push(row.pk);
     if (outcome.ok) {
       done.succeeded[row.class]++;
       const participantId = outcome.id === '' ? row.participantId : outcome.id;
@@ -620,13 +656,11 @@ function commit(ctx: Context, batch: readonly PlannedRow[], results: readonly Ou
     }
   });
   if (outcomes.length === 0) return;
-  const refusals = ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, settledIntents, ...(ctx.lockOwner === undefined ? {} : { lockOwner: ctx.lockOwner }) });
-  // Written to a participant another primary key of the model holds: recorded as rejected.
+  const refusals = ctx.store.commitBatch({ runId, sync: syncName, synced, forgotten, outcomes, settledIntents, resendCleared, ...(ctx.lockOwner === undefined ? {} : { lockOwner: ctx.lockOwner }) });
+  // Written to a participant another primary key of the model holds: not recorded, unsent.
   for (const refusal of refusals) {
     const row = batch.find((r) => r.pk === refusal.pk)!;
     done.succeeded[row.class]--;
-    done.rejected[row.class]++;
-    rejectedRows.push({ row, error: refusal.error });
   }
   for (const c of CHANGE_CLASSES) {
     result.succeeded[c] += done.succeeded[c];

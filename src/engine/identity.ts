@@ -10,9 +10,11 @@
  * | case                                                          | rule                                                                            |
  * | ------------------------------------------------------------- | ------------------------------------------------------------------------------- |
  * | new key, email free                                           | upsert: written by email (matched or created); insert: created; update: skipped unless the directory has the email |
- * | synced key, same email (case and spaces aside)                | written by email (upsert), by the participant's id (update)                    |
+ * | synced key, same email (case and spaces aside)                | written by its stored participant id with its email (an email changed by hand in User Interviews is set back) |
  * | synced key, new email (an email move)                         | written by its stored participant id with the new email: the participant is renamed, never a second one created; moves go first in a run |
- * | a write by email to an email another key still in the model holds in the snapshot | waits (unsent, with a reason naming that key) until that key's move is acknowledged or the key leaves the model |
+ * | a write to an email, or a participant, another key still in the model holds in the snapshot | waits (unsent, with a reason naming that key) until that key's move is acknowledged or the key leaves the model |
+ * | the API answers a write by email with a participant another key of the model holds (its email was changed by hand to this one) | not recorded (unsent); that key's row takes the email written and is sent again, so it moves back by id and this row then gets its own participant |
+ * | a key writes the participant of a key that left the model     | the participant changes hands: the old key's snapshot row is dropped in the same commit (its delete behaviour no longer applies) |
  * | a move to an email another key still in the model holds       | waits likewise (two keys swapping emails wait on each other: give one a temporary email for one run) |
  * | two valid rows sharing an email                               | both invalid (the stage marks them): never sent                                 |
  * | removed key whose participant another key's acknowledged snapshot row now holds (same id, or same email without id) | forgotten without a call: the participant changed hands |
@@ -38,27 +40,32 @@ export type RowDecision =
  * The rule of each mode for a planned added or changed row, once the directory is read (update
  * and insert modes). Shared by the run and by `panelsync plan`, so that a plan says what the run
  * does. `stage.emailHolder` reads the snapshot as committed so far in the run.
- * - upsert: by the stored participant id when the row's email moved, else by email; either waits
- *   while another key still in the model holds the target email in the snapshot;
+ * - upsert: a synced key by its stored participant id (with its email: a move renames it), a new
+ *   key by email;
  * - update: by the participant's id: the row's stored one if the directory has it, else the one
- *   with its email (waiting while another key of the model holds that email); with neither, skip
- *   (update mode never creates a participant);
+ *   with its email; with neither, skip (update mode never creates a participant);
+ * - both wait while another key still in the model holds, in the snapshot, the target participant
+ *   or the row's email;
  * - insert: a row synced before is skipped (insert mode never updates); a row whose email a
  *   participant holds is rejected "already exists"; otherwise created.
  */
-export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'directoryId' | 'emailHolder'>): RowDecision {
+export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'directoryId' | 'emailHolder' | 'participantHolder'>): RowDecision {
   if (mode === 'insert') {
     if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
     if (row.existingId === null) return { action: 'write', id: null };
     return { action: 'reject', error: `already exists: participant ${row.existingId} has this email` };
   }
   const moves = emailMoved(row) && row.participantId !== null;
-  const holder = mode === 'update' && row.existingId !== null && !moves ? null : stage.emailHolder(row.emailKey, row.pk);
+  // upsert: a synced key writes its own participant by id (an email changed by hand in User
+  // Interviews is set back, never a second participant created); a new key writes by email.
+  // update: by the participant's id, its stored one if the directory has it, else the one with its
+  // email; with neither, skip (update mode never creates a participant).
+  const id = mode === 'upsert' ? row.participantId : (row.existingId ?? stage.directoryId(row.emailKey));
+  if (id === null && mode === 'update') return { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' };
+  // Never onto a participant, or an email, that another key of the model holds in the snapshot.
+  const holder = (id !== null && id !== row.participantId ? stage.participantHolder(id, row.pk) : null) ?? stage.emailHolder(row.emailKey, row.pk);
   if (holder !== null) return { action: 'wait', reason: waitReason(holder, moves) };
-  if (mode === 'upsert') return { action: 'write', id: moves ? row.participantId : null };
-  // update: a stored id missing from the directory names a participant deleted since: try the email.
-  const id = row.existingId ?? stage.directoryId(row.emailKey);
-  return id === null ? { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' } : { action: 'write', id };
+  return { action: 'write', id };
 }
 
 function waitReason(holder: string, moves: boolean): string {

@@ -78,6 +78,13 @@ export class RunError extends Error {
   }
 }
 
+/**
+ * How long, beyond the destination's `timeout_ms`, a write that got no answer may still land after
+ * its last attempt went on the wire, ms, unless the destination sets `late_write_ms`: the API may
+ * finish a request its client gave up on.
+ */
+export const LATE_WRITE_MARGIN_MS = 1_000;
+
 /** Invalid rows recorded per page. */
 const INVALID_PAGE = 1_000;
 
@@ -159,8 +166,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       // Once the model is read, writes an earlier run left in doubt are settled: the diff then
       // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
       // next run finishes it.
+      let mayStillLand = new Map<string, string>();
       const beforeDiff = async () => {
-        await settleInDoubt({ store, sync: syncName, runId, destination: target, lockOwner: lock.lock.owner });
+        const lateWriteMs = destination.late_write_ms ?? destination.timeout_ms + LATE_WRITE_MARGIN_MS;
+        ({ mayStillLand } = await settleInDoubt({ store, sync: syncName, runId, destination: target, lateWriteMs, lockOwner: lock.lock.owner }));
         if (mode.fullResync) store.markResend(syncName);
       };
       staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: mode.fullResync, signal, beforeDiff });
@@ -182,6 +191,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         concurrency: destination.concurrency,
         signal,
         lockOwner: lock.lock.owner,
+        mayStillLand,
       };
       result = mode.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
       // The run failed part-way: the summary keeps the counts of what was committed.

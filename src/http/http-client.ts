@@ -99,6 +99,8 @@ export interface HttpRequest {
 export interface RequestContext {
   /** Copied to every {@link ApiCall} of the request. */
   tag?: string;
+  /** Called as each attempt (1, 2, …) goes on the wire, after any wait at the rate-limit gate. */
+  onAttempt?: (attempt: number) => void;
 }
 
 /**
@@ -252,6 +254,7 @@ export class HttpClient {
       // Nothing of this request is on the wire here: the only place an abort may stop it.
       if (this.options.signal?.aborted) throw new HttpAbortedError(target, this.options.signal.reason);
       exchange += 1;
+      context.onAttempt?.(exchange);
       const startedAt = new Date();
       const t0 = performance.now();
       const outcome = await this.attempt(req.method, url, target, bodyText);

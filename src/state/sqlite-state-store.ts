@@ -308,7 +308,10 @@ export class SqliteStateStore implements StateStore {
        ON CONFLICT (sync) DO NOTHING`,
     );
     const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const sent = this.db.prepare('UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
     const holders = this.db.prepare('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
+    // The holder's participant was found under the email written: its row takes it, to move back.
+    const takeEmail = this.db.prepare('UPDATE snapshot SET email = ?, email_key = ?, resend = 1 WHERE sync = ? AND pk = ?');
     const storedId = this.db.prepare('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
     // A holder that left the run's model is an old primary key handing its participant over.
     const model = this.stages.get(commit.runId);
@@ -316,25 +319,27 @@ export class SqliteStateStore implements StateStore {
       if (commit.lockOwner !== undefined) this.checkLock(commit.sync, commit.lockOwner);
       const refusals: CommitRefusal[] = [];
       for (const row of commit.synced) {
-        const heldBy =
-          row.participantId === null
-            ? undefined
-            : (holders.all(commit.sync, row.participantId, row.pk) as string[]).find((pk) => model?.inModel(pk) ?? true);
+        const others = row.participantId === null ? [] : (holders.all(commit.sync, row.participantId, row.pk) as string[]);
+        const heldBy = others.find((pk) => model?.inModel(pk) ?? true);
         if (heldBy !== undefined) {
           refusals.push({ pk: row.pk, error: heldParticipantError(row.participantId!, heldBy) });
+          takeEmail.run(row.email, row.emailKey, commit.sync, heldBy);
           continue;
         }
+        // Keys that left the model hand their participant over: their rows go with it.
+        for (const pk of others) forget.run(commit.sync, pk);
         upsert.run(commit.sync, row.pk, row.email, row.emailKey, row.participantId, row.payload, now, commit.runId);
       }
       if (commit.synced.length > 0) bind.run(now, commit.runId, commit.sync);
       for (const pk of commit.forgotten) forget.run(commit.sync, pk);
       for (const pk of commit.settledIntents ?? []) settle.run(commit.sync, pk);
+      for (const pk of commit.resendCleared ?? []) sent.run(commit.sync, pk);
       const refused = new Map(refusals.map((r) => [r.pk, r]));
       const outcomes = commit.outcomes.map((o): RowOutcome => {
         const refusal = o.pk === null || o.result !== 'succeeded' ? undefined : refused.get(o.pk);
         if (refusal === undefined) return o;
         const participantId = (storedId.get(commit.sync, o.pk) as string | null | undefined) ?? null;
-        return { ...o, result: 'rejected', error: refusal.error, participantId };
+        return { ...o, result: 'unsent', error: refusal.error, participantId };
       });
       this.insertOutcomes(commit.runId, commit.sync, outcomes, now);
       return refusals;
@@ -367,9 +372,19 @@ export class SqliteStateStore implements StateStore {
 
   intentsInDoubt(sync: string): WriteIntent[] {
     const rows = this.db.prepare('SELECT * FROM write_intents WHERE sync = ? ORDER BY pk').all(sync) as Array<{
-      pk: string; kind: WriteKind; email: string | null; email_key: string | null; participant_id: string | null; payload: string | null;
+      pk: string; kind: WriteKind; email: string | null; email_key: string | null; participant_id: string | null; payload: string | null; sent_at: string;
     }>;
-    return rows.map((r) => ({ pk: r.pk, kind: r.kind, email: r.email, emailKey: r.email_key, participantId: r.participant_id, payload: r.payload }));
+    return rows.map((r) => ({
+      pk: r.pk, kind: r.kind, email: r.email, emailKey: r.email_key, participantId: r.participant_id, payload: r.payload, sentAt: r.sent_at,
+    }));
+  }
+
+  touchIntents(sync: string, pks: readonly string[]): void {
+    const touch = this.db.prepare('UPDATE write_intents SET sent_at = ? WHERE sync = ? AND pk = ?');
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const pk of pks) touch.run(now, sync, pk);
+    })();
   }
 
   snapshotEntry(sync: string, pk: string): { email: string; participantId: string | null } | null {
@@ -693,8 +708,8 @@ parentPort.on('message', (message) => { if (message === 'stop') end(); });
  */
 function heldParticipantError(participantId: string, heldBy: string): string {
   return (
-    `the API wrote this row to participant ${participantId}, which primary key ${heldBy} holds: not recorded as synced, ` +
-    `retried next run (two primary keys of the model must not name one participant; usually ${heldBy}'s own change of email is not written yet)`
+    `waits: the API wrote this row to participant ${participantId}, which primary key ${heldBy} holds (its email was changed to this ` +
+    `row's, e.g. by hand in User Interviews): not recorded; ${heldBy} is sent again to move it back, then this row gets its own participant`
   );
 }
 
@@ -745,7 +760,8 @@ class SqliteStage implements Stage {
         FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
         WHERE ${stageName}.email_key = d.email_key AND ${stageName}.invalid IS NULL`);
       // moves_email: the row takes its stored participant to a new email (see PageFilter).
-      // resend: the snapshot marks the row to be sent again whatever its values (see migration 9).
+      // resend: the snapshot marks the row to be sent again whatever its values (see migration 9);
+      // a row with a write still in doubt (not settled yet: it may still land) is never unchanged either.
       db.exec(`CREATE TABLE ${plan} (
         seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT NOT NULL, email_key TEXT NOT NULL,
         payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT,
@@ -755,7 +771,8 @@ class SqliteStage implements Stage {
         SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload,
                n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
         FROM ${stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
-        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload <> s.payload OR n.email_key <> s.email_key)`)
+        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload <> s.payload OR n.email_key <> s.email_key
+          OR EXISTS (SELECT 1 FROM write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`)
         .run(fullResync ? 1 : 0, this.sync, fullResync ? 1 : 0);
       // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
       if (!fullResync) db.prepare(`
@@ -862,6 +879,18 @@ class SqliteStage implements Stage {
 
   emailMoveCount(): number {
     return this.db.prepare(`SELECT count(*) FROM ${this.plan} WHERE moves_email = 1`).pluck().get() as number;
+  }
+
+  participantHolder(participantId: string, pk: string): string | null {
+    return (
+      (this.db
+        .prepare(
+          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = ? AND n.pk <> ?
+             AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1`,
+        )
+        .pluck()
+        .get(this.sync, participantId, pk) as string | undefined) ?? null
+    );
   }
 
   emailHolder(emailKey: string, pk: string): string | null {

@@ -147,6 +147,8 @@ export interface Stage {
    * key's participant. Reads the snapshot as committed so far in the run.
    */
   emailHolder(emailKey: string, pk: string): string | null;
+  /** Likewise, the primary key of another row still in the model whose snapshot row names participant `participantId`, or `null`. */
+  participantHolder(participantId: string, pk: string): string | null;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
   drop(): void;
@@ -249,6 +251,8 @@ export interface BatchCommit {
   outcomes: RowOutcome[];
   /** Primary keys whose write intent ({@link StateStore.recordIntents}) is removed: the API answered their write. */
   settledIntents?: string[];
+  /** Primary keys no longer marked to be sent again: the mode does not send them (skipped), so resending them means nothing. */
+  resendCleared?: string[];
   /**
    * The run lock's owner token ({@link RunLock.owner}) the run holds: the commit checks, in its
    * transaction, that the sync's lock is still this one, and throws {@link LockLostError} (nothing
@@ -276,6 +280,8 @@ export interface WriteIntent {
   participantId: string | null;
   /** Mapped fields sent, canonical JSON; `null` for a delete. */
   payload: string | null;
+  /** ISO 8601 time its last attempt went on the wire, as read back ({@link StateStore.intentsInDoubt}). */
+  sentAt?: string;
 }
 
 /**
@@ -318,7 +324,8 @@ export class LockLostError extends Error {
 /**
  * A row of {@link BatchCommit.synced} that {@link StateStore.commitBatch} did not store, because
  * its participant belongs to another primary key still in the model. Its outcome was recorded as
- * rejected with `error` (the row is planned again next run).
+ * `unsent` with `error` (the row is planned again next run), and the holder's row took the email
+ * written and is marked to be sent again (its participant's email was changed by hand).
  */
 export interface CommitRefusal {
   pk: string;
@@ -476,6 +483,8 @@ export interface StateStore {
   recordIntents(sync: string, runId: string, intents: readonly WriteIntent[]): void;
   /** The sync's write intents left unanswered by earlier runs (in doubt), by primary key. */
   intentsInDoubt(sync: string): WriteIntent[];
+  /** Records that another attempt of the writes of `pks` goes on the wire now (their intents' `sentAt`). */
+  touchIntents(sync: string, pks: readonly string[]): void;
   /** The snapshot row of `pk` in `sync` (its email as acknowledged and participant id), or `null`. */
   snapshotEntry(sync: string, pk: string): { email: string; participantId: string | null } | null;
   /**

@@ -28,6 +28,7 @@ describe('a participant deleted by hand', () => {
     expectAddsUp((await run(p)).summary);
     const oldId2 = await idOf(p, 'user2@example.com');
     const oldId3 = await idOf(p, 'user3@example.com');
+    const oldId4 = await idOf(p, 'user4@example.com');
     const id5 = await idOf(p, 'user5@example.com');
     for (const i of [2, 3, 4]) await p.deleteByHand(person(i).email);
 
@@ -45,17 +46,19 @@ describe('a participant deleted by hand', () => {
     });
     expectAddsUp(summary);
     // The email changes first: refused for the unknown id, sent again at once with row 2 matched
-    // by email. Then the other change. The clear: refused for the unknown id, nothing left to send.
+    // by email. Then the other change, by its stored id: refused the same way, sent again by email.
+    // The clear: refused for the unknown id, nothing left to send.
     const bodies = patchBodies(calls);
-    expect(bodies).toHaveLength(4);
+    expect(bodies).toHaveLength(5);
     expect(bodies[0]).toContainEqual({ id: oldId2, email: 'new2@example.com', first_name: 'First2', last_name: 'Last2' });
     expect(bodies[1]).toEqual([
       { email: 'new2@example.com', first_name: 'First2', last_name: 'Last2' },
       { id: id5, email: 'new5@example.com', first_name: 'First5', last_name: 'Last5' },
     ]);
-    expect(bodies[2]).toEqual([{ email: 'user4@example.com', first_name: 'Changed4', last_name: 'Last4' }]);
-    expect(bodies[3]).toEqual([{ id: oldId3, first_name: null, last_name: null }]);
-    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.status)).toEqual([422, 200, 200, 422]);
+    expect(bodies[2]).toEqual([{ id: oldId4, email: 'user4@example.com', first_name: 'Changed4', last_name: 'Last4' }]);
+    expect(bodies[3]).toEqual([{ email: 'user4@example.com', first_name: 'Changed4', last_name: 'Last4' }]);
+    expect(bodies[4]).toEqual([{ id: oldId3, first_name: null, last_name: null }]);
+    expect(calls.filter((c) => c.method === 'PATCH').map((c) => c.status)).toEqual([422, 200, 422, 200, 422]);
 
     const participants = await p.participants();
     expect(participants.map((x) => x.email).sort()).toEqual(['new2@example.com', 'new5@example.com', 'user1@example.com', 'user4@example.com']);

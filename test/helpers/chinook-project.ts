@@ -122,6 +122,8 @@ export async function createChinookProject(options: {
           api_key: '${UI_API_KEY}',
           environment: 'sandbox',
           base_url: emulator.apiUrl,
+          // The emulator answers or drops at once: no write lands late unless a test holds it (slow_ms, latency).
+          late_write_ms: 0,
           ...options.destination,
         },
       },

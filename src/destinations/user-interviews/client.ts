@@ -51,7 +51,15 @@ export type RowRejectionCode = (typeof ROW_REJECTION_CODES)[number];
  * `code` says why, when the caller can act on it (see {@link ROW_REJECTION_CODES}).
  */
 export type RowResult =
-  | { ok: true; id: string }
+  | {
+      ok: true;
+      id: string;
+      /**
+       * True when an earlier attempt of the same request got no answer (or a `5xx`) before this
+       * one was acknowledged: it may still be applied later, over what this one wrote.
+       */
+      earlierAttemptMayHaveApplied?: boolean;
+    }
   | {
       ok: false;
       error: string;
@@ -194,7 +202,9 @@ export class UserInterviewsClient {
           res.status,
         );
       }
-      return data.map((p) => ({ ok: true, id: String((p as { id: unknown }).id) }));
+      // An earlier attempt that got no answer may still land after this one: the caller keeps it in doubt.
+      const late = res.earlierAttemptMayHaveApplied ? { earlierAttemptMayHaveApplied: true } : {};
+      return data.map((p) => ({ ok: true, id: String((p as { id: unknown }).id), ...late }));
     }
     const errors = errorEntries(res.body);
     if (res.status !== 422) throw this.refused('PATCH /participants/batches', res);
