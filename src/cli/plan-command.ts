@@ -71,6 +71,9 @@ export function formatPlan(p: PlanReport, sample = DEFAULT_SAMPLE): string {
     `  rows     queried ${r.queried} = added ${r.added} + changed ${r.changed} + unchanged ${r.unchanged} + invalid ${r.invalid}; removed ${r.removed}`,
   ];
   if (p.refused !== null) lines.push(`  REFUSED  a run would stop before sending anything: ${p.refused.message}`);
+  if (p.finishes_reset_cdc !== null) {
+    lines.push(`  RESET    the run will finish the --reset-cdc of run ${p.finishes_reset_cdc}: it records the rows as synced and sends nothing`);
+  }
   if (p.in_doubt > 0) {
     lines.push(
       `  doubt    ${plural(p.in_doubt, 'write')} of an earlier run got no answer: the run settles ${p.in_doubt === 1 ? 'it' : 'them'} first ` +

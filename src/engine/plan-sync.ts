@@ -27,6 +27,7 @@ import {
   RunError,
   snapshotIdentityOf,
   stageModel,
+  unfinishedResetCdc,
 } from './run-sync.ts';
 
 /** Planned rows read from the stage per page while counting outcomes. */
@@ -78,6 +79,8 @@ export type PlanReport = Omit<RunSummary, 'run_id' | 'status'> & {
   refused: { code: 'MASS_DELETE_GUARD' | 'MASS_EMAIL_MOVE_GUARD' | 'DESTINATION_CHANGED' | 'IDENTITY_CHANGED'; message: string } | null;
   /** Writes an earlier run left in doubt: the run settles them first (one directory read) and sends those rows again. */
   in_doubt: number;
+  /** The run will finish the `--reset-cdc` of this run id (unfinished): it records the rows and sends nothing; `null` otherwise. */
+  finishes_reset_cdc: string | null;
   sample: PlannedChange[];
   invalid_rows: Array<{ pk: string | null; reason: string }>;
 };
@@ -152,6 +155,7 @@ export async function planSync(options: {
         already_exists: alreadyExists,
         refused,
         in_doubt: store.intentsInDoubt(options.sync).length,
+        finishes_reset_cdc: options.fullResync ? null : unfinishedResetCdc(store, options.sync),
         sample,
         invalid_rows: invalid,
       };

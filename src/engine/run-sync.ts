@@ -120,10 +120,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       `${reason instanceof Error ? reason.message : String(reason)}; this run stopped sending (what was acknowledged is recorded) and the next run resumes`;
     const fingerprint = destinationFingerprint(sync.destination, destination);
     store.interruptStaleRuns(syncName);
-    // A --reset-cdc that did not finish is finished by the next run: it records, it never sends.
-    const last = options.fullResync || options.resetCdc ? null : store.lastEndedRun(syncName);
-    const resumesResetCdc = last !== null && last.options.reset_cdc && (last.status === 'interrupted' || last.status === 'failed');
-    const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumesResetCdc };
+    const resumes = options.fullResync || options.resetCdc ? null : unfinishedResetCdc(store, syncName);
+    const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumes !== null };
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
     store.startRun({
       id: runId,
@@ -237,6 +235,15 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     }
     if (!options.store) store.close();
   }
+}
+
+/**
+ * The id of the sync's last run when it was a `--reset-cdc` that ended interrupted or failed: the
+ * next run finishes it (it records the rows, it never sends); `null` otherwise.
+ */
+export function unfinishedResetCdc(store: StateStore, syncName: string): string | null {
+  const last = store.lastEndedRun(syncName);
+  return last !== null && last.options.reset_cdc && (last.status === 'interrupted' || last.status === 'failed') ? last.id : null;
 }
 
 /**

@@ -243,6 +243,7 @@ describe('every kind of run resumes', () => {
     await p.knobs({ fail_next: [{ status: 401 }] });
     expect((await run(p, { resetCdc: true })).summary.status).toBe('failed');
     expect(p.snapshot().size).toBe(0);
+    expect((await planSync({ project: await p.load(), sync: SYNC })).finishes_reset_cdc).toMatch(/^r/);
     const next = await run(p);
     expect(next.summary).toMatchObject({ status: 'success', succeeded: { added: 5 } });
     expect(writeCalls(next.calls)).toEqual([]);
