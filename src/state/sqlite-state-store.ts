@@ -719,6 +719,7 @@ class SqliteStage implements Stage {
   private readonly directory: string;
   private hasDirectory = false;
   private readonly insertRow: Database.Statement;
+  private readonly holderStatements = new Map<string, Database.Statement>();
 
   /** @param onDrop called once the stage is dropped */
   constructor(
@@ -882,27 +883,27 @@ class SqliteStage implements Stage {
   }
 
   participantHolder(participantId: string, pk: string): string | null {
-    return (
-      (this.db
-        .prepare(
-          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = ? AND n.pk <> ?
-             AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1`,
-        )
-        .pluck()
-        .get(this.sync, participantId, pk) as string | undefined) ?? null
-    );
+    return this.holder('participant_id', participantId, pk);
   }
 
   emailHolder(emailKey: string, pk: string): string | null {
-    return (
-      (this.db
+    return this.holder('email_key', emailKey, pk);
+  }
+
+  /** Another key still in the model (in the stage) whose snapshot row has `value` in `column`. */
+  private holder(column: 'participant_id' | 'email_key', value: string, pk: string): string | null {
+    // Asked for every row written: prepared once per stage and column.
+    let statement = this.holderStatements.get(column);
+    if (statement === undefined) {
+      statement = this.db
         .prepare(
-          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.email_key = ? AND n.pk <> ?
+          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.${column} = ? AND n.pk <> ?
              AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1`,
         )
-        .pluck()
-        .get(this.sync, emailKey, pk) as string | undefined) ?? null
-    );
+        .pluck();
+      this.holderStatements.set(column, statement);
+    }
+    return (statement.get(this.sync, value, pk) as string | undefined) ?? null;
   }
 
   /**
