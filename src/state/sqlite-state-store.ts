@@ -315,6 +315,8 @@ export class SqliteStateStore implements StateStore {
     const storedId = this.db.prepare('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
     // A holder that left the run's model is an old primary key handing its participant over.
     const model = this.stages.get(commit.runId);
+    // BEGIN IMMEDIATE: the lock check reads first, and a read transaction that then writes fails at
+    // once (SQLITE_BUSY, no busy wait) when the heartbeat renewed the lease in between.
     return this.db.transaction(() => {
       if (commit.lockOwner !== undefined) this.checkLock(commit.sync, commit.lockOwner);
       const refusals: CommitRefusal[] = [];
@@ -343,7 +345,7 @@ export class SqliteStateStore implements StateStore {
       });
       this.insertOutcomes(commit.runId, commit.sync, outcomes, now);
       return refusals;
-    })();
+    }).immediate();
   }
 
   /**
