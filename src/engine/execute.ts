@@ -221,7 +221,6 @@ async function sendEmailMoves(ctx: Context, send: (batch: PlannedRow[]) => Promi
   }
 }
 
-
 /**
  * Pages the planned rows of `classes` (narrowed by `filter`), cuts them into batches of `size`,
  * and runs `send` on each with `concurrency` workers. Each batch is committed as soon as its
