@@ -55,7 +55,7 @@ export async function deliverNotice(channel: AlertChannel, notice: Notice, optio
           : new ChannelError('CHANNEL_REJECTED', `unexpected failure: ${error instanceof Error ? error.message : String(error)}`, { retryable: false, cause: error });
       lastError = redact(failure.message, options.secrets);
       if (!failure.retryable || attempts >= maxAttempts) break;
-      const wait = Math.max(backoffMs * 2 ** (attempts - 1), Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+      const wait = retryWaitMs(backoffMs, attempts, failure);
       try {
         await sleep(wait, undefined, options.signal ? { signal: options.signal } : undefined);
       } catch {
@@ -65,4 +65,13 @@ export async function deliverNotice(channel: AlertChannel, notice: Notice, optio
     }
   }
   return { ok: false, attempts, error: lastError, duration_ms: Date.now() - started };
+}
+
+/**
+ * How long a delivery waits after failed attempt `attempt` (1-based) before the next, ms:
+ * `backoffMs * 2^(attempt-1)`, or the channel's `Retry-After` when longer (up to
+ * {@link MAX_RETRY_AFTER_MS}).
+ */
+export function retryWaitMs(backoffMs: number, attempt: number, failure: ChannelError): number {
+  return Math.max(backoffMs * 2 ** (attempt - 1), Math.min(failure.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
 }

@@ -22,8 +22,10 @@ export interface TriggerResult {
  *
  * - `failed_run`: the streak of failed runs reaches `failedRuns.critical` (critical) or
  *   `failedRuns.warning` (warning);
- * - `rejected_rows`: share = (rejected + invalid rows) / (queried + removed rows); a level is reached
- *   when the share is above 0 and at least its threshold;
+ * - `rejected_rows`: share = (rejected + new invalid rows) / (queried + removed rows), where an
+ *   invalid row is new unless it was invalid, for the same reason, in the previous completed run
+ *   (`known_invalid`): the same invalid rows warn once, not on every run. A level is reached when
+ *   the share is above 0 and at least its threshold;
  * - `slow_run`: the run took longer than `slowRunMinutes` (warning); ok when off.
  *
  * @param previousStreak the streak stored for a trigger before this run (0 when none)
@@ -45,7 +47,8 @@ export function evaluateTriggers(
   }
   results.push({ trigger: 'failed_run', state: 'ok', streak: 0, reason: `the run completed (${summary.status})` });
 
-  const bad = classTotal(summary.rejected) + summary.rows.invalid;
+  const known = Math.min(summary.known_invalid ?? 0, summary.rows.invalid);
+  const bad = classTotal(summary.rejected) + summary.rows.invalid - known;
   const total = summary.rows.queried + summary.rows.removed;
   const share = total === 0 ? 0 : bad / total;
   const { warning, critical } = policy.rejectedRows;
@@ -56,7 +59,8 @@ export function evaluateTriggers(
     streak: bad > 0 ? previousStreak('rejected_rows') + 1 : 0,
     reason:
       `${bad} of ${total} rows (${percent(share)}) were rejected or invalid ` +
-      `(warning at ${percent(warning)}${warning === 0 ? ': any' : ''}, critical at ${percent(critical)})`,
+      `(warning at ${percent(warning)}${warning === 0 ? ': any' : ''}, critical at ${percent(critical)})` +
+      (known > 0 ? `; ${known} more invalid ${known === 1 ? 'row was' : 'rows were'} already invalid in the previous run and ${known === 1 ? 'is' : 'are'} not counted again` : ''),
   });
 
   const limit = policy.slowRunMinutes;

@@ -7,6 +7,6 @@
  */
 export { watchRun, type AlertLogLevel, type RunWatcher, type WatchRunOptions } from './watch-run.ts';
 export { syncAlertStatus, type SyncAlertStatus } from './sync-alert-status.ts';
-export { sendTestNotice, AlertChannelUnknownError } from './send-test-notice.ts';
+export { sendTestNotice, AlertChannelUnknownError, type TestNoticeProgress } from './send-test-notice.ts';
 export type { DeliveryResult } from './deliver-notice.ts';
 export type { Notice } from './notice.ts';

@@ -20,7 +20,7 @@ const PHONE = /\+?\(?\d(?:[\d ().-]{5,}\d)/g;
 /**
  * `text` with email addresses, double-quoted values and phone-number-like digit runs replaced
  * (see {@link SCRUBBED}), then every secret replaced by `[REDACTED]` (also percent-encoded and
- * JSON-escaped forms, see `redact` in src/http/http-client.ts).
+ * JSON-escaped and base64 forms, see src/http/redact.ts).
  *
  * Digit runs shorter than 7 digits (counts, lengths, HTTP statuses) are kept, so
  * `characteristics.ltv: longer than 255 characters (300)` stays readable.

@@ -111,6 +111,8 @@ export function watchRun(options: WatchRunOptions): RunWatcher {
           ?.notifiedChannels.find((n) => n.channel === channelName);
         const level = levelAtTurn(send, told);
         if (level === null) return;
+        // Left out of this run for an unset variable (see config/project-use.ts): what it was told stands.
+        if (project.skippedAlertChannels?.some((c) => c.channel === channelName)) return;
         const config = project.alerts?.channels[channelName];
         if (config === undefined) {
           // A former recipient whose channel left the project file: its alert can no longer be resolved.

@@ -5,6 +5,7 @@
  * its own error).
  */
 import { isRetryableStatus } from '../http/errors.ts';
+import { attemptNote, batchRowsText, requestOutcome } from '../server/ui/call-outcome.js';
 import { parseBatchCallTag } from '../state/batch-call-tag.ts';
 import type { CallTreeItem, OutcomeItem } from '../state/run-history.ts';
 import { formatDuration, plural } from './format-history.ts';
@@ -12,8 +13,6 @@ import { textTable } from './text-table.ts';
 
 /** Above this many calls, runs of uneventful top-level calls are folded into one line. */
 export const FOLD_ABOVE_CALLS = 60;
-/** Rejected rows named on a call's line; more are counted. */
-const NAMED_ROWS = 3;
 
 interface RequestNode {
   calls: CallTreeItem[];
@@ -135,54 +134,27 @@ function describeCall(call: CallTreeItem, origin: string | null): string {
 
 /**
  * The rows a batch call sent, from its tag: `upsert b1 rows 1-50`, `delete b7 row 1` (positions
- * 1-based within the batch); `null` for a call that sent no rows of a batch.
+ * 1-based within the batch; the web UI says the same, src/server/ui/call-outcome.js); `null` for a
+ * call that sent no rows of a batch.
  */
 export function batchRows(tag: string | null): string | null {
-  const parsed = parseBatchCallTag(tag);
-  if (parsed === null) return null;
-  const { operation, batch, offset, count } = parsed;
-  return `${operation} ${batch} ${count === 1 ? `row ${offset + 1}` : `rows ${offset + 1}-${offset + count}`}`;
-}
-
-/** Why an attempt that was not the last was tried again. */
-function attemptNote(call: CallTreeItem): string {
-  return call.status === null ? `${call.error ?? 'no response'}; retried` : 'retried';
+  return batchRowsText(parseBatchCallTag(tag));
 }
 
 /**
- * What came of a request, on its last attempt's line: split, the rows the API rejected there, or,
- * when the last attempt failed in a way that is retried (no response, or `isRetryableStatus`), that
- * the client gave up (attempts or rate-limit wait used up, or the run stopped). `partial`: later
- * calls of the run are not shown, so only what the calls shown say (see {@link formatCallTree}).
+ * What came of a request, on its last attempt's line (src/server/ui/call-outcome.js, which the web
+ * UI's debugger shares): split, the rows the API rejected there, or, when the last attempt failed
+ * in a way that is retried (no response, or `isRetryableStatus`), that the client gave up.
+ * `partial`: later calls of the run are not shown (see {@link formatCallTree}).
  */
 function finalNote(call: CallTreeItem, request: RequestNode, rejected: readonly OutcomeItem[], partial: boolean): string {
-  if (request.children > 0) {
-    return partial ? `rejected as a whole: split (${plural(request.children, 'part')} shown)` : `rejected as a whole: split in ${request.children}`;
-  }
-  const notes: string[] = [];
-  if (call.status === null) notes.push(call.error ?? 'no response');
-  if (call.status === null || isRetryableStatus(call.status)) {
-    notes.push(partial ? 'no further attempt among the calls shown' : `gave up after ${plural(request.calls.length, 'attempt')}`);
-  }
-  // Rows rejected (or left unsent) for the same reason (a batch that failed whole) are named once.
-  const byError = new Map<string, { result: string; error: string; pks: string[] }>();
-  for (const r of rejected) {
-    const error = r.error ?? 'no reason given';
-    const key = `${r.result}\n${error}`;
-    const group = byError.get(key) ?? { result: r.result, error, pks: [] };
-    group.pks.push(r.pk ?? '(none)');
-    byError.set(key, group);
-  }
-  const groups = [...byError.values()];
-  for (const { result, error, pks } of groups.slice(0, NAMED_ROWS)) {
-    const which = pks.length <= NAMED_ROWS ? pks.join(', ') : `${pks.slice(0, NAMED_ROWS).join(', ')}, …`;
-    notes.push(pks.length === 1 ? `pk ${which} ${result}: ${error}` : `${pks.length} rows ${result} (pk ${which}): ${error}`);
-  }
-  if (groups.length > NAMED_ROWS) {
-    const more = groups.slice(NAMED_ROWS).reduce((n, g) => n + g.pks.length, 0);
-    notes.push(`${plural(more, 'more row')} rejected`);
-  }
-  return notes.join('; ');
+  return requestOutcome(call, {
+    attempts: request.calls.length,
+    parts: request.children,
+    rows: rejected,
+    retryable: call.status === null || isRetryableStatus(call.status),
+    partial,
+  });
 }
 
 function isSuccess(status: number | null): boolean {

@@ -34,11 +34,13 @@ export function triggerText(run: RunListItem): string {
 
 /**
  * A run's counts for a table row: rows queried, planned added / changed / removed, invalid, rejected
- * (all classes) and API calls; `-` each while the run has no summary (running, or its process died).
+ * (all classes) and API calls; `-` each while the run has no summary (running, or its process died),
+ * and `-` for the row counts of a run that stopped before reading the model (`model_read: false`).
  */
 export function runCounts(run: RunListItem): { queried: string; added: string; changed: string; removed: string; invalid: string; rejected: string; calls: string } {
   const s = run.summary;
   if (s === null) return { queried: '-', added: '-', changed: '-', removed: '-', invalid: '-', rejected: '-', calls: '-' };
+  if (s.model_read === false) return { queried: '-', added: '-', changed: '-', removed: '-', invalid: '-', rejected: '-', calls: String(s.api_calls) };
   return {
     queried: String(s.rows.queried),
     added: String(s.rows.added),

@@ -50,7 +50,8 @@ function sampleSize(value: string): number {
 /** Plans and prints; shared with `run --dry-run`. Returns the exit code. */
 export async function printPlan(syncName: string, opts: PlanOptions): Promise<(typeof EXIT)[keyof typeof EXIT]> {
   try {
-    const project = await loadProject({ projectDir: opts.project });
+    // A plan sends nothing but reads: the server's token and the alert channels' secrets are not needed.
+    const project = await loadProject({ projectDir: opts.project, use: { sync: syncName, alerts: false } });
     const sample = opts.sample ?? DEFAULT_SAMPLE;
     const report = await planSync({ project, sync: syncName, fullResync: opts.fullResync, allowMassDelete: opts.allowMassDelete, sampleSize: sample });
     process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatPlan(report, sample));
@@ -71,6 +72,9 @@ export function formatPlan(p: PlanReport, sample = DEFAULT_SAMPLE): string {
     `  rows     queried ${r.queried} = added ${r.added} + changed ${r.changed} + unchanged ${r.unchanged} + invalid ${r.invalid}; removed ${r.removed}`,
   ];
   if (p.refused !== null) lines.push(`  REFUSED  a run would stop before sending anything: ${p.refused.message}`);
+  if (p.first_sync) {
+    lines.push('  first    the snapshot is empty: every row would be sent as added; rows removed from the model before now cannot be deleted or cleared');
+  }
   if (p.finishes_reset_cdc !== null) {
     lines.push(`  RESET    the run will finish the --reset-cdc of run ${p.finishes_reset_cdc}: it records the rows as synced and sends nothing`);
   }

@@ -9,6 +9,7 @@ import { RowMapperError } from '../engine/row-mapper.ts';
 import { RunError } from '../engine/run-sync.ts';
 import { HttpError } from '../http/errors.ts';
 import { SourceError } from '../sources/source.ts';
+import { StateFileError } from '../state/state-file-error.ts';
 import { EXIT, type ExitCode } from './exit-codes.ts';
 
 /** Errors whose message already says what to fix; exit 2 when the fix is in the project file or the command line. */
@@ -16,7 +17,7 @@ function known(error: unknown): { code: string; exit: ExitCode } | null {
   if (error instanceof ConfigError) return { code: error.code, exit: EXIT.usage };
   if (error instanceof RowMapperError) return { code: error.code, exit: EXIT.usage };
   if (error instanceof RunError) return { code: error.code, exit: error.code === 'SYNC_UNKNOWN' ? EXIT.usage : EXIT.failed };
-  if (error instanceof SourceError || error instanceof HttpError) return { code: error.code, exit: EXIT.failed };
+  if (error instanceof SourceError || error instanceof HttpError || error instanceof StateFileError) return { code: error.code, exit: EXIT.failed };
   return null;
 }
 

@@ -9,6 +9,7 @@
  */
 import type { Command } from 'commander';
 import { loadProject } from '../config/load-project.ts';
+import { skippedChannelWarning } from '../config/project-use.ts';
 import { SyncEvents } from '../engine/events.ts';
 import { runSync } from '../engine/run-sync.ts';
 import { watchRun } from '../alerts/index.ts';
@@ -49,9 +50,10 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       return;
     }
     try {
-      const project = await loadProject({ projectDir: opts.project });
+      const project = await loadProject({ projectDir: opts.project, use: { sync: syncName, alerts: true } });
       const events = new SyncEvents();
       events.on('run:warning', ({ message }) => process.stderr.write(`panelsync: warning: ${message}\n`));
+      for (const skipped of project.skippedAlertChannels ?? []) process.stderr.write(`panelsync: warning: ${skippedChannelWarning(skipped)}\n`);
       const detach = attachProgress(events);
       // One store for the run and its alerts: runSync leaves a store it was given open, so that
       // alert deliveries (after the run) can still record how they went.

@@ -33,6 +33,8 @@ export interface InterpolationResult {
    * variable's value and the whole resulting string. Empty strings are left out.
    */
   secrets: string[];
+  /** Every reference to an unset variable without a default: where it is, and the variable's name. */
+  unset: Array<{ path: ConfigPathSegment[]; name: string }>;
 }
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
@@ -45,10 +47,12 @@ const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?: boolean } = {}): InterpolationResult {
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
+  const unset: InterpolationResult['unset'] = [];
   const walk = (node: unknown, path: ConfigPathSegment[]): unknown => {
     if (typeof node === 'string') {
       const result = interpolateString(node, env, options);
       for (const message of result.errors) issues.push({ path: formatConfigPath(path), message });
+      for (const name of result.unset) unset.push({ path, name });
       const key = path.at(-1);
       const parent = path.at(-2);
       const secretKey = (typeof key === 'string' && SECRET_KEY.test(key)) || (typeof parent === 'string' && SECRET_PARENT_KEY.test(parent));
@@ -65,22 +69,24 @@ export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?:
     }
     return node;
   };
-  return { value: walk(value, []), issues, secrets: [...secrets] };
+  return { value: walk(value, []), issues, secrets: [...secrets], unset };
 }
 
 /**
  * Interpolates one string. `errors` are complete messages (they name the variable and say how to
  * fix it); on error the reference is left as written. `fromEnv` lists the environment values used
- * (defaults are not environment values).
+ * (defaults are not environment values); `unset` the names of unset variables without a default
+ * (listed with `allowUnset` too).
  */
 export function interpolateString(
   text: string,
   env: Env,
   options: { allowUnset?: boolean } = {},
-): { value: string; errors: string[]; fromEnv: string[] } {
+): { value: string; errors: string[]; fromEnv: string[]; unset: string[] } {
   let value = '';
   const errors: string[] = [];
   const fromEnv: string[] = [];
+  const unset: string[] = [];
   let i = 0;
   while (i < text.length) {
     if (text.startsWith('$${', i)) {
@@ -115,11 +121,12 @@ export function interpolateString(
       } else if (fallback !== undefined) {
         value += fallback;
       } else {
+        unset.push(name);
         if (!options.allowUnset) errors.push(`environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
         value += text.slice(i, end + 1);
       }
     }
     i = end + 1;
   }
-  return { value, errors, fromEnv };
+  return { value, errors, fromEnv, unset };
 }

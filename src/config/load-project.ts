@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from './config-error.ts';
 import type { Env } from './interpolate-env.ts';
 import { interpolateEnv } from './interpolate-env.ts';
+import type { ProjectUse } from './project-use.ts';
 import { projectSchema } from './schema.ts';
 import { projectSecrets, validateProject, type Project } from './validate-project.ts';
 
@@ -23,6 +24,11 @@ export interface LoadProjectOptions {
   projectDir?: string;
   /** Where `${VAR}` values come from; default `process.env`. */
   env?: Env;
+  /**
+   * What the command uses (`run`, `plan`: one sync; see ./project-use.ts): unset variables of
+   * what it does not use (`server`, alert channels) are no error. Default: everything.
+   */
+  use?: ProjectUse;
 }
 
 /**
@@ -38,7 +44,11 @@ export interface LoadProjectOptions {
 export async function loadProject(options: LoadProjectOptions = {}): Promise<Project> {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
   const { projectFile, raw } = await readProjectFile(projectDir);
-  const { project, issues } = validateProject(raw, options.env ?? process.env, { projectDir, projectFile });
+  const { project, issues } = validateProject(raw, options.env ?? process.env, {
+    projectDir,
+    projectFile,
+    ...(options.use === undefined ? {} : { use: options.use }),
+  });
   if (project === undefined) throw new ConfigError('CONFIG_INVALID', issues, { file: projectFile });
   return project;
 }

@@ -150,8 +150,27 @@ export const SMS_PROVIDERS = ['twilio'] as const;
  */
 export const E164_PATTERN = /^\+[1-9][0-9]{1,14}$/;
 
-const httpUrl = (description: string) =>
-  z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).describe(description);
+/** Whether `url` holds a user name or password (`https://user:pw@host/`). */
+function hasUserInfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An http(s) URL without user info: fetch refuses to send a request to a URL that includes
+ * credentials (Fetch standard, https://fetch.spec.whatwg.org/#dom-request, "includes
+ * credentials"), so `user:pw@` is refused here rather than at send time. `fix` says what to do
+ * instead.
+ */
+const httpUrl = (description: string, fix = 'remove it; this URL takes no credentials') =>
+  z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .refine((url) => !hasUserInfo(url), { error: `must not hold a user name or password ("user:password@"; notifications could never be sent): ${fix}` })
+    .describe(description);
 const e164 = z.string().regex(E164_PATTERN, 'must be a phone number in E.164 form, e.g. "+15550199"');
 
 const slackChannel = z.strictObject({
@@ -185,7 +204,10 @@ const emailChannel = z.strictObject({
 });
 const webhookChannel = z.strictObject({
   type: z.literal('webhook'),
-  url: httpUrl('The URL notifications are POSTed to as JSON.'),
+  url: httpUrl(
+    'The URL notifications are POSTed to as JSON.',
+    'send credentials as a header under headers instead, e.g. headers: { Authorization: "Basic ${HOOK_BASIC_AUTH}" }',
+  ),
   headers: z
     .record(z.string().min(1), z.string())
     .default({})

@@ -11,6 +11,8 @@ import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
 import { parseCron, scheduleKindProblem } from '../scheduler/sync-schedule.ts';
+import { redact as redactSecrets } from '../http/redact.ts';
+import { dropUnusedUnset, type ProjectUse, type SkippedAlertChannel } from './project-use.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -33,6 +35,12 @@ export type Project = ProjectConfig & {
    * and the password (raw and percent-decoded) and secret query parameters of every source URL.
    */
   secrets: string[];
+  /**
+   * Alert channels left out because a variable they reference is unset, when validated for a
+   * command that sends its sync's alerts (ValidateProjectOptions.use, see ./project-use.ts): a
+   * run warns about each and sends it nothing. Absent otherwise.
+   */
+  skippedAlertChannels?: SkippedAlertChannel[];
 };
 
 /** Which delete behaviours each mode allows (see docs/architecture.md, "Delete behaviour"). */
@@ -47,6 +55,12 @@ export interface ValidateProjectOptions {
   projectDir?: string;
   /** The project file the value came from, kept on the result. */
   projectFile?: string;
+  /**
+   * What the command uses (see ./project-use.ts): the parts it does not use (`server`, alert
+   * channels) are left out when they reference an unset variable, instead of being errors.
+   * Default: everything is used (`validate`, `serve`).
+   */
+  use?: ProjectUse;
 }
 
 /**
@@ -61,17 +75,22 @@ export function validateProject(
   options: ValidateProjectOptions = {},
 ): { project?: Project; issues: ConfigIssue[] } {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
-  const interpolated = interpolateEnv(raw, env);
+  const used = options.use === undefined ? { raw, skippedAlertChannels: undefined } : dropUnusedUnset(raw, interpolateEnv(raw, env).unset, options.use);
+  const interpolated = interpolateEnv(used.raw, env);
   const issues: ConfigIssue[] = [...interpolated.issues];
+  // A value whose variable is unset is told once, by that: not again by the rules it then fails.
+  const unsetPaths = new Set(interpolated.unset.map((u) => formatConfigPath(u.path)));
+  const ruleIssues: ConfigIssue[] = [];
   const secretList = projectSecrets(interpolated.value, interpolated.secrets);
 
   const parsed = projectSchema.safeParse(interpolated.value);
   if (!parsed.success) {
-    issues.push(...zodIssuesToConfigIssues(parsed.error.issues, interpolated.value, projectSchema, mappingSchema));
+    ruleIssues.push(...zodIssuesToConfigIssues(parsed.error.issues, interpolated.value, projectSchema, mappingSchema));
   }
   // Cross-field rules read the interpolated value (not the parse result) so that they run, and
   // their problems are reported, even when the schema found others.
-  issues.push(...crossFieldIssues(interpolated.value));
+  ruleIssues.push(...crossFieldIssues(interpolated.value));
+  issues.push(...ruleIssues.filter((issue) => !unsetPaths.has(issue.path)));
 
   const redacted = issues.map((issue) => ({ ...issue, message: redact(issue.message, secretList) }));
   if (redacted.length > 0 || !parsed.success) return { issues: redacted };
@@ -83,6 +102,7 @@ export function validateProject(
     secrets: secretList,
   };
   if (options.projectFile !== undefined) project.projectFile = path.resolve(options.projectFile);
+  if (used.skippedAlertChannels !== undefined) project.skippedAlertChannels = used.skippedAlertChannels;
   return { project, issues: [] };
 }
 
@@ -118,8 +138,9 @@ export function projectSecrets(interpolated: unknown, fromEnv: readonly string[]
 
 /**
  * api_key values written literally, passwords in source URLs (literal or interpolated), and the
- * alert channels' secrets however written: routing_key, auth_token, webhook_url, smtp_url (whole
- * and its password), header values, and secret query parameters / passwords of a webhook url.
+ * alert channels' secrets however written: routing_key, auth_token (and Twilio's
+ * `account_sid:auth_token` pair, whose base64 is its Basic credentials), webhook_url, smtp_url
+ * (whole and its password), header values, and secret query parameters / passwords of a webhook url.
  */
 function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   if (!isRecord(value)) return;
@@ -130,6 +151,8 @@ function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
       if (typeof channel[key] === 'string') secrets.add(channel[key]);
     }
     if (typeof channel.smtp_url === 'string') for (const s of urlSecrets(channel.smtp_url)) secrets.add(s);
+    // Twilio's HTTP Basic credentials, `account_sid:auth_token`, as the channel encodes them whole.
+    if (typeof channel.account_sid === 'string' && typeof channel.auth_token === 'string') secrets.add(`${channel.account_sid}:${channel.auth_token}`);
     if (typeof channel.url === 'string') for (const s of urlSecrets(channel.url)) secrets.add(s);
     for (const header of Object.values(isRecord(channel.headers) ? channel.headers : {})) {
       if (typeof header === 'string') secrets.add(header);
@@ -173,10 +196,9 @@ export function urlSecrets(url: string): string[] {
   return [...new Set(found)].filter((s) => s !== '');
 }
 
+/** The one redaction of secrets (src/http/redact.ts), with this module's marker. */
 function redact(message: string, secrets: readonly string[]): string {
-  let out = message;
-  for (const secret of secrets) out = out.split(secret).join('[redacted]');
-  return out;
+  return redactSecrets(message, secrets, '[redacted]');
 }
 
 const liquid = new Liquid();

@@ -99,7 +99,8 @@ type Env = { Bindings: Partial<HttpBindings> | undefined };
  * `DELETE /participants/{id}`, `GET /characteristics`. Every `/api` request passes, in order:
  * counted in stats, latency, injected fault (`fail_next`, then random), auth (401), rate limit
  * (429), `Accept` (406), the route (404 when unknown), then for writes `Content-Type` (415) and JSON (400).
- * Test routes: `GET /_emulator/state`, `POST /_emulator/reset`, `GET /_emulator/stats`,
+ * Test routes: `GET /_emulator/state`, `POST /_emulator/reset` (participants, write counts and stats
+ * cleared; ids keep counting, never reused), `GET /_emulator/stats`,
  * `GET /_emulator/writes` (`{ by_email: { "ann@example.com": 2 } }`: writes applied per normalized
  * email since the last reset, see {@link EmulatorState.writeCounts}),
  * `POST /_emulator/characteristics`, `GET|PATCH /_emulator/knobs`.

@@ -83,14 +83,17 @@ export class EmulatorState {
     return this.participants.size;
   }
 
-  /** Removes every participant and restarts ids at 1; characteristics are kept. */
+  /**
+   * Removes every participant; characteristics are kept. Ids are not reused: the next participant
+   * gets the id after the last one ever created, as a real API never hands out an id twice (a
+   * client holding an id from before the reset must find it gone, not another person behind it).
+   */
   reset(): void {
     this.participants.clear();
     this.emailIndex.clear();
     this.writes.clear();
     this.order = [];
     this.orderIsStale = false;
-    this.nextId = 1;
   }
 
   /** Adds or replaces characteristics by slug; a replaced one keeps its id. */

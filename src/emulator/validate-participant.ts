@@ -6,7 +6,8 @@
  * "Characteristics", "Batch upsert").
  */
 import {
-  EMAIL_PATTERN,
+  emailProblem,
+  MAX_CHARACTERISTIC_TEXT_LENGTH,
   MAX_TEXT_LENGTH,
   PARTICIPANT_FIELDS,
   type ApiErrorEntry,
@@ -51,7 +52,9 @@ export function participantError(pointer: string, detail: string): ApiErrorEntry
 /**
  * Validates one participant of a write request. Returns the participant (typed) or the FIRST
  * problem found, as one error entry: the API gives one entry per offending participant.
- * Text length is {@link textLength} (code points), at most {@link MAX_TEXT_LENGTH}.
+ * Text length is {@link textLength} (code points), at most {@link MAX_TEXT_LENGTH} for default fields
+ * and {@link MAX_CHARACTERISTIC_TEXT_LENGTH} for text characteristics; emails are judged by
+ * `emailProblem` (wire.ts), as the client judges them.
  */
 export function validateParticipant(
   raw: unknown,
@@ -78,7 +81,8 @@ export function validateParticipant(
   } else {
     if (typeof email !== 'string') return fail('email', 'email must be a string');
     const trimmed = email.trim();
-    if (!EMAIL_PATTERN.test(trimmed)) return fail('email', 'email is not a valid email address');
+    const problem = emailProblem(trimmed);
+    if (problem !== null) return fail('email', `email ${problem}`);
     if (context.rejectEmail?.test(trimmed)) return fail('email', UNDELIVERABLE_EMAIL_DETAIL);
   }
 
@@ -124,7 +128,8 @@ export function characteristicValueProblem(type: CharacteristicType, value: unkn
   if (value === null) return null;
   switch (type) {
     case 'text':
-      return typeof value === 'string' ? null : 'must be text (a JSON string)';
+      if (typeof value !== 'string') return 'must be text (a JSON string)';
+      return textLength(value) > MAX_CHARACTERISTIC_TEXT_LENGTH ? `is too long (maximum is ${MAX_CHARACTERISTIC_TEXT_LENGTH} characters)` : null;
     case 'number':
       return typeof value === 'number' && Number.isFinite(value) ? null : 'must be a number (a finite JSON number)';
     case 'boolean':

@@ -361,8 +361,8 @@ async function writeParticipants(
     writes.map(({ index, write }): WriteIntent => {
       const row = batch[index]!;
       const kind = operation === 'clear' ? 'clear' : write.participantId === undefined ? 'upsert' : 'update';
-      const email = write.email ?? null;
-      return { pk: row.pk, kind, email, emailKey: email === null ? null : row.emailKey, participantId: write.participantId ?? null, payload: row.payload };
+      // A clear sends no email, but its intent holds the participant's email against other keys.
+      return { pk: row.pk, kind, email: write.email ?? null, emailKey: row.emailKey, participantId: write.participantId ?? null, payload: row.payload };
     }),
   );
   const send = async (rows: readonly PlannedWrite[]): Promise<RowResult[]> => {
@@ -410,11 +410,13 @@ async function writeParticipants(
   if (notApplied.length > 0) settleUnapplied(ctx, notApplied);
 }
 
-/** An `onAttempt` that records when each retry of the writes of `pks` goes on the wire (their intents' sentAt). */
-function retriesTouch(ctx: Context, pks: readonly string[]): (attempt: number) => void {
-  return (attempt) => {
-    if (attempt > 1) ctx.store.touchIntents(ctx.syncName, pks);
-  };
+/**
+ * An `onAttempt` that records when each attempt of the writes of `pks` goes on the wire (their
+ * intents' sentAt): a split half, a retry or an attempt held at the rate-limit gate goes later
+ * than the intent was recorded, and the late-write horizon counts from the last one.
+ */
+function retriesTouch(ctx: Context, pks: readonly string[]): () => void {
+  return () => ctx.store.touchIntents(ctx.syncName, pks);
 }
 
 /** Removes the intents of writes that cannot have been applied (only 429s, or never sent): nothing is in doubt. */
@@ -543,6 +545,11 @@ async function clearRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> 
       outcomes[index] = { ok: true, id: '' };
       return;
     }
+    const waits = removedRowWaits(ctx, row, id);
+    if (waits !== null) {
+      outcomes[index] = { waits };
+      return;
+    }
     const last = JSON.parse(row.payload) as Record<string, unknown>;
     const fields = Object.entries(last).flatMap(([field, value]) =>
       field === 'characteristics' ? Object.keys(value as object).map((slug) => `characteristics.${slug}`) : [field],
@@ -563,10 +570,24 @@ async function deleteRow(ctx: Context, row: PlannedRow): Promise<Outcome> {
   if (row.heldBy !== null) return { ok: true, id: '' };
   const id = row.participantId ?? ctx.stage.directoryId(row.emailKey);
   if (id === null) return { ok: true, id: '' }; // no such participant: nothing left to delete
+  const waits = removedRowWaits(ctx, row, id);
+  if (waits !== null) return { waits };
   const batch = { id: `b${++ctx.batches}`, index: 0 };
-  ctx.store.recordIntents(ctx.syncName, ctx.runId, [{ pk: row.pk, kind: 'delete', email: null, emailKey: null, participantId: id, payload: null }]);
+  // The intent holds the participant and its email against other keys until it is settled.
+  ctx.store.recordIntents(ctx.syncName, ctx.runId, [{ pk: row.pk, kind: 'delete', email: null, emailKey: row.emailKey, participantId: id, payload: null }]);
   const onAttempt = retriesTouch(ctx, [row.pk]);
   return { ...(await ctx.destination.deleteParticipant(id, { tag: batchCallTag('delete', batch.id, 0, 1), onAttempt })), batch };
+}
+
+/**
+ * Why a removed row's delete behaviour must wait, or `null`: another key's write that may still
+ * land names its participant or its email (a key taking it over whose write is in doubt).
+ */
+function removedRowWaits(ctx: Context, row: PlannedRow, participantId: string): string | null {
+  const holder = ctx.stage.participantHolder(participantId, row.pk) ?? ctx.stage.emailHolder(row.emailKey, row.pk);
+  return holder === null
+    ? null
+    : `waits: a write of primary key ${holder} that may still land names this participant; its delete behaviour applies once that write is settled`;
 }
 
 /**

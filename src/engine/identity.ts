@@ -95,7 +95,8 @@ export interface DirectoryFacts {
  * - by id (`update`, `clear`): the participant exists: its email is recorded as the directory
  *   shows it and the row is sent again; it does not: the id is dropped (a clear: the row is
  *   forgotten, nothing is left to clear);
- * - `delete`: the participant is gone: the row is forgotten; else nothing was applied (kept);
+ * - `delete`: the participant is gone: the row is forgotten, and a key that took the participant
+ *   over meanwhile loses it (it is written again); else nothing was applied (kept);
  * - by email (`upsert`): a participant holds the email: it is recorded as the row's and the row
  *   is sent again (the write may or may not have been applied); none does: nothing was applied;
  * - `create`: a participant holds the email: it is the create's, recorded with what was sent
@@ -111,7 +112,7 @@ export function settleIntent(
   if (intent.kind === 'delete' || intent.kind === 'clear' || intent.kind === 'update') {
     const id = intent.participantId!;
     const email = directory.emailOf(id);
-    if (intent.kind === 'delete') return { pk, snapshot: email === undefined ? 'forget' : 'keep' };
+    if (intent.kind === 'delete') return email === undefined ? { pk, snapshot: 'forget', gone: id } : { pk, snapshot: 'keep' };
     if (email === undefined) {
       if (intent.kind === 'clear' || row === null) return { pk, snapshot: intent.kind === 'clear' ? 'forget' : 'keep' };
       return record(pk, null, row.email, intent.payload ?? '{}', true);

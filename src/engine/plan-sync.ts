@@ -21,6 +21,7 @@ import {
   createDestination,
   destinationChangeError,
   destinationFingerprint,
+  guardEmailMoves,
   guardMassDelete,
   identityChangeError,
   resolveSync,
@@ -112,6 +113,9 @@ export async function planSync(options: {
       ? null
       : (await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), target, 'plan')) ??
         identityChangeError(store, options.sync, snapshotIdentityOf(project, options.sync), 'plan');
+    const firstSync = store.snapshotSize(options.sync) === 0;
+    // The run finishes an unfinished --reset-cdc instead (it records rows, sends nothing, no guard).
+    const finishesResetCdc = options.fullResync ? null : unfinishedResetCdc(store, options.sync);
     const { counts, stage, source } = await stageModel({
       project,
       syncName: options.sync,
@@ -124,9 +128,9 @@ export async function planSync(options: {
       const refused =
         moved !== null
           ? { code: moved.code as 'DESTINATION_CHANGED' | 'IDENTITY_CHANGED', message: moved.message }
-          : options.allowMassDelete || options.fullResync
+          : options.allowMassDelete || finishesResetCdc !== null
             ? null
-            : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage);
+            : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage, options.fullResync === true);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
       if (decides) await readDirectory(target, stage);
@@ -152,10 +156,15 @@ export async function planSync(options: {
         unsent: emptyClassCounts(),
         api_calls: apiCalls,
         duration_ms: Date.now() - started,
+        model_read: true,
+        // Before the run sends anything: the rows already in sync.
+        in_sync: counts.unchanged,
+        known_invalid: counts.invalid > 0 ? stage.knownInvalidCount() : 0,
+        first_sync: firstSync,
         already_exists: alreadyExists,
         refused,
         in_doubt: store.intentsInDoubt(options.sync).length,
-        finishes_reset_cdc: options.fullResync ? null : unfinishedResetCdc(store, options.sync),
+        finishes_reset_cdc: finishesResetCdc,
         sample,
         invalid_rows: invalid,
       };
@@ -168,10 +177,14 @@ export async function planSync(options: {
   }
 }
 
-/** The run's mass-delete guard (run-sync.ts), as a refusal to report instead of an error to throw. */
-function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Stage): PlanReport['refused'] {
+/**
+ * The run's mass-delete guard (run-sync.ts), as a refusal to report instead of an error to throw;
+ * a full resync meets only its email-move half.
+ */
+function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Stage, fullResync: boolean): PlanReport['refused'] {
   try {
-    guardMassDelete(counts, synced, sync, stage);
+    if (fullResync) guardEmailMoves(synced, sync, stage);
+    else guardMassDelete(counts, synced, sync, stage);
     return null;
   } catch (error) {
     if (error instanceof RunError && (error.code === 'MASS_DELETE_GUARD' || error.code === 'MASS_EMAIL_MOVE_GUARD')) return { code: error.code, message: error.message };

@@ -12,7 +12,7 @@ import {
   parseFieldTarget,
   type FieldTarget,
 } from '../destinations/user-interviews/fields.ts';
-import type { CharacteristicType, CharacteristicValue } from '../destinations/user-interviews/wire.ts';
+import { MAX_PARTICIPANT_JSON_BYTES, type CharacteristicType, type CharacteristicValue } from '../destinations/user-interviews/wire.ts';
 import type { JsonValue, Row } from '../sources/source.ts';
 
 /**
@@ -158,6 +158,31 @@ export function primaryKeyText(value: JsonValue): string | null {
   if (typeof value === 'string') return value.trim() === '' ? null : value;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return null;
+}
+
+/**
+ * Why a participant is too large to send, or `null`: its email and mapped fields (`payload`, their
+ * {@link canonicalJson}) over {@link MAX_PARTICIPANT_JSON_BYTES} bytes of JSON. The reason names
+ * its largest fields. Cheap for the usual row: bytes are counted only for a long payload.
+ */
+export function oversizeReason(email: string, fields: MappedFields, payload: string): string | null {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a short text cannot be over the limit.
+  if ((payload.length + email.length) * 3 + 16 <= MAX_PARTICIPANT_JSON_BYTES) return null;
+  const bytes = Buffer.byteLength(payload) + Buffer.byteLength(JSON.stringify(email)) + '"email":,'.length;
+  if (bytes <= MAX_PARTICIPANT_JSON_BYTES) return null;
+  const sizes: Array<[string, number]> = [];
+  for (const [field, value] of Object.entries(fields)) {
+    if (field === 'characteristics' && value !== null && typeof value === 'object') {
+      for (const [slug, v] of Object.entries(value)) sizes.push([`characteristics.${slug}`, Buffer.byteLength(JSON.stringify(v))]);
+    } else {
+      sizes.push([field, Buffer.byteLength(JSON.stringify(value))]);
+    }
+  }
+  const largest = sizes.sort((a, b) => b[1] - a[1]).slice(0, 3).map(([field, n]) => `${field} ${n} bytes`);
+  return (
+    `the participant is ${bytes} bytes of JSON, over the limit of ${MAX_PARTICIPANT_JSON_BYTES} bytes (64 KiB) per participant ` +
+    `(largest: ${largest.join(', ')}): shorten these values in the model, or stop mapping them`
+  );
 }
 
 /** Serializes mapped fields with sorted keys, so equal values always give equal text. */

@@ -9,7 +9,7 @@ import type { Destination } from '../destinations/destination.ts';
 import { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
 import { UserInterviewsDestination } from '../destinations/user-interviews/user-interviews-destination.ts';
 import { PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
-import { HttpClient } from '../http/http-client.ts';
+import { HttpClient, redact } from '../http/http-client.ts';
 import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
 import type { Source } from '../sources/source.ts';
@@ -31,7 +31,7 @@ import { execute, type ExecuteResult } from './execute.ts';
 import { resetCdc } from './reset-cdc.ts';
 import { plan } from './plan.ts';
 import { RowMapper } from './row-mapper.ts';
-import { completedStatus, emptyClassCounts, emptyCounts, unsentCounts, type RunSummary } from './run-summary.ts';
+import { completedStatus, emptyClassCounts, emptyCounts, inSyncCount, unsentCounts, type RunSummary } from './run-summary.ts';
 import { settleInDoubt } from './settle-in-doubt.ts';
 
 export interface RunSyncOptions {
@@ -104,6 +104,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
   const trigger = options.trigger ?? 'manual';
 
   let keeper: LockKeeper | undefined;
+  let recorded = false;
   try {
     const lock = store.acquireLock(syncName, runId);
     if (!lock.ok) {
@@ -142,6 +143,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
 
     let counts: PlanCounts = emptyCounts();
     let result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
+    let modelRead = false;
+    let firstSync = false;
+    let knownInvalid = 0;
     const summarize = (status: RunSummary['status'], error?: string): RunSummary => ({
       run_id: runId,
       sync: syncName,
@@ -153,14 +157,25 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       unsent: unsentCounts(counts, result),
       api_calls: apiCalls,
       duration_ms: Date.now() - startedAt.getTime(),
-      ...(error === undefined ? {} : { error }),
+      // A run's error is recorded and printed: whatever it quotes, no secret in any form (src/http/redact.ts).
+      ...(error === undefined ? {} : { error: redact(error, project.secrets) }),
+      model_read: modelRead,
+      in_sync: inSyncCount(counts, result.succeeded),
+      known_invalid: knownInvalid,
+      first_sync: firstSync,
     });
 
     let summary: RunSummary;
     let staged: StagedModel | null = null;
     try {
-      await checkDestination(store, syncName, fingerprint, target, runId, mode);
-      checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, mode);
+      // The user's own flags decide whether a changed destination or identity may replace the
+      // snapshot: finishing an unfinished reset CDC never does by itself.
+      const asked = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true };
+      await checkDestination(store, syncName, fingerprint, target, runId, asked);
+      checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, asked);
+      // Nothing to diff against: every row is added, and what left the model before is unknown
+      // (a reset CDC sends nothing: it only records the rows).
+      firstSync = !mode.resetCdc && store.snapshotSize(syncName) === 0;
       // Once the model is read, writes an earlier run left in doubt are settled: the diff then
       // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
       // next run finishes it.
@@ -172,10 +187,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       };
       staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: mode.fullResync, signal, beforeDiff });
       counts = staged.counts;
+      modelRead = true;
       recordInvalid(store, staged.stage, events, runId, syncName);
+      if (counts.invalid > 0) knownInvalid = staged.stage.knownInvalidCount();
       events.emit('run:planned', { runId, sync: syncName, counts });
-      if (!options.allowMassDelete && !mode.fullResync && !mode.resetCdc) {
-        guardMassDelete(counts, store.snapshotSize(syncName), sync, staged.stage);
+      if (!options.allowMassDelete && !mode.resetCdc) {
+        // A full resync applies no delete behaviour, but it renames participants like any run.
+        if (mode.fullResync) guardEmailMoves(store.snapshotSize(syncName), sync, staged.stage);
+        else guardMassDelete(counts, store.snapshotSize(syncName), sync, staged.stage);
       }
       const executeOptions = {
         runId,
@@ -198,7 +217,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         ? summarize('failed', lostLock())
         : result.interrupted
           ? summarize('interrupted', 'stopped before every row was sent; the next run resumes')
-          : summarize(completedStatus(counts, result.rejected, unsentCounts(counts, result)));
+          : summarize(completedStatus(counts, result.rejected, unsentCounts(counts, result), knownInvalid));
     } catch (error) {
       summary = lockLost.signal.aborted
         ? summarize('failed', lostLock())
@@ -223,13 +242,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       error: summary.error ?? null,
     });
     events.emit('run:end', { runId, sync: syncName, summary });
+    recorded = true;
     return summary;
   } finally {
     const stopped = keeper?.stop();
     // A release that fails (the database stayed busy) throws, though the run is recorded: the
-    // caller may try again (serve does); otherwise the lease runs out by itself.
+    // caller may try again (serve does); otherwise the lease runs out by itself. When the run
+    // itself failed to be recorded, its error is the one thrown: a release failing for the same
+    // cause (a read-only or damaged state database) is only a warning, never hiding it.
     try {
       store.releaseLock(syncName, runId);
+    } catch (error) {
+      if (recorded) throw error;
+      events.emit('run:warning', { runId, sync: syncName, message: `releasing the run lock failed too: ${error instanceof Error ? error.message : String(error)}` });
     } finally {
       await stopped;
     }
@@ -272,8 +297,10 @@ export function createDestination(
   signal?: AbortSignal,
 ): Destination {
   const baseUrl = destination.base_url ?? PRODUCTION_BASE_URL;
+  const name = Object.entries(project.destinations).find(([, d]) => d === destination)?.[0];
   const http = new HttpClient({
     baseUrl,
+    ...(name === undefined ? {} : { settingsPath: `destinations.${name}` }),
     headers: UserInterviewsClient.headers(destination.api_key),
     timeoutMs: destination.timeout_ms,
     maxAttempts: destination.max_attempts,
@@ -523,19 +550,7 @@ export function guardMassDelete(
   stage: Pick<Stage, 'heldRemovedCount' | 'emailMoveCount'>,
 ): void {
   if (synced === 0) return;
-  // Many keys moving to new emails at once is the sign of keys that changed meaning (a table
-  // reloaded with new surrogate keys): each would rename a participant to another person's email.
-  // Insert mode renames nobody; a handful of moves is people changing their address.
-  const moves = sync.mode === 'insert' ? 0 : stage.emailMoveCount();
-  if (moves >= MASS_EMAIL_MOVE_MIN_ROWS && moves / synced > sync.max_delete_share) {
-    throw new RunError(
-      'MASS_EMAIL_MOVE_GUARD',
-      `this run would move the email of ${moves} of ${synced} synced participants (${((moves / synced) * 100).toFixed(0)}%, more than ` +
-        `max_delete_share ${sync.max_delete_share}); nothing was sent. If these people really changed their emails, run again with ` +
-        `--allow-mass-delete. If the model's keys were reassigned (a table reloaded with new surrogate keys), they name other people ` +
-        `now: set primary_key to a stable column (an external id) and run with --full-resync, which matches every row by email`,
-    );
-  }
+  guardEmailMoves(synced, sync, stage);
   if (counts.queried === 0) {
     throw new RunError(
       'MASS_DELETE_GUARD',
@@ -551,6 +566,29 @@ export function guardMassDelete(
     throw new RunError(
       'MASS_DELETE_GUARD',
       `this run would ${sync.delete_behavior} ${acted} of ${synced} synced rows (${(share * 100).toFixed(0)}%, more than max_delete_share ${sync.max_delete_share}); nothing was sent. If that is intended, run again with --allow-mass-delete`,
+    );
+  }
+}
+
+/**
+ * The email-move half of the guard: refuses a run that would move the email of more than
+ * `max_delete_share` of the `synced` participants (at least {@link MASS_EMAIL_MOVE_MIN_ROWS};
+ * upsert and update modes), a full resync included.
+ * @throws RunError (`MASS_EMAIL_MOVE_GUARD`) naming `--allow-mass-delete`
+ */
+export function guardEmailMoves(synced: number, sync: Project['syncs'][string], stage: Pick<Stage, 'emailMoveCount'>): void {
+  if (synced === 0) return;
+  // Many keys moving to new emails at once is the sign of keys that changed meaning (a table
+  // reloaded with new surrogate keys): each would rename a participant to another person's email.
+  // Insert mode renames nobody; a handful of moves is people changing their address.
+  const moves = sync.mode === 'insert' ? 0 : stage.emailMoveCount();
+  if (moves >= MASS_EMAIL_MOVE_MIN_ROWS && moves / synced > sync.max_delete_share) {
+    throw new RunError(
+      'MASS_EMAIL_MOVE_GUARD',
+      `this run would move the email of ${moves} of ${synced} synced participants (${((moves / synced) * 100).toFixed(0)}%, more than ` +
+        `max_delete_share ${sync.max_delete_share}); nothing was sent. If these people really changed their emails, run again with ` +
+        `--allow-mass-delete. If the model's keys were reassigned (a table reloaded with new surrogate keys), they name other people ` +
+        `now: set primary_key to a stable column (an external id) and run with --full-resync, which matches every row by email`,
     );
   }
 }

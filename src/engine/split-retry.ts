@@ -1,9 +1,10 @@
 /**
  * Split retries: the batch endpoint is all or nothing (see shared docs: user-interviews-api,
  * "Batch upsert", [confirmed]), so one bad participant rejects a whole batch. A batch rejected as
- * a whole by validation (`422`) is split in halves, and each half sent again, until every row is
- * accepted or rejected on its own with its own error. A request refused for another reason
- * (`400`, `403`, `404`…) is not split: every half would be refused the same way.
+ * a whole by validation (`422`) or for its size (`413`, see the client's batchUpsert) is split in
+ * halves, and each half sent again, until every row is accepted or rejected on its own with its
+ * own error. A request refused for another reason (`400`, `403`, `404`…) is not split: every half
+ * would be refused the same way.
  */
 import type { RowResult } from '../destinations/destination.ts';
 

@@ -27,6 +27,8 @@ export const HTTP_ERROR_CODES = [
   'HTTP_REQUEST_REFUSED',
   /** The client's AbortSignal ended the request while it waited (rate-limit gate, backoff); no exchange was cut. */
   'HTTP_ABORTED',
+  /** Nothing accepted the connection at the base URL's host and port (`ECONNREFUSED`), on the one retry too. */
+  'HTTP_CONNECTION_REFUSED',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
 
@@ -73,15 +75,27 @@ export class HttpUnauthorizedError extends HttpError {
   }
 }
 
+/**
+ * Where the settings of the destination behind a client live in the project file, for messages
+ * that tell which key to change: `destinations.panel` gives `destinations.panel.max_attempts`.
+ * Without one, messages say "the destination's max_attempts".
+ */
+export function settingKey(settingsPath: string | undefined, key: 'max_attempts' | 'timeout_ms' | 'base_url'): string {
+  return settingsPath === undefined ? `the destination's ${key}` : `${settingsPath}.${key}`;
+}
+
 /** One attempt got no complete response (headers and body) within `timeoutMs`. Retryable. */
 export class HttpTimeoutError extends HttpError {
   readonly timeoutMs: number;
-  /** @param target `METHOD url`, secrets already redacted. */
-  constructor(target: string, timeoutMs: number, cause?: unknown) {
+  /**
+   * @param target `METHOD url`, secrets already redacted.
+   * @param settingsPath e.g. `destinations.panel`, to name the key to raise (see {@link settingKey}).
+   */
+  constructor(target: string, timeoutMs: number, cause?: unknown, settingsPath?: string) {
     super(
       'HTTP_TIMEOUT',
-      `${target} timed out after ${timeoutMs} ms: the API is slow or unreachable; raise the ` +
-        `timeout if this persists (a timed-out request may still have been applied)`,
+      `${target} timed out after ${timeoutMs} ms: the API is slow or unreachable; raise ` +
+        `${settingKey(settingsPath, 'timeout_ms')} if this persists (a timed-out request may still have been applied)`,
       { cause, retryable: true },
     );
     this.name = 'HttpTimeoutError';
@@ -118,13 +132,15 @@ export class HttpTransientExhaustedError extends HttpError {
   /**
    * @param target `METHOD url`, secrets already redacted.
    * @param last the last failure: a retryable status, or the last timeout / network error (also the `cause`).
+   * @param settingsPath e.g. `destinations.panel`, to name the keys to raise (see {@link settingKey}).
    */
-  constructor(target: string, attempts: number, last: { status: number } | { error: HttpError }) {
+  constructor(target: string, attempts: number, last: { status: number } | { error: HttpError }, settingsPath?: string) {
     const lastText = 'status' in last ? `HTTP ${last.status}` : last.error.message;
     super(
       'HTTP_TRANSIENT_EXHAUSTED',
       `${target} failed ${attempts} time(s) with transient errors (last: ${lastText}): the API is ` +
-        `unavailable or overloaded; run the sync again later, or raise max attempts / timeout`,
+        `unavailable or overloaded; run the sync again later, or raise ${settingKey(settingsPath, 'max_attempts')} (now ${attempts}) ` +
+        `or ${settingKey(settingsPath, 'timeout_ms')}`,
       {
         status: 'status' in last ? last.status : null,
         cause: 'error' in last ? last.error : undefined,
@@ -135,6 +151,35 @@ export class HttpTransientExhaustedError extends HttpError {
     this.attempts = attempts;
   }
 }
+
+/**
+ * Nothing accepted the connection (`ECONNREFUSED`) at the base URL's host and port, on the first
+ * attempt and on its one retry: a mistyped port or host, or an API that is not running. Not a
+ * transient overload, so it is not retried further, and every further request would meet it:
+ * the run stops at once ({@link failsEveryRequest}). Nothing was sent, so nothing is in doubt.
+ */
+export class HttpConnectionRefusedError extends HttpError {
+  /** `host:port` that refused the connection. */
+  readonly address: string;
+  /**
+   * @param target `METHOD url`, secrets already redacted.
+   * @param address `host:port` of the URL, e.g. `127.0.0.1:4011`.
+   * @param settingsPath e.g. `destinations.panel`, to name the key to check (see {@link settingKey}).
+   */
+  constructor(target: string, address: string, attempts: number, cause: unknown, settingsPath?: string) {
+    super(
+      'HTTP_CONNECTION_REFUSED',
+      `${target} failed: connection refused at ${address} (${attempts} attempt${attempts === 1 ? '' : 's'}): nothing listens there; ` +
+        `check the host and port of ${settingKey(settingsPath, 'base_url')}, and that the API (or the emulator) is running`,
+      { cause, retryable: false },
+    );
+    this.name = 'HttpConnectionRefusedError';
+    this.address = address;
+  }
+}
+
+/** Attempts a request makes while its connection is refused (`ECONNREFUSED`): the first and one retry. */
+export const MAX_REFUSED_ATTEMPTS = 2;
 
 /** `429` responses asked one request to wait longer, in total, than `maxRateLimitWaitMs`. */
 export class HttpRateLimitExceededError extends HttpError {
@@ -192,7 +237,8 @@ export class HttpAbortedError extends HttpError {
 /**
  * Whether a failure would meet every further request of the client as well, so that whoever sends
  * many (a run) should stop at once rather than send the rest: a refused API key (`401`), a request
- * refused as a whole ({@link HttpRequestRefusedError}: wrong base_url, missing permission), or a
+ * refused as a whole ({@link HttpRequestRefusedError}: wrong base_url, missing permission), a
+ * connection refused on its retry too ({@link HttpConnectionRefusedError}: a mistyped port), or a
  * failure below HTTP a retry cannot fix (DNS, TLS, bad URL; see {@link isRetryableNetworkError}).
  */
 export function failsEveryRequest(error: unknown): boolean {
@@ -200,20 +246,22 @@ export function failsEveryRequest(error: unknown): boolean {
   return (
     error.code === 'HTTP_UNAUTHORIZED' ||
     error.code === 'HTTP_REQUEST_REFUSED' ||
+    error.code === 'HTTP_CONNECTION_REFUSED' ||
     (error.code === 'HTTP_NETWORK' && !error.retryable)
   );
 }
 
 /**
  * The `4xx` statuses by which the API refuses what a request carries, not its route or the key's
- * permission: `400` (malformed), `409` (conflict with the participant's state), `422` (validation).
+ * permission: `400` (malformed), `409` (conflict with the participant's state), `413` (too large),
+ * `422` (validation).
  * On a single-row endpoint (`POST /participants`, `DELETE /participants/{id}`) such an answer is
  * that row's rejection, and the run goes on; `401`, `403`, `404` and the other `4xx` say the route
  * or the permission is wrong, which every further request would meet too. The batch endpoint
- * splits on `422` only (see engine/split-retry.ts). See shared docs: user-interviews-api, "Limits
+ * splits on `422` and `413` only (see engine/split-retry.ts). See shared docs: user-interviews-api, "Limits
  * and errors" [assumed].
  */
-const CONTENT_REFUSAL_STATUSES = [400, 409, 422] as const;
+const CONTENT_REFUSAL_STATUSES = [400, 409, 413, 422] as const;
 const CONTENT_REFUSALS: ReadonlySet<number> = new Set(CONTENT_REFUSAL_STATUSES);
 
 /** Whether `status` refuses what a request carries (one of {@link CONTENT_REFUSAL_STATUSES}). */

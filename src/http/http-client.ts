@@ -15,10 +15,13 @@ import {
   HttpRateLimitExceededError,
   HttpTimeoutError,
   HttpTransientExhaustedError,
+  HttpConnectionRefusedError,
+  MAX_REFUSED_ATTEMPTS,
   HttpUnauthorizedError,
   isRetryableStatus,
 } from './errors.ts';
 import { RateLimitGate } from './rate-limit-gate.ts';
+import { redact } from './redact.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -85,6 +88,11 @@ export interface HttpClientOptions {
   signal?: AbortSignal;
   /** Replaces the real timer (tests); it should reject at once when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Where the destination's settings live in the project file, e.g. `destinations.panel`: errors
+   * then name the key to change (`destinations.panel.max_attempts`). Optional.
+   */
+  settingsPath?: string;
 }
 
 /** One request: `path` is relative to the base URL and may carry a query (already encoded). */
@@ -128,27 +136,8 @@ export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 10 * 60_000;
 /** Wait after a `429` without a usable `Retry-After`, ms. */
 export const DEFAULT_RETRY_AFTER_MS = 1_000;
 
-const REDACTED = '[REDACTED]';
-
-/**
- * Replaces every occurrence of each non-empty secret in `text` by `[REDACTED]`, including its
- * percent-encoded and JSON-escaped forms (how it appears in a URL or a JSON body).
- */
-export function redact(text: string, secrets: readonly string[]): string {
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    if (!secret) continue;
-    forms.add(secret);
-    forms.add(encodeURIComponent(secret));
-    forms.add(JSON.stringify(secret).slice(1, -1));
-  }
-  let out = text;
-  // Longest first, so that a secret containing another is replaced whole.
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    if (form) out = out.split(form).join(REDACTED);
-  }
-  return out;
-}
+/** The one redaction of secrets (see ./redact.ts), exported here too for the callers that imported it from here. */
+export { redact };
 
 /**
  * `Retry-After` as a wait in ms from `nowMs`: delta seconds (`"2"`, decimals accepted) or an HTTP
@@ -173,6 +162,8 @@ type AttemptOutcome =
  * - `HTTP_TRANSIENT_EXHAUSTED` when `maxAttempts` attempts failed with 5xx/408/timeout/reset;
  * - `HTTP_RATE_LIMIT_EXCEEDED` when `429`s would make it wait over `maxRateLimitWaitMs`;
  * - `HTTP_NETWORK` for a failure that is not retryable (DNS, bad URL, TLS);
+ * - `HTTP_CONNECTION_REFUSED` when the connection is refused (`ECONNREFUSED`) on the first attempt
+ *   and on its one retry ({@link MAX_REFUSED_ATTEMPTS}): a wrong host or port, not an overload;
  * - `HTTP_ABORTED` when `signal` aborted while the request waited before an exchange.
  *
  * A `429` closes the rate-limit gate until its `Retry-After` time: every request through that gate
@@ -246,6 +237,7 @@ export class HttpClient {
   ): Promise<HttpResponse<T>> {
     let exchange = 0;
     let failures = 0;
+    let refused = 0;
     let rateLimitWaitedMs = 0;
     let mayHaveApplied = false;
 
@@ -299,14 +291,22 @@ export class HttpClient {
         if (status >= 500) mayHaveApplied = sent(true);
         failures += 1;
         if (failures >= this.options.maxAttempts) {
-          throw new HttpTransientExhaustedError(target, failures, { status });
+          throw new HttpTransientExhaustedError(target, failures, { status }, this.options.settingsPath);
         }
       } else {
         if (!outcome.error.retryable) throw outcome.error;
-        mayHaveApplied = sent(true);
+        if (outcome.error instanceof HttpNetworkError && outcome.error.networkCode === 'ECONNREFUSED') {
+          // Nothing was sent; a refusal that outlasts one retry is a wrong host or port, not a hiccup.
+          refused += 1;
+          if (refused >= Math.min(MAX_REFUSED_ATTEMPTS, this.options.maxAttempts)) {
+            throw new HttpConnectionRefusedError(target, hostAndPort(url), refused, outcome.error, this.options.settingsPath);
+          }
+        } else {
+          mayHaveApplied = sent(true);
+        }
         failures += 1;
         if (failures >= this.options.maxAttempts) {
-          throw new HttpTransientExhaustedError(target, failures, { error: outcome.error });
+          throw new HttpTransientExhaustedError(target, failures, { error: outcome.error }, this.options.settingsPath);
         }
       }
       await this.pause(this.backoffMs(failures, retryAfterMs), target);
@@ -333,7 +333,7 @@ export class HttpClient {
       return { kind: 'response', status: res.status, text, headers: Object.fromEntries(res.headers) };
     } catch (error) {
       if (signal.aborted || (error as { name?: unknown } | null)?.name === 'TimeoutError') {
-        return { kind: 'error', error: new HttpTimeoutError(target, this.options.timeoutMs, error) };
+        return { kind: 'error', error: new HttpTimeoutError(target, this.options.timeoutMs, error, this.options.settingsPath) };
       }
       return { kind: 'error', error: new HttpNetworkError(target, redact(describe(error), this.secrets), error) };
     }
@@ -398,4 +398,14 @@ function describe(error: unknown): string {
   }
   if (parts.length === 0) parts.push(String(error));
   return parts.join(': ') + (code ? ` (${code})` : '');
+}
+
+/** `host:port` of a URL, the port spelled out even when it is the scheme's default. */
+function hostAndPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return url;
+  }
 }

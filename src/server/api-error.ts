@@ -14,6 +14,8 @@ export const API_ERRORS = {
   SYNC_ALREADY_RUNNING: 409,
   /** A follow-up run with other options (full_resync, reset_cdc) is already queued. */
   QUEUED_WITH_OTHER_OPTIONS: 409,
+  /** The request body is larger than the server reads (`MAX_REQUEST_BODY_BYTES`, src/server/create-app.ts). */
+  PAYLOAD_TOO_LARGE: 413,
   INTERNAL: 500,
   /** The server is stopping and takes no more runs. */
   SHUTTING_DOWN: 503,

@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
@@ -28,6 +29,12 @@ export const DEFAULT_ROWS_LIMIT = 1_000;
 export const DEFAULT_CALLS_LIMIT = 1_000;
 /** Runs listed when `limit` is not given. */
 export const DEFAULT_RUNS_LIMIT = 20;
+/**
+ * Largest request body the server reads, bytes (64 KiB): a trigger's body is a few dozen bytes.
+ * A larger one (by `Content-Length`, or counted as it streams in) is answered `413
+ * PAYLOAD_TOO_LARGE` before it is held in memory.
+ */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 /** What the app reads and starts runs with. */
 export interface AppDependencies {
@@ -99,6 +106,27 @@ export function createApp(deps: AppDependencies): Hono {
   // A browser that follows a mistyped link gets the UI, which shows its own "Page not found".
   app.notFound((c) =>
     wantsUiIndex(c) ? uiNotFound(c) : json(c, apiErrorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see the API under /api/v1`), 404),
+  );
+
+  // First, so that it wraps every response (413s included): JSON is never sniffed as another type
+  // by a browser, nor kept by a cache (it may hold row errors).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.res.headers.get('Content-Type')?.startsWith('application/json')) {
+      c.res.headers.set('X-Content-Type-Options', 'nosniff');
+      c.res.headers.set('Cache-Control', 'no-store');
+    }
+  });
+
+  // Before anything reads a body, and before the token check: an unauthenticated client cannot
+  // make the server hold a large body either.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_REQUEST_BODY_BYTES,
+      onError: (c) =>
+        c.json(apiErrorBody('PAYLOAD_TOO_LARGE', `the request body is larger than ${MAX_REQUEST_BODY_BYTES} bytes; send a smaller one (a trigger takes {"full_resync": true} or {"reset_cdc": true})`), 413),
+    }),
   );
 
   // Registered before the token check: the one route a load balancer may call without a token.

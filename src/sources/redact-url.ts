@@ -2,6 +2,7 @@
  * Keeping passwords out of error messages: connection URLs are shown with the password
  * replaced, and engine messages are scrubbed of it.
  */
+import { redact } from '../http/redact.ts';
 
 /**
  * `postgres://user:secret@host:5432/db` -> `postgres://user:***@host:5432/db`. Query-string
@@ -34,8 +35,13 @@ export function passwordOf(url: string): string | undefined {
   }
 }
 
-/** `message` with every occurrence of the password of `url` replaced by `***`. */
+/**
+ * `message` with the password of `url` replaced by `***`, in every form and by the rule for short
+ * secrets of the one redaction (src/http/redact.ts): a password shorter than 8 characters is
+ * replaced only where it stands as a whole token, so that `PG_PASSWORD=e` does not garble
+ * `database "x" does not exist`.
+ */
 export function scrubPassword(message: string, url: string): string {
   const password = passwordOf(url);
-  return password ? message.split(password).join('***') : message;
+  return password ? redact(message, [password], '***') : message;
 }

@@ -2,10 +2,14 @@
  * The state database's schema, as numbered migrations applied in order. A migration is never
  * edited once released: a change is a new migration.
  */
+import type Database from 'better-sqlite3';
+import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after `sql`, in the same transaction: for a change SQL alone cannot compute. */
+  transform?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -235,6 +239,9 @@ export const MIGRATIONS: readonly Migration[] = [
         sent_at TEXT NOT NULL,
         PRIMARY KEY (sync, pk)
       ) WITHOUT ROWID;
+      -- A write in doubt holds its email and participant against other keys' writes.
+      CREATE INDEX write_intents_by_email ON write_intents (sync, email_key);
+      CREATE INDEX write_intents_by_participant ON write_intents (sync, participant_id);
       INSERT INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
         SELECT sync, pk, 'create', email_key, email_key, NULL, NULL, run_id, sent_at FROM insert_intents;
       DROP TABLE insert_intents;
@@ -253,5 +260,24 @@ export const MIGRATIONS: readonly Migration[] = [
         run_id TEXT NOT NULL
       ) WITHOUT ROWID;
     `,
+  },
+  {
+    version: 10,
+    name: 'email keys in Unicode NFC with IDNA ASCII domains',
+    // email_key became NFC with the domain in IDNA ASCII form (see normalizeEmail): keys recorded
+    // before, for non-ASCII emails only, are computed again from the email stored beside them, so
+    // that a snapshot row is not taken for an email move (and its participant renamed) by the
+    // first run after the upgrade. ASCII emails keep their key unchanged and are not touched.
+    sql: '',
+    transform: (db) => {
+      for (const table of ['snapshot', 'write_intents']) {
+        const update = db.prepare(`UPDATE ${table} SET email_key = ? WHERE sync = ? AND pk = ?`);
+        const rows = db
+          .prepare(`SELECT sync, pk, email, email_key FROM ${table} WHERE email IS NOT NULL AND length(email) <> length(CAST(email AS BLOB))`)
+          .iterate() as IterableIterator<{ sync: string; pk: string; email: string; email_key: string }>;
+        const changed = [...rows].filter((r) => normalizeEmail(r.email) !== r.email_key);
+        for (const r of changed) update.run(normalizeEmail(r.email), r.sync, r.pk);
+      }
+    },
   },
 ];

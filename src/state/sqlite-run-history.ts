@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { RunSummary } from '../engine/run-summary.ts';
+import { withSummaryDefaults, type RunSummary } from '../engine/run-summary.ts';
 import { callTree } from './call-tree.ts';
 import type {
   CallDetail,
@@ -228,7 +228,7 @@ function toRunListItem(row: RunRow): RunListItem {
     started_at: row.started_at,
     finished_at: row.finished_at,
     duration_ms: row.finished_at === null ? null : Date.parse(row.finished_at) - Date.parse(row.started_at),
-    summary: row.summary === null ? null : (JSON.parse(row.summary) as RunSummary),
+    summary: row.summary === null ? null : withSummaryDefaults(JSON.parse(row.summary) as RunSummary),
     error: row.error,
     details_pruned_at: row.details_pruned_at,
     options: runOptions(row.options),

@@ -9,9 +9,11 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { withSummaryDefaults, type RunSummary } from '../engine/run-summary.ts';
 import type { ApiCall } from '../http/http-client.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
 import { truncateBody } from './truncate-body.ts';
 import type {
   AlertChannelNotified,
@@ -69,20 +71,31 @@ export class SqliteStateStore implements StateStore {
 
   /**
    * @param path a file path, or `:memory:` for tests
-   * @throws the driver's SqliteError when the file cannot be opened, or a migration fails
+   * @throws StateFileError naming the file and the fix when it is read-only (checked before SQLite
+   *   opens it), damaged or not a database; the driver's SqliteError when a migration fails otherwise
    */
   constructor(path: string, options: SqliteStateStoreOptions = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      assertStateFileWritable(path);
+    }
     this.lockLeaseMs = options.lockLeaseMs ?? LOCK_LEASE_MS;
     this.lockHeartbeatMs = options.lockHeartbeatMs ?? LOCK_HEARTBEAT_MS;
-    this.db = new Database(path);
-    // First: every statement after it waits for another process opening or migrating the same
-    // file instead of failing "database is locked".
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.switchToWal();
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('temp_store = FILE');
-    this.migrate();
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      this.db = db;
+      // First: every statement after it waits for another process opening or migrating the same
+      // file instead of failing "database is locked".
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.switchToWal();
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('temp_store = FILE');
+      this.migrate();
+    } catch (error) {
+      db?.close();
+      throw stateFileErrorOf(error, path) ?? error;
+    }
   }
 
   /**
@@ -123,6 +136,7 @@ export class SqliteStateStore implements StateStore {
       const record = this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
       for (const migration of pending()) {
         this.db.exec(migration.sql);
+        migration.transform?.(this.db);
         record.run(migration.version, migration.name, new Date().toISOString());
       }
     }).immediate();
@@ -267,7 +281,7 @@ export class SqliteStateStore implements StateStore {
       status: row.status,
       startedAt: row.started_at,
       finishedAt: row.finished_at,
-      summary: row.summary ? JSON.parse(row.summary) : null,
+      summary: row.summary ? withSummaryDefaults(JSON.parse(row.summary) as RunSummary) : null,
       error: row.error,
     };
   }
@@ -400,6 +414,7 @@ export class SqliteStateStore implements StateStore {
     const now = new Date().toISOString();
     const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
     const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const untie = this.db.prepare('UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
     const record = this.db.prepare(
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id, resend)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -414,6 +429,7 @@ export class SqliteStateStore implements StateStore {
       for (const s of settlements) {
         settle.run(sync, s.pk);
         if (s.snapshot === 'forget') forget.run(sync, s.pk);
+        if (s.snapshot !== 'record' && s.gone !== undefined) untie.run(sync, s.gone);
         else if (s.snapshot === 'record') {
           const held = s.participantId !== null && heldElsewhere.get(sync, s.participantId, s.pk) !== undefined;
           const participantId = held ? (this.snapshotEntry(sync, s.pk)?.participantId ?? null) : s.participantId;
@@ -715,6 +731,9 @@ function heldParticipantError(participantId: string, heldBy: string): string {
   );
 }
 
+/** How many other primary keys the reason of a row sharing its email names. */
+const SHARED_EMAIL_KEYS_SHOWN = 5;
+
 class SqliteStage implements Stage {
   private readonly stage: string;
   private readonly plan: string;
@@ -758,10 +777,25 @@ class SqliteStage implements Stage {
         UPDATE ${stage} SET invalid = 'primary key ' || quote(${stageName}.pk) || ' appears ' || d.copies || ' times in the model'
         FROM (SELECT pk, count(*) AS copies FROM ${stage} WHERE pk IS NOT NULL GROUP BY pk HAVING count(*) > 1) AS d
         WHERE ${stageName}.pk = d.pk`);
+      // Every row sharing an email is invalid, and its reason names the other primary keys (up to
+      // SHARED_EMAIL_KEYS_SHOWN): read from a table of their own, not from the stage being updated.
       db.exec(`
-        UPDATE ${stage} SET invalid = 'email ' || quote(${stageName}.email) || ' is shared by ' || d.copies || ' rows of the model'
-        FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
-        WHERE ${stageName}.email_key = d.email_key AND ${stageName}.invalid IS NULL`);
+        CREATE TABLE temp.${stageName}_shared AS
+          SELECT s.seq, s.pk, s.email_key, d.copies FROM ${stage} AS s
+          JOIN (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
+            ON d.email_key = s.email_key
+          WHERE s.invalid IS NULL`);
+      db.exec(`CREATE INDEX temp.${stageName}_shared_email ON ${stageName}_shared (email_key, seq)`);
+      db.exec(`
+        UPDATE ${stage} SET invalid = 'email ' || quote(${stageName}.email) || ' is shared by ' || d.copies || ' rows of the model: it is also the email of primary key'
+          || CASE WHEN d.copies > 2 THEN 's ' ELSE ' ' END
+          || (SELECT group_concat(o.pk, ', ') FROM (SELECT pk FROM temp.${stageName}_shared AS o
+                WHERE o.email_key = d.email_key AND o.seq <> d.seq ORDER BY o.seq LIMIT ${SHARED_EMAIL_KEYS_SHOWN}) AS o)
+          || CASE WHEN d.copies - 1 > ${SHARED_EMAIL_KEYS_SHOWN} THEN ' and ' || (d.copies - 1 - ${SHARED_EMAIL_KEYS_SHOWN}) || ' more' ELSE '' END
+          || '; every row sharing an email is invalid: give each its own email'
+        FROM temp.${stageName}_shared AS d
+        WHERE ${stageName}.seq = d.seq`);
+      db.exec(`DROP TABLE temp.${stageName}_shared`);
       // moves_email: the row takes its stored participant to a new email (see PageFilter).
       // resend: the snapshot marks the row to be sent again whatever its values (see migration 9);
       // a row with a write still in doubt (not settled yet: it may still land) is never unchanged either.
@@ -892,20 +926,26 @@ class SqliteStage implements Stage {
     return this.holder('email_key', emailKey, pk);
   }
 
-  /** Another key still in the model (in the stage) whose snapshot row has `value` in `column`. */
+  /**
+   * Another key that holds `value` in `column`: a key still in the model (in the stage) whose
+   * snapshot row has it, or any other key whose write naming it is still in doubt (not settled:
+   * it may still land, e.g. a move or a delete of an earlier run, or one of this run in flight).
+   */
   private holder(column: 'participant_id' | 'email_key', value: string, pk: string): string | null {
     // Asked for every row written: prepared once per stage and column.
     let statement = this.holderStatements.get(column);
     if (statement === undefined) {
       statement = this.db
         .prepare(
-          `SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.${column} = ? AND n.pk <> ?
-             AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1`,
+          `SELECT coalesce(
+             (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.${column} = ? AND n.pk <> ?
+                AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1),
+             (SELECT i.pk FROM write_intents AS i WHERE i.sync = ? AND i.${column} = ? AND i.pk <> ? LIMIT 1))`,
         )
         .pluck();
       this.holderStatements.set(column, statement);
     }
-    return (statement.get(this.sync, value, pk) as string | undefined) ?? null;
+    return (statement.get(this.sync, value, pk, this.sync, value, pk) as string | null | undefined) ?? null;
   }
 
   /**
@@ -926,6 +966,21 @@ class SqliteStage implements Stage {
     return this.db
       .prepare(`SELECT seq, pk, invalid AS reason FROM ${this.stage} WHERE invalid IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`)
       .all(afterSeq, limit) as Array<{ seq: number; pk: string | null; reason: string }>;
+  }
+
+  knownInvalidCount(): number {
+    const previous = this.db
+      .prepare(`SELECT id FROM runs WHERE sync = ? AND status IN ('success', 'warning') ORDER BY started_at DESC LIMIT 1`)
+      .pluck()
+      .get(this.sync) as string | undefined;
+    if (previous === undefined) return 0;
+    return this.db
+      .prepare(
+        `SELECT count(*) FROM ${this.stage} AS s WHERE s.invalid IS NOT NULL AND EXISTS (
+           SELECT 1 FROM row_outcomes AS p WHERE p.sync = ? AND p.pk IS s.pk AND p.run_id = ? AND p.result = 'invalid' AND p.error = s.invalid)`,
+      )
+      .pluck()
+      .get(this.sync, previous) as number;
   }
 
   /** True when the model has a row (valid or not) with primary key `pk`. Call after {@link diff}. */

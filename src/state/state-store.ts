@@ -151,6 +151,12 @@ export interface Stage {
   participantHolder(participantId: string, pk: string): string | null;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
+  /**
+   * How many invalid rows were invalid in the sync's last completed (`success` or `warning`) run
+   * too, with the same primary key (a null one matches a null one) and the same reason: no new
+   * problem. 0 when there is no such run or its row outcomes were pruned. Call after {@link diff}.
+   */
+  knownInvalidCount(): number;
   drop(): void;
 }
 
@@ -275,6 +281,7 @@ export interface WriteIntent {
   kind: WriteKind;
   /** The email sent (trimmed); `null` when the write named its participant by id only (a clear, a delete). */
   email: string | null;
+  /** The normalized email the write holds against other keys' writes until settled (a clear's or delete's: the participant's as last synced). */
   emailKey: string | null;
   /** The participant written by id; `null` for a write by email (upsert, create). */
   participantId: string | null;
@@ -290,7 +297,12 @@ export interface WriteIntent {
  * with the participant the directory shows, marking it to be sent again when `resend`.
  */
 export type IntentSettlement =
-  | { pk: string; snapshot: 'keep' | 'forget' }
+  | {
+      pk: string;
+      snapshot: 'keep' | 'forget';
+      /** A participant found gone (a delete in doubt that was applied): any other key tied to it loses the tie and is sent again. */
+      gone?: string;
+    }
   | {
       pk: string;
       snapshot: 'record';

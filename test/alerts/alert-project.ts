@@ -4,7 +4,7 @@
  * sync in-process with alerts watching, the way `panelsync run` does.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { watchRun, type AlertLogLevel } from '../../src/alerts/index.ts';
@@ -171,13 +171,26 @@ export async function runWithAlerts(project: AlertProject): Promise<AlertedRun> 
   }
 }
 
-/** A loopback port nothing listens on (connections are refused). */
+/** Ports {@link closedPort} picks from: below Linux's ephemeral range (32768-60999), above well-known services. */
+const CLOSED_PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+/**
+ * A loopback port nothing listens on (connections are refused). Picked at random below the
+ * ephemeral range, so that servers of tests running alongside, which listen on port 0, are never
+ * given it in the meantime (a port from port 0, closed again, could be handed to them).
+ */
 export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = CLOSED_PORT_RANGE.from + Math.floor(Math.random() * (CLOSED_PORT_RANGE.to - CLOSED_PORT_RANGE.from));
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
 }
 
 /** `http://127.0.0.1:PORT` -> `127.0.0.1:PORT`: how delivery errors name a fake service. */

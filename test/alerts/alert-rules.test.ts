@@ -27,6 +27,10 @@ function summary(overrides: Partial<RunSummary> & { rejected?: RunSummary['rejec
     unsent: { added: 0, changed: 0, removed: 0 },
     api_calls: 1,
     duration_ms: 1_000,
+    model_read: true,
+    in_sync: 100,
+    known_invalid: 0,
+    first_sync: false,
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ describe('interpolateString', () => {
       value: 'postgres://db.internal:5432/x?h=db.internal',
       errors: [],
       fromEnv: ['db.internal', '5432', 'db.internal'],
+      unset: [],
     });
   });
 
@@ -20,8 +21,13 @@ describe('interpolateString', () => {
     expect(interpolateString('${MISSING:-a:-b c}', env).value).toBe('a:-b c');
   });
 
+  it('lists the unset variables without a default, with allowUnset too', () => {
+    expect(interpolateString('${MISSING}/${HOST}/${ALSO_MISSING:-x}', env).unset).toEqual(['MISSING']);
+    expect(interpolateString('${MISSING}', env, { allowUnset: true })).toMatchObject({ errors: [], unset: ['MISSING'] });
+  });
+
   it('keeps a set but empty variable as empty', () => {
-    expect(interpolateString('[${EMPTY}]', env)).toEqual({ value: '[]', errors: [], fromEnv: [''] });
+    expect(interpolateString('[${EMPTY}]', env)).toEqual({ value: '[]', errors: [], fromEnv: [''], unset: [] });
   });
 
   it('writes $${ as a literal ${ and leaves other dollars alone', () => {
@@ -29,6 +35,7 @@ describe('interpolateString', () => {
       value: 'cost $5, ${HOST} and $HOST',
       errors: [],
       fromEnv: [],
+      unset: [],
     });
   });
 

@@ -141,8 +141,11 @@ describe('runs, debug and rows on a run with one bad email in 100 rows', () => {
       '  rows     queried 100 = added 100 + changed 0 + unchanged 0 + invalid 0; removed 0',
       '  result   added 99 ok, 1 rejected · changed 0 ok, 0 rejected · removed 0 done, 0 rejected',
       '  api      17 calls',
-      '',
+      '  panel    99 rows in sync (0 unchanged + 99 written by this run)',
     ]);
+    expect(lines[6]).toBe('  first    the snapshot was empty: every row is sent as added; rows removed from the model before now cannot be deleted or cleared');
+    lines.splice(5, 2);
+    expect(lines[5]).toBe('');
     expect(lines[6]).toBe(`API calls: 17 to http://127.0.0.1:${port} (split retries nested under the call they split, ↻ a retry)`);
     // Durations vary: each becomes T.
     const tree = lines.slice(7, 7 + 18).map((line) => line.replace(/^( *\d+ +\d+) +\d+(\.\d)? m?s {2}/, '$1 T ').replace(/STATUS +TIME/, 'STATUS  TIME'));

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ACCEPT,
   EMAIL_TAKEN_DETAIL,
@@ -16,7 +16,10 @@ import { startEmulatorFixture, type EmulatorFixture } from './emulator-fixture.t
 
 let fx: EmulatorFixture;
 
-beforeAll(async () => {
+// A new emulator for each test: ids are never reused, not even across `POST /_emulator/reset`, and
+// the tests below name participants by the ids a fresh panel hands out (1, 2, …).
+beforeEach(async () => {
+  await fx?.close();
   fx = await startEmulatorFixture({
     apiKeys: ['demo-key', 'sandbox:sbx-key', 'production:prod-key'],
     characteristics: [
@@ -27,11 +30,7 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(() => fx.close());
-beforeEach(async () => {
-  await fx.control('POST', '/reset');
-  await fx.control('PATCH', '/knobs', { reject_email_pattern: null, max_batch: 100 });
-});
+afterAll(() => fx?.close());
 
 const batch = (participants: unknown[]) => fx.api('PATCH', '/participants/batches', { participants });
 const state = async () => ((await fx.control('GET', '/state')) as { participants: ParticipantSnapshot[] }).participants;

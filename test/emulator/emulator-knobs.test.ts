@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApiErrorResponse, ListCharacteristicsResponse } from '../../src/destinations/user-interviews/wire.ts';
 import { DEFAULT_KNOBS, type EmulatorKnobs } from '../../src/emulator/emulator-knobs.ts';
@@ -143,17 +144,32 @@ describe('stats and reset', () => {
     });
   });
 
-  it('reset clears participants, ids and counters but keeps characteristics and knobs', async () => {
+  it('reset clears participants and counters but keeps characteristics, knobs and the id counter', async () => {
     await fx.control('POST', '/characteristics', { characteristics: [{ slug: 'seats', type: 'number' }] });
     await fx.control('PATCH', '/knobs', { max_batch: 7 });
-    await write('a@example.com');
+    const before = await write('a@example.com');
+    const oldId = Number(((await before.json()) as { data: { id: string }[] }).data[0]?.id);
     await fx.control('POST', '/reset');
     expect(await state()).toEqual([]);
     expect(await fx.control('GET', '/stats')).toEqual({ total: 0, by_route: {} });
     expect(((await fx.control('GET', '/knobs')) as EmulatorKnobs).max_batch).toBe(7);
     const characteristics = (await (await list()).json()) as ListCharacteristicsResponse;
     expect(characteristics.data.map((c) => c.attributes.slug)).toEqual(['plan', 'seats']);
+    // A real API never hands out an id twice: a client holding the old id must not find another person.
     const recreated = await write('b@example.com');
-    expect(((await recreated.json()) as { data: { id: string }[] }).data[0]?.id).toBe('1');
+    expect(Number(((await recreated.json()) as { data: { id: string }[] }).data[0]?.id)).toBe(oldId + 1);
+    expect((await fx.api('DELETE', `/participants/${oldId}`, undefined, asKey('key-a'))).status).toBe(404);
+  });
+});
+
+describe('the README', () => {
+  it('documents PATCH /_emulator/knobs with every knob and its default', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## The emulator'), readme.indexOf('## Development'));
+    expect(section).toContain('PATCH /_emulator/knobs');
+    const documented = Object.fromEntries([...section.matchAll(/^\| `(\w+)` \| `([^`]*)` \|/gm)].map((m) => [m[1], m[2]]));
+    const knobs = (await fx.control('GET', '/knobs')) as EmulatorKnobs;
+    expect(Object.keys(documented).sort()).toEqual(Object.keys(knobs).sort());
+    for (const [knob, value] of Object.entries(DEFAULT_KNOBS)) expect(JSON.parse(documented[knob]!), knob).toEqual(value);
   });
 });

@@ -124,13 +124,15 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * Runs the real CLI (`node bin/panelsync.js ARGS`) with the test API key in `UI_API_KEY`.
+ * @param as the user (`uid`, `gid`) to run it as; this process's own unless given
  * @returns exit code and output; a non-zero exit is returned, not thrown
  */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(args: string[], as: { uid?: number; gid?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(REPO, 'bin', 'panelsync.js'), ...args], {
       cwd: REPO,
       env: { ...process.env, UI_API_KEY: TEST_API_KEY },
+      ...as,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

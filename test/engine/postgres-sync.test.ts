@@ -69,8 +69,10 @@ describe('a sync on PostgreSQL', () => {
     await client.query(`UPDATE people SET email = 'cy.young@example.org', last_name = 'D''Angelo' WHERE id = 3`);
     await client.query(`DELETE FROM people WHERE id = 1`);
     const second = await run(project);
+    // The only problem is the row without an email, invalid for the same reason last run: no new problem.
     expect(second.summary).toMatchObject({
-      status: 'warning',
+      status: 'success',
+      known_invalid: 1,
       rows: { queried: 3, added: 0, changed: 2, removed: 1, unchanged: 0, invalid: 1 },
       succeeded: { changed: 2, removed: 1 },
     });

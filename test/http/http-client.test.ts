@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  failsEveryRequest,
   HttpAbortedError,
+  HttpConnectionRefusedError,
   HttpError,
   HttpNetworkError,
   HttpTransientExhaustedError,
@@ -10,6 +10,7 @@ import {
 } from '../../src/http/errors.ts';
 import { HttpClient, type ApiCall, type HttpClientOptions } from '../../src/http/http-client.ts';
 import { RateLimitGate } from '../../src/http/rate-limit-gate.ts';
+import { closedPort } from '../alerts/alert-project.ts';
 import { drop, hang, json, startLocalServer, type Handler, type LocalServer } from './local-server.ts';
 
 const KEY = 'sk_test_Zx9-SECRET-4242';
@@ -118,18 +119,30 @@ describe('HttpClient retries', () => {
     expect(sleeps[1]).toBeLessThanOrEqual(150);
   });
 
-  it('exhausts on refused connections and carries the network error', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const { http, calls } = client(`http://127.0.0.1:${port}/api`, { maxAttempts: 2 });
+  it('says "connection refused at host:port" after one retry of a refused connection, not "raise max attempts"', async () => {
+    const port = await closedPort();
+    const { http, calls } = client(`http://127.0.0.1:${port}/api`, { maxAttempts: 5, settingsPath: 'destinations.panel' });
     const error = await rejection(http.request({ method: 'GET', path: '/x' }));
-    expect(error.code).toBe('HTTP_TRANSIENT_EXHAUSTED');
+    expect(error).toBeInstanceOf(HttpConnectionRefusedError);
+    expect(error.code).toBe('HTTP_CONNECTION_REFUSED');
     expect(error.status).toBeNull();
+    expect(error.message).toContain(`connection refused at 127.0.0.1:${port}`);
+    expect(error.message).toContain('check the host and port of destinations.panel.base_url');
+    expect(error.message).not.toMatch(/overloaded|max_attempts/);
+    expect(error.mayHaveBeenApplied).toBe(false);
+    expect(failsEveryRequest(error)).toBe(true);
     expect(error.cause).toBeInstanceOf(HttpNetworkError);
     expect((error.cause as HttpNetworkError).networkCode).toBe('ECONNREFUSED');
+    // The first attempt and one retry, of 5 allowed.
     expect(calls).toHaveLength(2);
+  });
+
+  it('names the keys to raise when transient failures use up every attempt', async () => {
+    server = await startLocalServer(json(503));
+    const { http } = client(server.baseUrl, { maxAttempts: 2, settingsPath: 'destinations.panel', sleep: async () => {} });
+    const error = await rejection(http.request({ method: 'GET', path: '/x' }));
+    expect(error.code).toBe('HTTP_TRANSIENT_EXHAUSTED');
+    expect(error.message).toContain('raise destinations.panel.max_attempts (now 2) or destinations.panel.timeout_ms');
   });
 
   it('throws HTTP_NETWORK at once for a failure a retry cannot fix (bad base_url)', async () => {

@@ -7,28 +7,24 @@
  * the rest on "Show more calls", and opens a call linked as #call-N that was not loaded yet. The
  * project has no alerts: the sync's page says that nobody is notified.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callTree } from '../../src/state/call-tree.ts';
 import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
 import { createChinookProject, generatedModel, NAME_MAPPINGS, type ChinookProject } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject } from '../helpers/run-helpers.ts';
-import { API_TOKEN, spawnServe, writeServerProject } from '../server/server-fixture.ts';
+import { API_TOKEN, writeServerProject } from '../server/server-fixture.ts';
+import { SCREENSHOTS, startUiHarness, type UiHarness } from './ui-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROWS = 1_500;
-const SCREENSHOTS = process.env.PANELSYNC_UI_SCREENSHOTS ?? join(tmpdir(), 'panelsync-ui-screenshots');
 /** Calls the page loads without asking (CALLS_AUTO_LIMIT in src/server/ui/call-debugger.js). */
 const AUTO_LOADED = 1_000;
 
 let project: ChinookProject;
-let server: ChildProcessWithoutNullStreams | undefined;
+let ui: UiHarness;
 let baseUrl: string;
-let browser: Browser;
 let runId: string;
 /** The run's calls, depth first: [seq, depth] as the tree of the whole run places them. */
 let wholeTree: Array<[number, number]>;
@@ -50,7 +46,7 @@ function listed(page: Page): Promise<Array<[number, number]>> {
 
 /** Opens `path` of the UI and signs in; resolves once its heading reads `heading`. */
 async function open(path: string, heading: string): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await ui.browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
@@ -67,7 +63,6 @@ function openRun(hash = ''): Promise<Page> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
   project = await createChinookProject({
     sql: generatedModel(ROWS),
     sync: { mappings: NAME_MAPPINGS },
@@ -89,19 +84,12 @@ beforeAll(async () => {
   } finally {
     opened.close();
   }
-  [baseUrl, browser] = await Promise.all([
-    spawnServe(project).then((serve) => ((server = serve.child), serve.url)),
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }),
-  ]);
+  ui = await startUiHarness(project);
+  baseUrl = ui.baseUrl;
 }, 60_000);
 
 afterAll(async () => {
-  await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server!.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await ui?.close();
   await project?.close();
 });
 

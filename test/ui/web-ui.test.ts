@@ -12,33 +12,30 @@
  * Screenshots go to $PANELSYNC_UI_SCREENSHOTS (default: the OS temp dir's panelsync-ui-screenshots);
  * regenerate them with `npx vitest run test/ui`.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { closedPort } from '../alerts/alert-project.ts';
 import { createChinookProject, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
-import { API_TOKEN, spawnServe } from '../server/server-fixture.ts';
+import { API_TOKEN } from '../server/server-fixture.ts';
+import { newUiContext, SCREENSHOTS, startUiHarness, type UiHarness } from './ui-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SYNC = 'customers-to-panel';
 /** Chinook customer 3; the emulator rejects this email, so the run ends with one rejected row. */
 const REJECTED_EMAIL = 'ftremblay@gmail.com';
 const REJECTED_PK = '3';
 const MARKUP = '<b class="injected">chinook</b>';
-const SCREENSHOTS = process.env.PANELSYNC_UI_SCREENSHOTS ?? join(tmpdir(), 'panelsync-ui-screenshots');
+const LONG_TEMPLATE = '{{row.Company|default:"no_company"|upcase}}';
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
 let project: ChinookProject;
-let server: ChildProcessWithoutNullStreams;
+let ui: UiHarness;
 let baseUrl: string;
-let browser: Browser;
 let laptop: BrowserContext;
 let page: Page;
 let runPath: string;
@@ -50,17 +47,10 @@ const notices: Array<{ kind: string; trigger: string }> = [];
 /** Path of the webhook URLs: the UI shows where a notification went as host:port only. */
 const HOOK_PATH = '/hooks/secret-path-7c1e';
 
-async function newContext(viewport: { width: number; height: number }, mobile = false): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport, isMobile: mobile, hasTouch: mobile, deviceScaleFactor: mobile ? 2 : 1 });
-  context.on('page', (p) => {
-    p.on('pageerror', (error) => pageErrors.push(error.message));
-    // Console errors catch blocked scripts or styles (Content-Security-Policy) and missing files;
-    // the 401 of the wrong token is expected.
-    p.on('console', (message) => {
-      if (message.type() === 'error' && !message.text().includes('status of 401')) pageErrors.push(message.text());
-    });
-  });
-  return context;
+function newContext(viewport: { width: number; height: number }, mobile = false): Promise<BrowserContext> {
+  // Console errors catch blocked scripts or styles (Content-Security-Policy) and missing files;
+  // the 401 of the wrong token is expected.
+  return newUiContext(ui.browser, viewport, { mobile, errors: pageErrors, ignore: ['status of 401'] });
 }
 
 async function signIn(p: Page, token = API_TOKEN): Promise<void> {
@@ -133,8 +123,6 @@ function shot(p: Page, name: string): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it)`);
-  mkdirSync(SCREENSHOTS, { recursive: true });
   // Each call takes 150 ms, so the run lasts long enough to be seen in progress.
   project = await createChinookProject({ emulator: { rejectEmailPattern: `^${REJECTED_EMAIL.replaceAll('.', '\\.')}$`, latencyMs: 150 } });
   const file = join(project.dir, 'panelsync.yml');
@@ -143,6 +131,8 @@ beforeAll(async () => {
   // Markup in project data must show as text.
   const syncDoc = (doc.syncs as Record<string, { mappings: Array<Record<string, unknown>> }>)[SYNC]!;
   syncDoc.mappings = syncDoc.mappings.map((m) => (m.to === 'characteristics.source' ? { ...m, static: MARKUP } : m));
+  // A Liquid template without spaces: on a phone it wraps after "." and "|", not inside a word.
+  syncDoc.mappings = syncDoc.mappings.map((m) => (m.to === 'company' ? { to: 'company', template: LONG_TEMPLATE } : m));
   // Two alert channels: one that takes notifications, one whose receiver is down.
   webhook = createServer((req, res) => {
     let body = '';
@@ -167,22 +157,15 @@ beforeAll(async () => {
     },
   };
   writeFileSync(file, stringify(doc));
-  [baseUrl, browser] = await Promise.all([
-    spawnServe(project).then((serve) => ((server = serve.child), serve.url)),
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }),
-  ]);
+  ui = await startUiHarness(project);
+  baseUrl = ui.baseUrl;
   laptop = await newContext(LAPTOP);
   page = await laptop.newPage();
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await ui?.close();
   await new Promise((resolve) => (webhook ? webhook.close(resolve) : resolve(undefined)));
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
   await project?.close();
 });
 
@@ -355,8 +338,14 @@ describe('web UI in Chromium', () => {
     await poll(() => p.getByRole('heading', { level: 1 }).textContent()).toBe(SYNC);
     await poll(() => p.locator('.runs-table tbody tr').count()).toBe(1);
     await expectNoHorizontalOverflow(p);
-    // Field names wrap after a ".", never inside a word.
-    expect(await brokenWords(p, '.mappings-table th')).toEqual([]);
+    // Field names wrap after a ".", templates and fixed values between words, never inside a word.
+    expect(await brokenWords(p, '.mappings-table tbody th')).toEqual([]);
+    expect(await brokenWords(p, '.mappings-table tbody td')).toEqual([]);
+    expect(await p.locator('.mappings-table').innerText()).toContain(LONG_TEMPLATE);
+    // Nothing of the table is cut off at the screen's edge.
+    const mappingsFit = await p.locator('.mappings-table').evaluate((table) => [table.parentElement!.scrollWidth, table.parentElement!.clientWidth]);
+    expect(mappingsFit[0]).toBeLessThanOrEqual(mappingsFit[1]!);
+    await p.locator('.mappings-table').screenshot({ path: join(SCREENSHOTS, '06b-phone-mappings.png') });
     await shot(p, '06-phone-sync');
 
     await p.getByRole('link', { name: 'Syncs' }).first().click();

@@ -176,6 +176,9 @@ export class UserInterviewsClient {
    *   says their `id` names no participant [assumed, see wire.ts]; the others `own: false`,
    *   `code: 'REJECTED_WITH_BATCH'`, `batch rejected: N other participant(s) invalid`. Without
    *   usable pointers every row gets the errors' details, `own: false`, `REJECTED_WITH_BATCH`;
+   * - 413 (the body is too large for the API [assumed]): with more than one row, every row
+   *   `own: false`, `code: 'REJECTED_WITH_BATCH'` (split retries send halves, as for a 422); a
+   *   single row is rejected on its own (`own: true`): that participant alone is too large;
    * - any other status (`403`, `404`, `400`…): throws {@link HttpRequestRefusedError} (the request
    *   as a whole was refused: splitting cannot help, and every other batch would meet it too).
    * Throws only when the whole batch fails: that, HttpError from the HttpClient (401, transient
@@ -206,6 +209,7 @@ export class UserInterviewsClient {
       const late = res.earlierAttemptMayHaveApplied ? { earlierAttemptMayHaveApplied: true } : {};
       return data.map((p) => ({ ok: true, id: String((p as { id: unknown }).id), ...late }));
     }
+    if (res.status === 413) return tooLargeResults(n, Buffer.byteLength(JSON.stringify(body)));
     const errors = errorEntries(res.body);
     if (res.status !== 422) throw this.refused('PATCH /participants/batches', res);
     const own = new Map<number, string[]>();
@@ -222,14 +226,15 @@ export class UserInterviewsClient {
       }
     }
     if (own.size === 0) {
-      const error = general.length > 0 ? general.join('; ') : 'HTTP 422: batch rejected without details';
+      // The API's details may echo what it was sent (an API key among them): redacted like every text it returns.
+      const error = this.http.redact(general.length > 0 ? general.join('; ') : 'HTTP 422: batch rejected without details');
       return participants.map(() => ({ ok: false, own: false, code: 'REJECTED_WITH_BATCH', error }));
     }
-    const others = [`batch rejected: ${own.size} other participant(s) invalid`, ...general].join('; ');
+    const others = this.http.redact([`batch rejected: ${own.size} other participant(s) invalid`, ...general].join('; '));
     return participants.map((_, i): RowResult => {
       const details = own.get(i);
       if (!details) return { ok: false, own: false, code: 'REJECTED_WITH_BATCH', error: others };
-      const error = details.join('; ');
+      const error = this.http.redact(details.join('; '));
       return unknownId.has(i) ? { ok: false, own: true, code: 'UNKNOWN_PARTICIPANT', error } : { ok: false, own: true, error };
     });
   }
@@ -314,6 +319,19 @@ export class UserInterviewsClient {
   private refused(route: string, res: HttpResponse<unknown>): HttpRequestRefusedError {
     return new HttpRequestRefusedError(route, res.status, this.http.redact(detailsText(errorEntries(res.body))));
   }
+}
+
+/**
+ * The results of a batch of `n` rows answered `413` (its JSON body, `bytes` long, is over the
+ * API's limit): a batch of several is rejected as a whole, for split retries to halve; one row is
+ * rejected on its own, as too large whatever batch carries it.
+ */
+function tooLargeResults(n: number, bytes: number): RowResult[] {
+  if (n === 1) {
+    return [{ ok: false, own: true, error: `HTTP 413: this participant is too large for the API (${bytes} bytes of JSON); shorten its mapped values` }];
+  }
+  const error = `HTTP 413: the batch of ${n} participants (${bytes} bytes of JSON) is too large for the API: rejected as a whole, split to find the rows too large`;
+  return Array.from({ length: n }, (): RowResult => ({ ok: false, own: false, code: 'REJECTED_WITH_BATCH', error }));
 }
 
 function isSuccess(status: number): boolean {

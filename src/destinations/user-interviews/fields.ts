@@ -6,7 +6,8 @@
  */
 import type { JsonValue } from '../../sources/source.ts';
 import {
-  EMAIL_PATTERN,
+  emailProblem,
+  MAX_CHARACTERISTIC_TEXT_LENGTH,
   MAX_TEXT_LENGTH,
   PARTICIPANT_FIELDS,
   type CharacteristicType,
@@ -60,28 +61,41 @@ export function fieldTargetKey(target: FieldTarget): string {
 export type CastResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
- * Validates a model's match value as an email. Returns the trimmed email (case kept, as the user
- * wrote it) or the reason it is invalid: null, blank, not text, or not an email address.
+ * Validates a model's match value as an email. Returns the trimmed email in Unicode NFC (case
+ * kept, as the user wrote it; see {@link nfc}) or the reason it is invalid: null, blank, not
+ * text, longer than {@link MAX_TEXT_LENGTH}, or refused by `emailProblem` (wire.ts: control, bidi
+ * and zero-width characters, `..`, trailing dots, a local part over 64 characters...).
  */
 export function castEmail(value: JsonValue): CastResult<string> {
   if (value === null) return { ok: false, reason: 'email is null' };
   if (typeof value !== 'string') return { ok: false, reason: `email is not text (${describe(value)})` };
-  const email = value.trim();
+  const email = nfc(value.trim());
   if (email === '') return { ok: false, reason: 'email is blank' };
   if (textLength(email) > MAX_TEXT_LENGTH) return { ok: false, reason: `email is longer than ${MAX_TEXT_LENGTH} characters` };
-  if (!EMAIL_PATTERN.test(email)) return { ok: false, reason: `email ${JSON.stringify(email)} is not a valid email address` };
+  const problem = emailProblem(email);
+  if (problem !== null) return { ok: false, reason: `email ${JSON.stringify(email)} ${problem}` };
   return { ok: true, value: email };
 }
 
 /**
+ * `text` in Unicode Normalization Form C. Every text value is mapped in this one form, so that a
+ * model returning the same name composed (`é`, U+00E9) in one run and decomposed (`e` + U+0301)
+ * in the next compares equal and is not sent again.
+ */
+export function nfc(text: string): string {
+  // Fast path: ASCII is its own NFC.
+  return /^[\x00-\x7f]*$/.test(text) ? text : text.normalize('NFC');
+}
+
+/**
  * Casts a value for a default participant field (text of at most {@link MAX_TEXT_LENGTH}
- * characters, counted by {@link textLength}: code points). Numbers and booleans become their
- * text; `null` stays `null` (clears the field); objects and arrays are refused.
+ * characters, counted by {@link textLength}: code points), in Unicode NFC ({@link nfc}). Numbers
+ * and booleans become their text; `null` stays `null` (clears the field); objects and arrays are refused.
  */
 export function castFieldValue(field: ParticipantField, value: JsonValue): CastResult<string | null> {
   if (value === null) return { ok: true, value: null };
   let text: string;
-  if (typeof value === 'string') text = value;
+  if (typeof value === 'string') text = nfc(value);
   else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
   else return { ok: false, reason: `${field}: expected text, got ${describe(value)}` };
   const length = textLength(text);
@@ -101,7 +115,8 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
  * by the help center): `number` takes numbers, and decimal strings whose value a JSON number holds
  * exactly (a bigint or a decimal with more digits than a double keeps is refused, never rounded:
  * see {@link castNumber}); `date` takes `YYYY-MM-DD` and ISO timestamps (their UTC date);
- * `boolean` takes true/false, 0/1 and their text forms; `text` takes text, numbers and booleans. `null` always stays `null` (clears the characteristic).
+ * `boolean` takes true/false, 0/1 and their text forms; `text` takes text (in NFC, at most
+ * MAX_CHARACTERISTIC_TEXT_LENGTH characters), numbers and booleans. `null` always stays `null` (clears the characteristic).
  */
 export function castCharacteristic(slug: string, type: CharacteristicType, value: JsonValue): CastResult<CharacteristicValue> {
   if (value === null) return { ok: true, value: null };
@@ -110,10 +125,15 @@ export function castCharacteristic(slug: string, type: CharacteristicType, value
     reason: `characteristics.${slug}: ${describe(value)} is not ${what}`,
   });
   switch (type) {
-    case 'text':
-      if (typeof value === 'string') return { ok: true, value };
-      if (typeof value === 'number' || typeof value === 'boolean') return { ok: true, value: String(value) };
-      return fail('text');
+    case 'text': {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return fail('text');
+      const text = typeof value === 'string' ? nfc(value) : String(value);
+      const length = textLength(text);
+      if (length > MAX_CHARACTERISTIC_TEXT_LENGTH) {
+        return { ok: false, reason: `characteristics.${slug}: longer than ${MAX_CHARACTERISTIC_TEXT_LENGTH} characters (${length}); shorten it in the model's SQL` };
+      }
+      return { ok: true, value: text };
+    }
     case 'number':
       return castNumber(slug, value);
     case 'boolean':

@@ -6,6 +6,8 @@
  * one-file change. Source of every fact: see shared docs, user-interviews-api.md; each item carries
  * its tag from there ([confirmed] or [assumed]).
  */
+import { domainToASCII } from 'node:url';
+import validator from 'validator';
 
 /** Production base URL [confirmed]. Sandbox has no public URL: it needs `base_url` [assumed]. */
 export const PRODUCTION_BASE_URL = 'https://www.userinterviews.com/api';
@@ -22,6 +24,22 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 200;
 /** Default participant fields are text of at most this many characters ({@link textLength}) [assumed]. */
 export const MAX_TEXT_LENGTH = 255;
+/**
+ * A `text` characteristic's value is at most this many characters ({@link textLength}) [assumed:
+ * the API documents no limit; 10,000 characters, about 40 KB of UTF-8 at most, keeps a batch of
+ * {@link MAX_BATCH_SIZE} rows with a few such values within a few MB]. The client refuses a longer
+ * value locally (the row is invalid) and the emulator answers it `422`.
+ */
+export const MAX_CHARACTERISTIC_TEXT_LENGTH = 10_000;
+
+/**
+ * At most this many bytes of JSON (UTF-8) for one participant's body in a request: its email and
+ * every mapped field and characteristic [assumed: the API documents no body limit and answers a
+ * body over its own with `413`; 64 KiB a participant keeps a batch of {@link MAX_BATCH_SIZE} within
+ * 6.4 MiB]. A row over it is invalid (refused locally, before any call); a batch the API still
+ * answers `413` is split like a `422`.
+ */
+export const MAX_PARTICIPANT_JSON_BYTES = 64 * 1024;
 
 /**
  * The length of a text as the API's limits count it: in Unicode code points, so an emoji or any
@@ -209,14 +227,64 @@ export function isUnknownParticipantError(entry: ApiErrorEntry, index: number, i
 
 /**
  * Normalizes an email for matching: participants are matched case-insensitively, ignoring
- * surrounding spaces [assumed].
+ * surrounding spaces [assumed], in one Unicode normal form (NFC: `é` typed as one code point or
+ * as `e` + a combining accent is the same address), with the domain in its IDNA ASCII form
+ * (`bücher.de` and `xn--bcher-kva.de` are one domain, UTS #46 via `node:url` `domainToASCII`).
+ * An ASCII email's key is what it always was (trimmed, lower case). This is also the snapshot's
+ * `email_key` (see src/state/migrations.ts, version 10, for keys recorded before NFC and IDNA).
  */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  const text = email.trim().toLowerCase().normalize('NFC');
+  const at = text.lastIndexOf('@');
+  const domain = text.slice(at + 1);
+  if (at === -1 || ASCII.test(domain)) return text;
+  const ascii = domainToASCII(domain);
+  return ascii === '' ? text : `${text.slice(0, at + 1)}${ascii}`;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
- * A syntactically valid email, as both the client (local validation) and the emulator judge it:
- * one `@`, a non-empty local part without spaces, a dotted domain [assumed; no public rule].
+ * A loose email shape (one `@`, a non-empty local part without spaces, a dotted domain) [assumed;
+ * no public rule]. Kept for callers that want a cheap pre-filter; the client and the emulator
+ * judge an email by {@link emailProblem}, which is stricter.
  */
 export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** RFC 5321 section 4.5.3.1.1: a local part (before the `@`) is at most 64 octets [confirmed, RFC]. */
+export const MAX_EMAIL_LOCAL_PART_LENGTH = 64;
+
+/**
+ * Characters never accepted in an email, anywhere: control characters (`\p{Cc}`: NUL, tab, line
+ * feeds, C1 controls) and format characters (`\p{Cf}`: bidirectional overrides such as U+202E,
+ * zero-width spaces and joiners U+200B-U+200D, U+2060, U+FEFF), plus the line and paragraph
+ * separators. They make two addresses look alike, or an address look like another.
+ */
+const FORBIDDEN_EMAIL_CHARACTER = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+/**
+ * Why `email` (trimmed) is not an email address the API takes, or `null` when it is. The client's
+ * local validation (fields.ts) and the emulator both judge with this function, so the two always
+ * agree [assumed: the API's own rule is not public]. The rules: no control, bidi or zero-width
+ * character (named by its code point), no whitespace, a local part of at most
+ * {@link MAX_EMAIL_LOCAL_PART_LENGTH} characters, and an address that `validator`'s `isEmail`
+ * accepts with a UTF-8 local part and a domain with a top-level domain (RFC 5321/5322 syntax: no
+ * `..`, no leading or trailing dot in the local part or the domain, no IP-literal domain, no
+ * display name). Internationalized domains (`bücher.de`) are accepted.
+ */
+export function emailProblem(email: string): string | null {
+  const forbidden = FORBIDDEN_EMAIL_CHARACTER.exec(email);
+  if (forbidden) {
+    const code = forbidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `contains the invisible or control character U+${code}: remove it from the address`;
+  }
+  if (/\s/.test(email)) return 'contains a space: an address has none';
+  const localLength = textLength(email.slice(0, Math.max(0, email.lastIndexOf('@'))));
+  if (localLength > MAX_EMAIL_LOCAL_PART_LENGTH) {
+    return `has a local part (before the @) of ${localLength} characters: at most ${MAX_EMAIL_LOCAL_PART_LENGTH} are allowed (RFC 5321)`;
+  }
+  if (!validator.isEmail(email, { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false, allow_display_name: false })) {
+    return 'is not a valid email address';
+  }
+  return null;
+}

@@ -165,7 +165,16 @@ function render({ focus }) {
 function errorCard(err, message, retrying) {
   const code = err instanceof ApiError ? err.code : null;
   const notFound = err instanceof ApiError && err.status === 404;
-  const title = code === 'NETWORK' ? 'Server not reachable' : notFound ? 'Not found' : 'Something went wrong';
+  const title =
+    code === 'NETWORK'
+      ? 'Server not reachable'
+      : code === 'RUN_NOT_FOUND'
+        ? 'Run not found'
+        : code === 'SYNC_NOT_FOUND'
+          ? 'Sync not found'
+          : notFound
+            ? 'Not found'
+            : 'Something went wrong';
   return h(
     'div',
     { class: 'card error-card', role: 'alert' },

@@ -12,11 +12,16 @@
  * of the pages loaded so far is exact; {@link treeOrder} lays it out depth first.
  *
  * Calls never change once recorded, so loading more only adds list items: open calls, focus and
- * scroll stay as they are.
+ * scroll stay as they are. What came of each request is said on its last attempt, in the words of
+ * `panelsync debug` (./call-outcome.js): "rejected as a whole: split in 2", "12 rows rejected (pk
+ * …): …", "gave up after 3 attempts"; retries ("↻ attempt 2") sit one step in, under the attempt
+ * they retried; a batch call names the rows it sent, 1-based ("upsert b10 row 88"). The rows named
+ * are those of the run's rejected, invalid and unsent rows the page has loaded ({@link noteRows}).
  */
 import { apiRequest, segment } from './api-client.js';
+import { attemptNote, batchRowsText, requestOutcome } from './call-outcome.js';
 import { h, reconcileChildren, replaceChildren } from './dom.js';
-import { absoluteTime, breakAfter, bytes, count, duration, httpStatusBadge, urlPath } from './format.js';
+import { absoluteTime, breakAfter, bytes, count, duration, httpStatusBadge, isRetriedStatus, urlPath } from './format.js';
 
 /** Primary keys listed for one call before "and N more". */
 const PKS_SHOWN = 50;
@@ -29,13 +34,17 @@ const MAX_API_LIMIT = 10000;
 
 /**
  * @param {string} runId
- * @returns {{ el: HTMLElement, refresh(run: object): Promise<void>, reveal(seq: number): Promise<boolean> }}
+ * @returns {{ el: HTMLElement, refresh(run: object): Promise<void>, reveal(seq: number): Promise<boolean>, noteRows(rows: object[]): void }}
  *   `refresh` takes the run (RunDetail) and loads the calls recorded since the last load, within
  *   {@link CALLS_AUTO_LIMIT}; `reveal` opens, scrolls to and focuses a call, loading the pages up
- *   to it first; false when the run has no such call (yet)
+ *   to it first; false when the run has no such call (yet); `noteRows` takes row outcomes
+ *   (OutcomeItem) as the page loads them, so that each call says which rows it rejected or left unsent
  */
 export function callDebugger(runId) {
+  /** seq -> { li, setNote(text, kind) } */
   const items = new Map();
+  /** call_seq -> the rejected and unsent rows whose final answer that call carried. */
+  const rowsByCall = new Map();
   const list = h('ol', { class: 'call-tree', 'aria-label': 'API calls' });
   const countLine = h('p', { class: 'call-count' });
   const onlyFailed = h('input', { type: 'checkbox', id: 'only-failed-calls' });
@@ -53,11 +62,40 @@ export function callDebugger(runId) {
   /** The load in flight: pages are fetched one after the other, never two at once. */
   let loading = Promise.resolve();
 
+  /**
+   * Says on each call what came of it: on a request's last attempt its outcome, on an earlier one
+   * why it was retried. `partial`: more calls may come (not loaded, or the run is in progress).
+   */
+  const annotate = (partial) => {
+    const attempts = new Map();
+    const parts = new Map();
+    for (const call of calls) {
+      attempts.set(call.request_seq, [...(attempts.get(call.request_seq) ?? []), call]);
+      if (call.parent_seq !== null && call.seq === call.request_seq) parts.set(call.parent_seq, (parts.get(call.parent_seq) ?? 0) + 1);
+    }
+    for (const call of calls) {
+      const request = attempts.get(call.request_seq);
+      const last = request[request.length - 1];
+      if (call !== last) {
+        items.get(call.seq).setNote(attemptNote(call), 'retried');
+        continue;
+      }
+      const note = requestOutcome(call, {
+        attempts: request.length,
+        parts: parts.get(call.request_seq) ?? 0,
+        rows: rowsByCall.get(call.seq) ?? [],
+        retryable: call.status === null || isRetriedStatus(call.status),
+        partial,
+      });
+      items.get(call.seq).setNote(note, parts.has(call.request_seq) ? 'split' : isFailed(call) || (rowsByCall.get(call.seq) ?? []).length ? 'failed' : 'ok');
+    }
+  };
+
   const applyFilter = () => {
     let shown = 0;
     for (const call of calls) {
       const hide = onlyFailed.checked && !isFailed(call);
-      items.get(call.seq).hidden = hide;
+      items.get(call.seq).li.hidden = hide;
       if (!hide) shown++;
     }
     emptyFilter.hidden = !(onlyFailed.checked && shown === 0 && calls.length > 0);
@@ -78,8 +116,9 @@ export function callDebugger(runId) {
     for (const call of calls) if (!items.has(call.seq)) items.set(call.seq, callItem(runId, call));
     reconcileChildren(
       list,
-      treeOrder(calls).map((c) => items.get(c.seq)),
+      treeOrder(calls).map((c) => items.get(c.seq).li),
     );
+    annotate(partial || running);
     applyFilter();
     more.hidden = !partial || (running && calls.length < CALLS_AUTO_LIMIT);
     const next = Math.min(CALLS_PAGE, all - calls.length);
@@ -149,7 +188,7 @@ export function callDebugger(runId) {
           }
         });
       }
-      const item = items.get(seq);
+      const item = items.get(seq)?.li;
       if (!item) return false;
       if (item.hidden) {
         onlyFailed.checked = false;
@@ -161,6 +200,15 @@ export function callDebugger(runId) {
       summary.scrollIntoView({ block: 'center' });
       summary.focus();
       return true;
+    },
+    noteRows(rows) {
+      let added = false;
+      for (const row of rows) {
+        if ((row.result !== 'rejected' && row.result !== 'unsent') || row.call_seq === null) continue;
+        rowsByCall.set(row.call_seq, [...(rowsByCall.get(row.call_seq) ?? []), row]);
+        added = true;
+      }
+      if (added) queue(() => undefined);
     },
   };
 }
@@ -199,10 +247,14 @@ function isFailed(call) {
   return call.status === null || call.status >= 400;
 }
 
-/** One call: its `<li>` with a `<details>` that loads the bodies when first opened. */
+/**
+ * One call: its `<li>` with a `<details>` that loads the bodies when first opened, and `setNote`,
+ * which says what came of it (`kind`: ok, failed, split or retried, for its colour).
+ */
 function callItem(runId, call) {
   const body = h('div', { class: 'call-body' }, h('p', { class: 'muted' }, 'Loading request and response…'));
-  const details = h('details', { class: 'call' }, callSummary(call), body);
+  const note = h('span', { class: 'call-outcome', hidden: true });
+  const details = h('details', { class: 'call' }, callSummary(call, note), body);
   let loaded = false;
   const load = async () => {
     loaded = true;
@@ -221,28 +273,42 @@ function callItem(runId, call) {
   details.addEventListener('toggle', () => {
     if (details.open && !loaded) load();
   });
-  const li = h('li', { id: `call-${call.seq}`, class: `call-item depth-${Math.min(call.depth, 6)}`, dataset: { seq: call.seq } }, details);
+  const retry = call.attempt > 1;
+  const li = h('li', { id: `call-${call.seq}`, class: `call-item depth-${Math.min(call.depth, 6)}${retry ? ' call-retry' : ''}`, dataset: { seq: call.seq } }, details);
   li.style.setProperty('--depth', String(call.depth));
-  return li;
+  // A retry sits one step in, under the attempt it retried.
+  li.style.setProperty('--indent', String(call.depth + (retry ? 1 : 0)));
+  return {
+    li,
+    setNote(text, kind) {
+      const shown = text === '' ? '' : `→ ${text}`;
+      if (note.textContent !== shown) note.textContent = shown;
+      note.hidden = text === '';
+      note.className = `call-outcome outcome-${kind}`;
+    },
+  };
 }
 
-function callSummary(call) {
-  const notes = [];
-  if (call.attempt > 1) notes.push(`attempt ${call.attempt}`);
-  if (call.parent_seq !== null && call.attempt === 1) notes.push(`split of #${call.parent_seq}`);
-  if (call.row_count !== null) {
-    const first = call.row_offset ?? 0;
-    notes.push(`${call.row_count === 1 ? 'row' : 'rows'} ${first + 1}${call.row_count > 1 ? `–${first + call.row_count}` : ''}${call.batch ? ` of batch ${call.batch}` : ''}`);
-  }
+/** The rows a call sent, 1-based ("upsert b10 row 88"); `null` for a call that sent none. */
+function callRows(call) {
+  if (call.batch === null || call.row_offset === null || call.row_count === null) return null;
+  const operation = (call.tag ?? '').split(':', 1)[0] || 'send';
+  return batchRowsText({ operation, batch: call.batch, offset: call.row_offset, count: call.row_count });
+}
+
+function callSummary(call, note) {
+  const rows = callRows(call);
   return h(
     'summary',
     null,
     h('span', { class: 'call-seq' }, `#${call.seq}`),
+    call.attempt > 1 ? h('span', { class: 'call-attempt' }, `↻ attempt ${call.attempt}`) : null,
     h('span', { class: 'call-method' }, call.method),
     h('span', { class: 'call-path' }, breakAfter(urlPath(call.url), '/?&')),
-    h('span', { class: 'call-status' }, httpStatusBadge(call.status, call.error)),
+    h('span', { class: 'call-status' }, httpStatusBadge(call.status)),
     h('span', { class: 'call-duration' }, duration(call.duration_ms)),
-    notes.length ? h('span', { class: 'call-notes' }, notes.join(' · ')) : null,
+    rows ? h('span', { class: 'call-notes' }, rows) : null,
+    note,
   );
 }
 
@@ -255,8 +321,13 @@ function callDetail(detail) {
       h('div', { class: 'fact-wide' }, h('dt', null, 'URL'), h('dd', { class: 'mono url' }, `${detail.method} `, breakAfter(detail.url, '/?&'))),
       h('div', null, h('dt', null, 'Started'), h('dd', null, absoluteTime(detail.started_at))),
       h('div', null, h('dt', null, 'Duration'), h('dd', null, duration(detail.duration_ms))),
-      detail.tag ? h('div', null, h('dt', null, 'Label'), h('dd', { class: 'mono' }, detail.tag)) : null,
-      detail.error ? h('div', null, h('dt', null, 'Error'), h('dd', null, detail.error)) : null,
+      callRows(detail)
+        ? h('div', null, h('dt', null, 'Rows sent'), h('dd', null, callRows(detail)))
+        : detail.tag
+          ? h('div', null, h('dt', null, 'Purpose'), h('dd', null, detail.tag))
+          : null,
+      detail.attempt > 1 ? h('div', null, h('dt', null, 'Attempt'), h('dd', null, String(detail.attempt))) : null,
+      detail.error ? h('div', { class: 'fact-wide' }, h('dt', null, 'Error'), h('dd', { class: 'reason' }, detail.error)) : null,
     ),
     detail.pks.length
       ? h(

@@ -2,12 +2,15 @@
  * How values read on the page: statuses with a symbol and a word (never colour alone), times
  * relative and absolute, durations, counts and schedules.
  */
-import { h } from './dom.js';
+import { h, svg } from './dom.js';
 
 /**
  * Run statuses (src/state/state-store.ts RUN_STATUSES), sync health (docs/http-api.md), row
  * results, alert trigger states and delivery statuses (src/alerts/sync-alert-status.ts), each
- * with the word and symbol shown; the CSS class `status-{key}` gives the colour.
+ * with the word and symbol shown; the CSS class `status-{key}` gives the colour. Symbols are
+ * characters that Debian's default fonts (DejaVu, Liberation) hold, so that no box shows in their
+ * place (test/ui/web-ui.test.ts draws each), or an inline SVG `icon` where none fits (⏸ is
+ * missing from them).
  */
 const STATUS_LABELS = {
   running: { text: 'Running', symbol: '◔' },
@@ -15,42 +18,71 @@ const STATUS_LABELS = {
   ok: { text: 'Healthy', symbol: '✓' },
   warning: { text: 'Warning', symbol: '!' },
   failed: { text: 'Failed', symbol: '✕' },
-  interrupted: { text: 'Interrupted', symbol: '⏸' },
+  interrupted: { text: 'Interrupted', icon: 'pause' },
   never_run: { text: 'Never run', symbol: '–' },
   queued: { text: 'Queued', symbol: '…' },
   rejected: { text: 'Rejected', symbol: '✕' },
   invalid: { text: 'Invalid', symbol: '!' },
+  unsent: { text: 'Unsent', symbol: '↻' },
   succeeded: { text: 'Succeeded', symbol: '✓' },
   skipped: { text: 'Skipped', symbol: '–' },
   critical: { text: 'Critical', symbol: '✕' },
   delivered: { text: 'Delivered', symbol: '✓' },
 };
 
+/** Badge words longer than this (characters) may be cut with "…" (the badge's title holds them whole). */
+const BADGE_WORD_CHARS = 24;
+
+/** Every key {@link statusBadge} knows. */
+export const STATUS_KEYS = Object.freeze(Object.keys(STATUS_LABELS));
+
+/** Inline SVG icons (drawn in the text colour, 0.8em square): shapes no font may lack. */
+const ICONS = {
+  pause: () => [svg('rect', { x: '2', y: '1.5', width: '2.5', height: '9', rx: '0.5' }), svg('rect', { x: '7.5', y: '1.5', width: '2.5', height: '9', rx: '0.5' })],
+};
+
 /**
  * A status badge: `<span class="badge status-KEY">` with a symbol (hidden from screen readers) and
- * a word.
+ * a word. The word stays on one line; a word wider than the space there is cut with "…", and the
+ * whole word is the badge's tooltip (`title`), so put long text beside a badge, not in it.
  * @param {string} key a run status, health, or row result
  * @param {string} [text] a word other than the default
  */
 export function statusBadge(key, text) {
   const label = STATUS_LABELS[key] ?? { text: key, symbol: '•' };
+  const word = text ?? label.text;
+  const symbol = label.icon
+    ? svg('svg', { class: 'badge-icon', viewBox: '0 0 12 12', width: '12', height: '12', fill: 'currentColor', focusable: 'false' }, ICONS[label.icon]())
+    : label.symbol;
+  // A long word gets a box of its own, which can be cut; a short one stays a bare text node.
+  const long = word.length > BADGE_WORD_CHARS;
   return h(
     'span',
-    { class: `badge status-${key in STATUS_LABELS ? key : 'other'}` },
-    h('span', { class: 'badge-symbol', 'aria-hidden': 'true' }, label.symbol),
-    text ?? label.text,
+    { class: `badge status-${key in STATUS_LABELS ? key : 'other'}`, title: long ? word : null },
+    h('span', { class: 'badge-symbol', 'aria-hidden': 'true' }, symbol),
+    long ? h('span', { class: 'badge-text' }, word) : word,
   );
 }
 
 /**
- * An HTTP status badge: 2xx success, 429 and 5xx warning (retried), other 4xx failed; `null`
- * (no response) failed, with the transport error as its word.
- * @param {number | null} status
- * @param {string | null} error what went wrong below HTTP
+ * Whether the API client tries a call with this status again: 408, 429 and every 5xx (as
+ * `isRetryableStatus` in src/http/errors.ts decides, the one place for it; test/ui/call-outcome.test.ts
+ * checks that the two agree).
+ * @param {number} status
  */
-export function httpStatusBadge(status, error) {
-  if (status === null) return statusBadge('failed', `No response${error ? `: ${error}` : ''}`);
-  const key = status < 300 ? 'success' : status === 429 || status >= 500 ? 'warning' : 'failed';
+export function isRetriedStatus(status) {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+/**
+ * An HTTP status badge: 2xx success, 408, 429 and 5xx warning (retried), other 4xx failed; `null`
+ * (no response) failed, reading "No response" (the transport error is long: show it beside the
+ * badge, as the debugger does).
+ * @param {number | null} status
+ */
+export function httpStatusBadge(status) {
+  if (status === null) return statusBadge('failed', 'No response');
+  const key = status < 300 ? 'success' : isRetriedStatus(status) ? 'warning' : 'failed';
   return statusBadge(key, String(status));
 }
 
@@ -191,4 +223,28 @@ export function breakAfter(text, chars) {
   }
   out.push(text.slice(start));
   return out;
+}
+
+/**
+ * A long text shown short: whole (a `<p>`) when at most `previewChars` long; else a `<details>`
+ * whose summary shows its start with "…" (the whole text as its tooltip) and, once opened, `label`
+ * above the whole text. Both wrap after "/" (URLs in errors). `className` goes on the `<p>` or the
+ * `<details>`.
+ * @param {string} text
+ * @param {{ className: string, label: string, previewChars?: number }} options
+ */
+export function collapsibleText(text, { className, label, previewChars = 120 }) {
+  if (text.length <= previewChars) return h('p', { class: className }, breakAfter(text, '/'));
+  return h(
+    'details',
+    { class: `${className} collapsible` },
+    // Open, the summary reads `label` above the full text instead of repeating its start.
+    h(
+      'summary',
+      { title: text },
+      h('span', { class: 'collapsible-preview' }, breakAfter(`${text.slice(0, previewChars).trimEnd()}…`, '/')),
+      h('span', { class: 'collapsible-label' }, label),
+    ),
+    h('p', null, breakAfter(text, '/')),
+  );
 }

@@ -7,15 +7,17 @@
  * /runs/{id}/rows?result=rejected,invalid (OutcomeItem), /runs/{id}/calls (CallTreeItem pages, see
  * ./call-debugger.js); docs/http-api.md, shapes in src/state/run-history.ts and src/server/run-views.ts.
  */
-import { apiRequest, segment } from './api-client.js';
+import { ApiError, apiRequest, segment } from './api-client.js';
 import { callDebugger } from './call-debugger.js';
 import { h, region } from './dom.js';
-import { absoluteTime, breakAfter, count, duration, progressDone, runOptionsText, statusBadge, timeElement } from './format.js';
+import { absoluteTime, breakAfter, collapsibleText, count, duration, progressDone, runOptionsText, statusBadge, timeElement } from './format.js';
 
 /** Failed rows fetched per request. */
 const ROWS_PAGE = 200;
 /** While the run is in progress, new failed rows are appended until this many are shown. */
 const ROWS_AUTO_LIMIT = 1000;
+/** A failed row's reason longer than this (characters) shows its start, and all of it once opened. */
+const REASON_PREVIEW_CHARS = 80;
 
 /**
  * @param {HTMLElement} container
@@ -28,10 +30,11 @@ export function runPage(container, { id }) {
   const status = region((value) => statusBadge(value), { class: 'heading-badge' });
   const overview = region(renderOverview);
   const summary = region(renderSummary);
-  const rows = failedRows(path);
   const calls = callDebugger(id);
+  const rows = failedRows(path, (loaded) => calls.noteRows(loaded));
   // Hidden while the run is queued: it has no rows or calls yet.
-  const rowsSection = h('section', { 'aria-labelledby': 'rows-heading' }, h('h2', { id: 'rows-heading' }, 'Rejected and invalid rows'), rows.el);
+  const rowsHeading = h('h2', { id: 'rows-heading' }, 'Rejected and invalid rows');
+  const rowsSection = h('section', { 'aria-labelledby': 'rows-heading' }, rowsHeading, rows.el);
   const callsSection = h(
     'section',
     { 'aria-labelledby': 'calls-heading' },
@@ -72,7 +75,9 @@ export function runPage(container, { id }) {
   let first = true;
   return {
     async refresh() {
-      const run = await apiRequest(path);
+      const run = await apiRequest(path).catch((err) => {
+        throw unknownRun(err, id);
+      });
       crumbs.update(run.sync);
       status.update(run.status);
       overview.update(run);
@@ -84,6 +89,7 @@ export function runPage(container, { id }) {
         document.title = `Run ${id} (${run.sync}, queued) · panelsync`;
         return { live: true, idleMs: null };
       }
+      rowsHeading.textContent = run.outcomes.unsent ? 'Rejected, invalid and unsent rows' : 'Rejected and invalid rows';
       await Promise.all([calls.refresh(run), rows.refresh(run)]);
       if (first) {
         first = false;
@@ -98,6 +104,19 @@ export function runPage(container, { id }) {
       window.removeEventListener('hashchange', revealFromHash);
     },
   };
+}
+
+/**
+ * `err` as a person should read it when the run is not known (RUN_NOT_FOUND): which run, and what
+ * may have happened, instead of the API's advice to call a route; other errors as they are.
+ */
+function unknownRun(err, id) {
+  if (!(err instanceof ApiError) || err.code !== 'RUN_NOT_FOUND') return err;
+  return new ApiError(
+    err.status,
+    err.code,
+    `There is no run "${id}" on this server. The link may be mistyped or cut short, or the run was recorded in another state database. Its sync's page lists its runs.`,
+  );
 }
 
 function renderBreadcrumb(sync) {
@@ -234,39 +253,43 @@ function renderProgress(p, tile, sum) {
 }
 
 /**
- * Rows added / changed / removed: planned, succeeded, rejected, skipped, unsent (RunSummary; not
- * written by the run, planned again by the next).
+ * Rows added / changed / removed (columns) by what became of them (rows): planned, succeeded,
+ * rejected, skipped, unsent (RunSummary; unsent: not written by the run, planned again by the
+ * next). Four columns, so that it fits a phone's width.
  */
 function countsTable(s) {
+  const changes = ['added', 'changed', 'removed'];
+  const results = [
+    ['Planned', s.rows, ''],
+    ['Succeeded', s.succeeded, ''],
+    ['Rejected', s.rejected, 'count-rejected'],
+    ['Skipped', s.skipped, ''],
+    // Summaries recorded before `unsent` existed have none.
+    ['Unsent', s.unsent ?? { added: 0, changed: 0, removed: 0 }, 'count-rejected'],
+  ];
   return h(
     'table',
     { class: 'data-table counts-table' },
     h('caption', { class: 'visually-hidden' }, 'Rows by change and result'),
-    h('thead', null, h('tr', null, ['Change', 'Planned', 'Succeeded', 'Rejected', 'Skipped', 'Unsent'].map((l) => h('th', { scope: 'col' }, l)))),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Rows'), changes.map((c) => h('th', { scope: 'col', class: 'num' }, c)))),
     h(
       'tbody',
       null,
-      ['added', 'changed', 'removed'].map((c) =>
-        h(
-          'tr',
-          null,
-          h('th', { scope: 'row' }, c),
-          h('td', { class: 'num' }, count(s.rows[c])),
-          h('td', { class: 'num' }, count(s.succeeded[c])),
-          h('td', { class: s.rejected[c] ? 'num count-rejected' : 'num' }, count(s.rejected[c])),
-          h('td', { class: 'num' }, count(s.skipped[c])),
-          h('td', { class: s.unsent?.[c] ? 'num count-rejected' : 'num' }, count(s.unsent?.[c] ?? 0)),
-        ),
+      results.map(([label, counts, alert]) =>
+        h('tr', null, h('th', { scope: 'row' }, label), changes.map((c) => h('td', { class: counts[c] && alert ? `num ${alert}` : 'num' }, count(counts[c])))),
       ),
     ),
   );
 }
 
 /**
- * The rejected and invalid rows of a run, appended as they are recorded (OutcomeItem ids grow),
- * a page at a time; "Show more" past {@link ROWS_AUTO_LIMIT} or once the run is over.
+ * The rejected, invalid and unsent rows of a run, appended as they are recorded (OutcomeItem ids
+ * grow), a page at a time; "Show more" past {@link ROWS_AUTO_LIMIT} or once the run is over. Each
+ * page is also given to `onRows` (the debugger names the rows each call rejected).
+ * @param {string} runPath
+ * @param {(rows: object[]) => void} onRows
  */
-function failedRows(runPath) {
+function failedRows(runPath, onRows) {
   const tbody = h('tbody');
   const table = h(
     'table',
@@ -282,13 +305,14 @@ function failedRows(runPath) {
   let fetchedAfterEnd = false;
 
   const fetchPage = async () => {
-    const page = await apiRequest(`${runPath}/rows?result=rejected,invalid&limit=${ROWS_PAGE}&after=${afterId}`);
+    const page = await apiRequest(`${runPath}/rows?result=rejected,invalid,unsent&limit=${ROWS_PAGE}&after=${afterId}`);
     for (const row of page.rows) {
       tbody.append(rowElement(row));
       afterId = row.id;
       shown++;
     }
     exhausted = page.rows.length < ROWS_PAGE;
+    onRows(page.rows);
   };
 
   more.addEventListener('click', async () => {
@@ -312,7 +336,8 @@ function failedRows(runPath) {
         await fetchPage();
         fetchedAfterEnd = !running;
       }
-      const total = run.outcomes.rejected + run.outcomes.invalid;
+      const unsent = run.outcomes.unsent ?? 0;
+      const total = run.outcomes.rejected + run.outcomes.invalid + unsent;
       table.hidden = shown === 0;
       more.hidden = exhausted || running;
       note.textContent =
@@ -320,19 +345,29 @@ function failedRows(runPath) {
           ? running
             ? 'No row rejected or invalid so far.'
             : 'No row was rejected or invalid.'
-          : `${count(run.outcomes.rejected)} rejected by the API, ${count(run.outcomes.invalid)} invalid (never sent)${shown < total ? `; ${count(shown)} listed` : ''}.`;
+          : `${count(run.outcomes.rejected)} rejected by the API, ${count(run.outcomes.invalid)} invalid (never sent)` +
+            `${unsent ? `, ${count(unsent)} unsent (not written; the next run sends them again)` : ''}${shown < total ? `; ${count(shown)} listed` : ''}.`;
     },
   };
 }
 
+/**
+ * One failed row. On a phone it is a compact card (src/server/ui/app.css, `.failed-rows-table`):
+ * primary key, result, change and call on one line, the reason under them.
+ */
 function rowElement(row) {
   return h(
     'tr',
     { dataset: { outcome: row.id } },
-    h('th', { scope: 'row', 'data-label': 'Primary key', class: 'mono' }, row.pk ?? '(none)'),
-    h('td', { 'data-label': 'Result' }, statusBadge(row.result)),
-    h('td', { 'data-label': 'Change' }, row.class),
-    h('td', { 'data-label': 'Reason', class: 'reason' }, row.error ?? '—'),
-    h('td', { 'data-label': 'API call' }, row.call_seq !== null ? h('a', { href: `#call-${row.call_seq}` }, `#${row.call_seq}`) : h('span', { class: 'muted' }, 'not sent')),
+    h('th', { scope: 'row', 'data-label': 'Primary key', class: 'mono pk' }, row.pk ?? '(none)'),
+    h('td', { 'data-label': 'Result', class: 'result' }, statusBadge(row.result)),
+    h('td', { 'data-label': 'Change', class: 'change' }, row.class),
+    // A long reason (a whole batch unsent, with the request that failed) shows its start; open, all of it.
+    h('td', { 'data-label': 'Reason', class: 'reason' }, row.error ? collapsibleText(row.error, { className: 'row-reason', label: 'Reason', previewChars: REASON_PREVIEW_CHARS }) : '—'),
+    h(
+      'td',
+      { 'data-label': 'API call', class: 'call' },
+      row.call_seq !== null ? h('a', { href: `#call-${row.call_seq}`, 'aria-label': `API call #${row.call_seq}` }, `#${row.call_seq}`) : h('span', { class: 'muted' }, 'not sent'),
+    ),
   );
 }

@@ -8,7 +8,7 @@
  */
 import { apiRequest, segment } from './api-client.js';
 import { h, region } from './dom.js';
-import { breakAfter, count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
+import { breakAfter, collapsibleText, count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
 import { runsChart } from './runs-chart.js';
 import { renderAlerts } from './sync-alerts.js';
 
@@ -166,20 +166,7 @@ function renderActivity({ running, queued, last_run: last, next_run_at: next, re
  * run: in full when short; else its start, with the full text as the tooltip and in a disclosure.
  */
 function runError(run) {
-  if (!run.error) return null;
-  if (run.error.length <= ERROR_PREVIEW_CHARS) return h('p', { class: 'run-error' }, breakAfter(run.error, '/'));
-  return h(
-    'details',
-    { class: 'run-error' },
-    // Open, the summary reads "Error" above the full text instead of repeating its start.
-    h(
-      'summary',
-      { title: run.error },
-      h('span', { class: 'run-error-preview' }, breakAfter(`${run.error.slice(0, ERROR_PREVIEW_CHARS).trimEnd()}…`, '/')),
-      h('span', { class: 'run-error-label' }, 'Error'),
-    ),
-    h('p', null, breakAfter(run.error, '/')),
-  );
+  return run.error ? collapsibleText(run.error, { className: 'run-error', label: 'Error', previewChars: ERROR_PREVIEW_CHARS }) : null;
 }
 
 /** `; 12 of 59 rows done` from a running run's live progress; empty before the plan is known. */
@@ -303,7 +290,8 @@ function mappingsTable(mappings) {
 /** A mapping's value (src/config/schema.ts): a model column, a fixed value or a Liquid template. */
 function mappingValue(m) {
   if (m.from !== undefined) return [h('span', { class: 'muted' }, 'column '), h('code', null, m.from)];
-  if (m.static !== undefined) return [h('span', { class: 'muted' }, 'fixed value '), h('code', null, JSON.stringify(m.static))];
-  if (m.template !== undefined) return [h('span', { class: 'muted' }, 'template '), h('code', null, m.template)];
+  // Values wrap between words and after ".", "|" and ",", so "{{ row.City | upcase }}" breaks there, not mid-word.
+  if (m.static !== undefined) return [h('span', { class: 'muted' }, 'fixed value '), h('code', null, breakAfter(JSON.stringify(m.static), '.|,'))];
+  if (m.template !== undefined) return [h('span', { class: 'muted' }, 'template '), h('code', null, breakAfter(m.template, '.|,'))];
   return h('span', { class: 'muted' }, '—');
 }

@@ -17,6 +17,7 @@ export const UI_ASSETS = {
   'app.js': 'text/javascript; charset=utf-8',
   'api-client.js': 'text/javascript; charset=utf-8',
   'call-debugger.js': 'text/javascript; charset=utf-8',
+  'call-outcome.js': 'text/javascript; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
   'format.js': 'text/javascript; charset=utf-8',
   'run-page.js': 'text/javascript; charset=utf-8',

@@ -1,0 +1,91 @@
+/**
+ * What one command uses of the project file, so that it resolves only the environment variables it
+ * needs: `panelsync run` and `plan` never use `server` (the token of `panelsync serve`), `plan`
+ * sends no alert, and `run` sends alerts only to the channels its sync's recipients name.
+ */
+import type { ConfigPathSegment } from './config-path.ts';
+import { isRecord } from './zod-issues.ts';
+
+/** What a command uses: one sync, and whether it sends that sync's alert notifications. */
+export interface ProjectUse {
+  /** The sync the command runs or plans (a key of `syncs`). */
+  sync: string;
+  /** Whether the command sends alert notifications (`run`: true; `plan`: false). */
+  alerts: boolean;
+}
+
+/** An alert channel a run leaves out because a variable it needs is unset. */
+export interface SkippedAlertChannel {
+  /** The channel's name under `alerts.channels`. */
+  channel: string;
+  /** The unset variables it references, in file order, without repeats. */
+  variables: string[];
+}
+
+/**
+ * A copy of `raw` (the parsed project file, before interpolation) without the parts `use` does
+ * not need that reference an unset variable: `server` as a whole, and each such alert channel
+ * together with every recipient that names it (under `alerts.defaults` and each sync's `alerts`).
+ * What the command uses is left as written, so that its unset variables are still errors.
+ *
+ * @param unset the unset references of `raw` (InterpolationResult.unset of interpolate-env.ts)
+ * @returns the pruned copy, and the channels dropped that the sync's recipients name, when
+ *   `use.alerts` (a run warns about those; a plan sends no alert, so it names none)
+ */
+export function dropUnusedUnset(
+  raw: unknown,
+  unset: ReadonlyArray<{ path: ConfigPathSegment[]; name: string }>,
+  use: ProjectUse,
+): { raw: unknown; skippedAlertChannels: SkippedAlertChannel[] } {
+  if (!isRecord(raw) || unset.length === 0) return { raw, skippedAlertChannels: [] };
+  const out: Record<string, unknown> = { ...raw };
+  if (unset.some((u) => u.path[0] === 'server')) delete out.server;
+
+  const byChannel = new Map<string, string[]>();
+  for (const { path, name } of unset) {
+    if (path[0] !== 'alerts' || path[1] !== 'channels' || typeof path[2] !== 'string') continue;
+    const names = byChannel.get(path[2]) ?? [];
+    if (!names.includes(name)) names.push(name);
+    byChannel.set(path[2], names);
+  }
+  if (byChannel.size === 0 || !isRecord(out.alerts)) return { raw: out, skippedAlertChannels: [] };
+
+  const alerts: Record<string, unknown> = { ...out.alerts };
+  const notified = recipientChannels(raw, use.sync);
+  if (isRecord(alerts.channels)) {
+    alerts.channels = Object.fromEntries(Object.entries(alerts.channels).filter(([name]) => !byChannel.has(name)));
+  }
+  const keep = (rules: unknown) => {
+    if (!isRecord(rules) || !Array.isArray(rules.recipients)) return rules;
+    return { ...rules, recipients: rules.recipients.filter((r) => !(isRecord(r) && typeof r.channel === 'string' && byChannel.has(r.channel))) };
+  };
+  alerts.defaults = keep(alerts.defaults);
+  if (alerts.defaults === undefined) delete alerts.defaults;
+  out.alerts = alerts;
+  if (isRecord(out.syncs)) {
+    out.syncs = Object.fromEntries(
+      Object.entries(out.syncs).map(([name, sync]) => [name, isRecord(sync) && sync.alerts !== undefined ? { ...sync, alerts: keep(sync.alerts) } : sync]),
+    );
+  }
+  const skippedAlertChannels = use.alerts
+    ? [...byChannel].filter(([channel]) => notified.has(channel)).map(([channel, variables]) => ({ channel, variables }))
+    : [];
+  return { raw: out, skippedAlertChannels };
+}
+
+/** The channels a sync's alerts go to: its own `alerts.recipients`, else those of `alerts.defaults`. */
+function recipientChannels(raw: Record<string, unknown>, sync: string): Set<string> {
+  const own = isRecord(raw.syncs) && isRecord(raw.syncs[sync]) ? raw.syncs[sync].alerts : undefined;
+  const defaults = isRecord(raw.alerts) ? raw.alerts.defaults : undefined;
+  const recipients = isRecord(own) && Array.isArray(own.recipients) ? own.recipients : isRecord(defaults) && Array.isArray(defaults.recipients) ? defaults.recipients : [];
+  return new Set(recipients.flatMap((r) => (isRecord(r) && typeof r.channel === 'string' ? [r.channel] : [])));
+}
+
+/** A skipped channel as a run tells it on stderr. */
+export function skippedChannelWarning(skipped: SkippedAlertChannel): string {
+  const vars = skipped.variables;
+  return (
+    `alert channel "${skipped.channel}" is skipped for this run: environment variable${vars.length === 1 ? '' : 's'} ${vars.join(', ')} ` +
+    `${vars.length === 1 ? 'is' : 'are'} not set; set ${vars.length === 1 ? 'it' : 'them'} to get this channel's notifications`
+  );
+}
