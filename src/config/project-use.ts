@@ -1,7 +1,8 @@
 /**
  * What one command uses of the project file, so that it resolves only the environment variables it
- * needs: `panelsync run` and `plan` never use `server` (the token of `panelsync serve`), `plan`
- * sends no alert, and `run` sends alerts only to the channels its sync's recipients name.
+ * needs: `panelsync run` and `plan` never use `server` (the token of `panelsync serve`), nor the
+ * sources and destinations of other syncs; `plan` sends no alert, and `run` sends alerts only to
+ * the channels its sync's recipients name.
  */
 import type { ConfigPathSegment } from './config-path.ts';
 import { isRecord } from './zod-issues.ts';
@@ -40,6 +41,7 @@ export function dropUnusedUnset(
   if (!isRecord(raw) || unset.length === 0) return { raw, skippedAlertChannels: [] };
   const out: Record<string, unknown> = { ...raw };
   if (unset.some((u) => u.path[0] === 'server')) delete out.server;
+  dropOtherSyncsUnset(out, unset, use.sync);
 
   const byChannel = new Map<string, string[]>();
   for (const { path, name } of unset) {
@@ -71,6 +73,40 @@ export function dropUnusedUnset(
     ? [...byChannel].filter(([channel]) => notified.has(channel)).map(([channel, variables]) => ({ channel, variables }))
     : [];
   return { raw: out, skippedAlertChannels };
+}
+
+/**
+ * Drops from `out` (in place) the sources and destinations that reference an unset variable and
+ * that `sync` does not reach, with the models and syncs that depend on them: another sync's
+ * warehouse or account needs no secret of this command.
+ */
+function dropOtherSyncsUnset(out: Record<string, unknown>, unset: ReadonlyArray<{ path: ConfigPathSegment[] }>, sync: string): void {
+  const entry = (section: string, name: unknown) => (isRecord(out[section]) && typeof name === 'string' ? out[section][name] : undefined);
+  const used = entry('syncs', sync);
+  const model = isRecord(used) ? used.model : undefined;
+  const source = isRecord(entry('models', model)) ? (entry('models', model) as Record<string, unknown>).source : undefined;
+  const destination = isRecord(used) ? used.destination : undefined;
+  const unsetIn = (section: string, keep: unknown) =>
+    new Set(unset.flatMap((u) => (u.path[0] === section && typeof u.path[1] === 'string' && u.path[1] !== keep ? [u.path[1]] : [])));
+  const sources = unsetIn('sources', source);
+  const destinations = unsetIn('destinations', destination);
+  if (sources.size === 0 && destinations.size === 0) return;
+  const without = (section: string, drop: (name: string, value: unknown) => boolean) => {
+    if (isRecord(out[section])) out[section] = Object.fromEntries(Object.entries(out[section]).filter(([name, value]) => !drop(name, value)));
+  };
+  without('sources', (name) => sources.has(name));
+  without('destinations', (name) => destinations.has(name));
+  const models = new Set<string>();
+  without('models', (name, value) => {
+    const drop = name !== model && isRecord(value) && typeof value.source === 'string' && sources.has(value.source);
+    if (drop) models.add(name);
+    return drop;
+  });
+  without(
+    'syncs',
+    (name, value) =>
+      name !== sync && isRecord(value) && ((typeof value.model === 'string' && models.has(value.model)) || (typeof value.destination === 'string' && destinations.has(value.destination))),
+  );
 }
 
 /** The channels a sync's alerts go to: its own `alerts.recipients`, else those of `alerts.defaults`. */

@@ -89,3 +89,32 @@ describe('panelsync run and plan without the server token or an alert secret', (
     expect(run.stderr).not.toContain('PANELSYNC_API_TOKEN');
   });
 });
+
+describe('another sync\'s secrets', () => {
+  it('plan and run need neither the source nor the destination of a sync they do not use', async () => {
+    const other = `  other-to-crm:
+    model: orders
+    destination: crm
+    mode: upsert
+    match: Email
+    mappings: [{ from: FirstName, to: first_name }]
+`;
+    const more = `
+  warehouse: { type: postgres, url: "postgres://reader:\${PG_PASSWORD}@db.internal/analytics" }
+`;
+    const yaml = (EXAMPLE_YAML + SERVER_AND_ALERTS)
+      .replace('sources:\n', `sources:${more}`)
+      .replace('destinations:\n', 'destinations:\n  crm: { type: user-interviews, api_key: "${CRM_KEY}", environment: production }\n')
+      .replace('models:\n', 'models:\n  orders: { source: warehouse, primary_key: id, sql: SELECT 1 }\n')
+      .replace('syncs:\n', `syncs:\n${other}`);
+    await writeFile(path.join(dir, 'panelsync.yml'), yaml);
+    const project = await loadProject({ projectDir: dir, env: EXAMPLE_ENV, use: { sync: 'customers-to-panel', alerts: false } });
+    expect(Object.keys(project.sources)).toEqual(['chinook']);
+    expect(Object.keys(project.destinations)).toEqual(['panel']);
+    expect(Object.keys(project.syncs)).toEqual(['customers-to-panel']);
+    // The sync that uses them still needs them.
+    const error = (await loadProject({ projectDir: dir, env: EXAMPLE_ENV, use: { sync: 'other-to-crm', alerts: false } }).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['destinations.crm.api_key', 'sources.warehouse.url']);
+  });
+});
