@@ -244,13 +244,6 @@ export function normalizeEmail(email: string): string {
 
 const ASCII = /^[\x00-\x7f]*$/;
 
-/**
- * A loose email shape (one `@`, a non-empty local part without spaces, a dotted domain) [assumed;
- * no public rule]. Kept for callers that want a cheap pre-filter; the client and the emulator
- * judge an email by {@link emailProblem}, which is stricter.
- */
-export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** RFC 5321 section 4.5.3.1.1: a local part (before the `@`) is at most 64 octets [confirmed, RFC]. */
 export const MAX_EMAIL_LOCAL_PART_LENGTH = 64;
 
