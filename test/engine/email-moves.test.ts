@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectAddsUp, runProject as run, writeCalls } from '../helpers/run-helpers.ts';
-import { peopleProjectPerTest, person, type PeopleProject } from './people-project.ts';
+import { peopleProjectPerTest, person, type PeopleProject, participantByEmail as byEmail } from './people-project.ts';
 
 const start = peopleProjectPerTest();
 
@@ -16,9 +16,6 @@ function handEmailToNewKey(p: PeopleProject): void {
   p.db.prepare(`INSERT INTO people VALUES (0, 'user5@example.com', 'Zero', 'Newcomer')`).run();
 }
 
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email === email);
-}
 
 describe('an email left by one key and taken by another in the same run', () => {
   it('upsert: the email change is written first, so the new key gets a participant of its own', async () => {

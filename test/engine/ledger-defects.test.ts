@@ -9,13 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { planSync } from '../../src/engine/plan-sync.ts';
 import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
 import { expectAddsUp, runProject as run, SYNC, writeCalls } from '../helpers/run-helpers.ts';
-import { PATCH_BATCHES, peopleProjectPerTest, person, PEOPLE_MODEL, type PeopleProject } from './people-project.ts';
+import { PATCH_BATCHES, peopleProjectPerTest, person, PEOPLE_MODEL, type PeopleProject, participantByEmail as byEmail } from './people-project.ts';
 
 const start = peopleProjectPerTest();
 
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
-}
 
 function stateDb(p: PeopleProject): Database.Database {
   return new Database(join(p.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });

@@ -37,6 +37,11 @@ export interface PeopleProject extends ChinookProject {
   deleteByHand(email: string): Promise<void>;
 }
 
+/** The participant holding `email` (case aside) in the project's emulator, if any. */
+export async function participantByEmail(p: Pick<PeopleProject, 'participants'>, email: string) {
+  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
+}
+
 /** The default person `i` as the emulator should hold it after a sync. */
 export function person(i: number): { email: string; first_name: string; last_name: string } {
   return { email: `user${i}@example.com`, first_name: `First${i}`, last_name: `Last${i}` };

@@ -4,15 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectAddsUp, runProject as run, writeCalls } from '../helpers/run-helpers.ts';
-import { peopleProjectPerTest, person, type PeopleProject } from '../engine/people-project.ts';
+import { peopleProjectPerTest, person, type PeopleProject, participantByEmail as byEmail } from '../engine/people-project.ts';
 
 const start = peopleProjectPerTest();
 
 async function byId(p: PeopleProject, id: string) {
   return (await p.participants()).find((x) => String(x.id) === String(id));
-}
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
 }
 
 describe('a move in doubt (may still land) and a new key taking the email moved to', () => {

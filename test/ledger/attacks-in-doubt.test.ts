@@ -3,13 +3,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
-import { peopleProjectPerTest, person, type PeopleProject } from '../engine/people-project.ts';
+import { peopleProjectPerTest, person, participantByEmail as byEmail } from '../engine/people-project.ts';
 
 const start = peopleProjectPerTest();
 
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
-}
 
 describe('two batches in flight: one refused whole (401), the other applied but never answered', () => {
   it('keeps the applied one in doubt, so a model that goes back to the old value is written back', async () => {

@@ -5,13 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runProject as run } from '../helpers/run-helpers.ts';
-import { peopleProjectPerTest, person, type PeopleProject } from '../engine/people-project.ts';
+import { peopleProjectPerTest, person, participantByEmail as byEmail } from '../engine/people-project.ts';
 
 const start = peopleProjectPerTest();
 
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
-}
 
 describe('a split half that got no answer, the horizon counted from the whole batch', () => {
   it('its late landing does not overwrite the next run’s write', async () => {

@@ -5,13 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
 import { runProject as run, SYNC, writeCalls } from '../helpers/run-helpers.ts';
-import { PATCH_BATCHES, peopleProjectPerTest, person, type PeopleProject } from '../engine/people-project.ts';
+import { PATCH_BATCHES, peopleProjectPerTest, person, participantByEmail as byEmail } from '../engine/people-project.ts';
 
 const start = peopleProjectPerTest();
 
-async function byEmail(p: PeopleProject, email: string) {
-  return (await p.participants()).find((x) => x.email.toLowerCase() === email.toLowerCase());
-}
 
 describe('unlock --force while a write is on the wire, and the next run starts at once', () => {
   it('the write that lands after the next run settled is still settled: the panel converges to the model', async () => {
