@@ -74,7 +74,11 @@ describe('panelsync serve: live progress of a run in progress', () => {
       return run.status !== 'running' ? run : undefined;
     }, 15_000, 'the run to end');
     expect(ended).toMatchObject({ status: 'success', progress: null, summary: { succeeded: { added: 59 } } });
-    const after = (await api(`/api/v1/syncs/${SYNC}`)).body;
+    // The run is recorded as ended a moment before the server lets go of it (its lock released).
+    const after = await waitFor(async () => {
+      const sync = (await api(`/api/v1/syncs/${SYNC}`)).body;
+      return sync.running === null ? sync : undefined;
+    }, 15_000, 'the sync to be idle');
     expect(after).toMatchObject({ running: null, last_run: { run_id: runId, progress: null } });
   });
 });
