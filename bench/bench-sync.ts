@@ -1,15 +1,17 @@
 /**
  * `npm run bench [-- --rows N]`: syncs a generated DuckDB model (default 1,000,000 rows) to the
- * emulator, running in a child process, and prints
- * - rows/s of the first run (every row added),
- * - the time of a no-change rerun, which must make no write call,
- * - the peak RSS of this process (the sync; the emulator is another process), which must stay
- *   under 1 GiB.
- * Exits 1 when either rule is broken. Not a test: timings depend on the machine; compare ratios
- * measured in one run.
+ * emulator, running in a child process, and prints, from this one process and run:
+ * - the time to stream the model through the DuckDB source alone (the floor of any plan),
+ * - the first run (every row added): time, rows/s, API calls,
+ * - the no-change rerun: time, its ratio to the stream time, and how long `GET /api/v1/healthz`
+ *   took at most meanwhile (a server runs in this process, as in `panelsync serve`),
+ * - the state database's size after each run, the peak RSS of this process (the sync; the
+ *   emulator is another process) and the peak temporary disk the runs used.
+ * Exits 1 when the no-change rerun writes anything or finds a row changed, or RSS reaches 1 GiB.
+ * Not a test: timings depend on the machine; compare ratios measured in one run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +20,14 @@ import { stringify } from 'yaml';
 import { loadProject } from '../src/config/load-project.ts';
 import { SyncEvents } from '../src/engine/events.ts';
 import { runSync } from '../src/engine/run-sync.ts';
+import { startServer } from '../src/server/start-server.ts';
+import { createSource } from '../src/sources/create-source.ts';
 import type { RunSummary } from '../src/engine/run-summary.ts';
 
 const MAX_RSS_BYTES = 1024 ** 3;
 const API_KEY = 'bench-key';
 const SYNC = 'people-to-panel';
+const SERVER_TOKEN = 'bench-server-token-0123456789';
 const CLI = fileURLToPath(new URL('../bin/panelsync.js', import.meta.url));
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
@@ -48,18 +53,23 @@ function startEmulator(): Promise<{ child: ChildProcess; apiUrl: string }> {
 }
 
 /** A project whose model generates `rows` people in DuckDB, synced in upsert mode. */
-function writeProject(dir: string, apiUrl: string): void {
-  const sql = `
+function modelSql(): string {
+  return `
     SELECT i AS person_id, 'person' || i || '@example.com' AS email,
            'First' || i AS first_name, 'Last' || i AS last_name, 'City ' || (i % 1000) AS city,
            (i % 997) * 1.5 AS score, DATE '2020-01-01' + CAST(i % 2000 AS INTEGER) AS signed_up, i % 7 = 0 AS vip
     FROM range(1, ${rows + 1}) t(i)`;
+}
+
+function writeProject(dir: string, apiUrl: string): void {
+  const sql = modelSql();
   const project = {
     version: 1,
     state: 'state.db',
     sources: { generated: { type: 'duckdb', path: ':memory:' } },
     destinations: { panel: { type: 'user-interviews', api_key: '${UI_API_KEY}', environment: 'sandbox', base_url: apiUrl } },
     models: { people: { source: 'generated', primary_key: 'person_id', sql } },
+    server: { api_token: SERVER_TOKEN, port: 0 },
     syncs: {
       [SYNC]: {
         model: 'people',
@@ -98,29 +108,103 @@ async function timedRun(dir: string): Promise<{ summary: RunSummary; seconds: nu
   return { summary, seconds: (performance.now() - started) / 1000, writes };
 }
 
+/** Streams the model through its source alone: the floor of any plan. */
+async function timedStream(dir: string): Promise<number> {
+  const project = await loadProject({ projectDir: dir, env: { UI_API_KEY: API_KEY } });
+  const source = createSource(project.sources.generated!, dir);
+  const started = performance.now();
+  let read = 0;
+  try {
+    for await (const chunk of source.stream(modelSql())) read += chunk.length;
+  } finally {
+    await source.close();
+  }
+  if (read !== rows) throw new Error(`the stream returned ${read} of ${rows} rows`);
+  return (performance.now() - started) / 1000;
+}
+
+/**
+ * Asks `GET /api/v1/healthz` of a server running in this process (as `panelsync serve` runs its
+ * syncs) every 20 ms until stopped; resolves with the slowest answer, ms.
+ */
+async function probeHealth(dir: string): Promise<{ stop: () => Promise<{ slowestMs: number; probes: number }> }> {
+  const project = await loadProject({ projectDir: dir, env: { UI_API_KEY: API_KEY } });
+  const server = await startServer({ project, port: 0, host: '127.0.0.1' });
+  let running = true;
+  let slowestMs = 0;
+  let probes = 0;
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const response = await fetch(`${server.url}/api/v1/healthz`);
+      await response.arrayBuffer();
+      slowestMs = Math.max(slowestMs, performance.now() - started);
+      probes++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await server.close();
+      return { slowestMs, probes };
+    },
+  };
+}
+
+/** Samples the free space of the temporary directory every 100 ms; `stop()` gives the largest drop, bytes. */
+function watchTempDisk(): { stop: () => number } {
+  const free = () => {
+    const s = statfsSync(tmpdir());
+    return s.bavail * s.bsize;
+  };
+  const before = free();
+  let least = before;
+  const timer = setInterval(() => (least = Math.min(least, free())), 100);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return before - Math.min(least, free());
+    },
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+
 const dir = mkdtempSync(join(tmpdir(), 'panelsync-bench-'));
+const stateBytes = () => ['state.db', 'state.db-wal'].reduce((sum, file) => sum + (statSync(join(dir, file), { throwIfNoEntry: false })?.size ?? 0), 0);
 const emulator = await startEmulator();
 try {
   writeProject(dir, emulator.apiUrl);
   console.log(`panelsync bench: ${rows.toLocaleString('en')} generated DuckDB rows -> emulator (upsert)`);
+  const disk = watchTempDisk();
+
+  const stream = await timedStream(dir);
+  console.log(`stream:          ${stream.toFixed(1)} s (the model through the DuckDB source alone)`);
 
   const first = await timedRun(dir);
   if (first.summary.status !== 'success') throw new Error(`first run ${first.summary.status}: ${first.summary.error ?? ''}`);
+  const afterFirst = stateBytes();
   console.log(
     `first run:       ${first.summary.succeeded.added.toLocaleString('en')} added in ${first.seconds.toFixed(1)} s ` +
-      `= ${Math.round(rows / first.seconds).toLocaleString('en')} rows/s, ${first.summary.api_calls.toLocaleString('en')} API calls`,
+      `= ${Math.round(rows / first.seconds).toLocaleString('en')} rows/s, ${first.summary.api_calls.toLocaleString('en')} API calls; state database ${mib(afterFirst)}`,
   );
 
+  const health = await probeHealth(dir);
   const rerun = await timedRun(dir);
+  const { slowestMs, probes } = await health.stop();
+  const afterRerun = stateBytes();
   console.log(
-    `no-change rerun: ${rerun.seconds.toFixed(1)} s (${rerun.summary.rows.unchanged.toLocaleString('en')} unchanged), ` +
-      `${rerun.writes} write calls; ${(first.seconds / rerun.seconds).toFixed(1)}x faster than the first run`,
+    `no-change rerun: ${rerun.seconds.toFixed(1)} s = ${(rerun.seconds / stream).toFixed(2)}x the stream ` +
+      `(${rerun.summary.rows.unchanged.toLocaleString('en')} unchanged, ${rerun.writes} write calls); state database ${mib(afterRerun)} ` +
+      `(${afterRerun >= afterFirst ? '+' : '-'}${(Math.abs(afterRerun - afterFirst) / 1024 ** 2).toFixed(2)} MiB)`,
   );
+  console.log(`healthz:         slowest answer ${slowestMs.toFixed(0)} ms of ${probes} during the rerun (a server in this process)`);
 
   const peak = process.resourceUsage().maxRSS * 1024;
-  console.log(`peak RSS:        ${(peak / 1024 ** 2).toFixed(0)} MiB (limit 1024 MiB)`);
-  const stateBytes = ['state.db', 'state.db-wal'].reduce((sum, file) => sum + (statSync(join(dir, file), { throwIfNoEntry: false })?.size ?? 0), 0);
-  console.log(`state database:  ${(stateBytes / 1024 ** 2).toFixed(0)} MiB (snapshot, two runs' calls and row outcomes)`);
+  const tempBytes = Math.max(0, disk.stop() - stateBytes());
+  console.log(`peak RSS:        ${mib(peak)} (limit 1024 MiB); peak temporary disk ${mib(tempBytes)} (beside the state database)`);
 
   const broken = [
     rerun.writes > 0 ? `the no-change rerun made ${rerun.writes} write calls` : '',

@@ -113,7 +113,7 @@ export async function planSync(options: {
       ? null
       : (await destinationChangeError(store, options.sync, destinationFingerprint(sync.destination, destination), target, 'plan')) ??
         identityChangeError(store, options.sync, snapshotIdentityOf(project, options.sync), 'plan');
-    const firstSync = store.snapshotSize(options.sync) === 0;
+    const firstSync = store.snapshotIsEmpty(options.sync);
     // The run finishes an unfinished --reset-cdc instead (it records rows, sends nothing, no guard).
     const finishesResetCdc = options.fullResync ? null : unfinishedResetCdc(store, options.sync);
     const { counts, stage, source } = await stageModel({
@@ -130,7 +130,7 @@ export async function planSync(options: {
           ? { code: moved.code as 'DESTINATION_CHANGED' | 'IDENTITY_CHANGED', message: moved.message }
           : options.allowMassDelete || finishesResetCdc !== null
             ? null
-            : guardRefusal(counts, store.snapshotSize(options.sync), sync, stage, options.fullResync === true);
+            : guardRefusal(counts, () => store.snapshotSize(options.sync), sync, stage, options.fullResync === true);
       // The run reads the directory first in these modes, when it has rows to send.
       const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
       if (decides) await readDirectory(target, stage);
@@ -181,10 +181,10 @@ export async function planSync(options: {
  * The run's mass-delete guard (run-sync.ts), as a refusal to report instead of an error to throw;
  * a full resync meets only its email-move half.
  */
-function guardRefusal(counts: PlanCounts, synced: number, sync: Project['syncs'][string], stage: Stage, fullResync: boolean): PlanReport['refused'] {
+function guardRefusal(counts: PlanCounts, syncedRows: () => number, sync: Project['syncs'][string], stage: Stage, fullResync: boolean): PlanReport['refused'] {
   try {
-    if (fullResync) guardEmailMoves(synced, sync, stage);
-    else guardMassDelete(counts, synced, sync, stage);
+    if (fullResync) guardEmailMoves(syncedRows, sync, stage);
+    else guardMassDelete(counts, syncedRows, sync, stage);
     return null;
   } catch (error) {
     if (error instanceof RunError && (error.code === 'MASS_DELETE_GUARD' || error.code === 'MASS_EMAIL_MOVE_GUARD')) return { code: error.code, message: error.message };

@@ -6,7 +6,7 @@
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import type { Source } from '../sources/source.ts';
 import type { PlanCounts, Stage, StagedRow } from '../state/state-store.ts';
-import { canonicalJson, oversizeReason, type RowMapper } from './row-mapper.ts';
+import { oversizeReason, type RowMapper } from './row-mapper.ts';
 
 export interface PlanOptions {
   source: Source;
@@ -44,11 +44,11 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
     const staged: StagedRow[] = chunk.map((row) => {
       const mapped = map.map(row);
       if (!mapped.ok) return mapped;
-      const payload = canonicalJson(mapped.fields);
+      const { pk, email, payload } = mapped;
       // Refused before any call: a participant over the API's size limit would fail its whole batch.
-      const tooLarge = oversizeReason(mapped.email, mapped.fields, payload);
-      if (tooLarge !== null) return { ok: false, pk: mapped.pk, reason: tooLarge };
-      return { ok: true, pk: mapped.pk, email: mapped.email, emailKey: normalizeEmail(mapped.email), payload };
+      const tooLarge = oversizeReason(email, payload);
+      if (tooLarge !== null) return { ok: false, pk, reason: tooLarge };
+      return { ok: true, pk, email, emailKey: normalizeEmail(email), payload };
     });
     stage.insert(staged);
     read += chunk.length;
@@ -57,5 +57,5 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
   // A model with no row still has its mappings checked (an unknown characteristic is an error).
   if (mapper === null) await options.createMapper();
   await options.beforeDiff?.();
-  return stage.diff({ fullResync: options.fullResync });
+  return await stage.diff({ fullResync: options.fullResync });
 }

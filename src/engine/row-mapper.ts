@@ -10,6 +10,7 @@ import {
   castEmail,
   castFieldValue,
   parseFieldTarget,
+  type CastResult,
   type FieldTarget,
 } from '../destinations/user-interviews/fields.ts';
 import { MAX_PARTICIPANT_JSON_BYTES, type CharacteristicType, type CharacteristicValue } from '../destinations/user-interviews/wire.ts';
@@ -24,14 +25,20 @@ export interface MappedFields {
   [field: string]: string | null | Record<string, CharacteristicValue>;
 }
 
-/** One mapped row, or the reason it is invalid. `pk` is the primary key as text; `null` when missing. */
+/**
+ * One mapped row, or the reason it is invalid. `pk` is the primary key as text; `null` when
+ * missing. `payload` is the {@link MappedFields} as canonical JSON (keys sorted, see
+ * {@link RowMapper}): what the snapshot stores and the diff compares.
+ */
 export type MappedRow =
-  | { ok: true; pk: string; email: string; fields: MappedFields }
+  | { ok: true; pk: string; email: string; payload: string }
   | { ok: false; pk: string | null; reason: string };
 
 interface CompiledMapping {
   target: FieldTarget;
   value: (row: Row) => JsonValue;
+  /** Casts the value to the target's type (a field's text, a characteristic's type). */
+  cast: (value: JsonValue) => CastResult<CharacteristicValue>;
   /** `syncs.NAME.mappings[i]`, for error messages. */
   path: string;
   /** The model columns the mapping reads: a `from` column, or the `row.X` a template names. */
@@ -57,13 +64,21 @@ export class RowMapperError extends Error {
  */
 export class RowMapper {
   private readonly mappings: CompiledMapping[];
+  /**
+   * The mappings in payload order, each with the JSON text that comes before its value: fields
+   * and `characteristics` sorted by name, characteristics by slug within it (the order of
+   * canonical JSON), so the payload is written directly, without an object or a sort per row.
+   */
+  private readonly layout: Array<{ index: number; prefix: string }>;
+  /** What closes the payload: `}`, or `}}` after characteristics. */
+  private readonly closing: string;
   private checkedColumns = false;
 
   constructor(
     private readonly primaryKey: string,
     private readonly match: string,
     mappings: MappingConfig[],
-    private readonly characteristicTypes: ReadonlyMap<string, CharacteristicType>,
+    characteristicTypes: ReadonlyMap<string, CharacteristicType>,
     syncName = 'sync',
   ) {
     const liquid = new Liquid({ strictFilters: true });
@@ -76,22 +91,25 @@ export class RowMapper {
         const known = [...characteristicTypes.keys()].sort().join(', ') || 'none';
         throw new RowMapperError(`${path}.to: unknown characteristic "${target.slug}" (known: ${known})`);
       }
+      const cast = castFor(target, characteristicTypes);
       if ('from' in mapping) {
         const column = mapping.from;
-        return { target, value: (row: Row) => row[column] ?? null, path: `${path}.from`, columns: [column] };
+        return { target, cast, value: (row: Row) => row[column] ?? null, path: `${path}.from`, columns: [column] };
       }
       if ('static' in mapping) {
         const value = mapping.static;
-        return { target, value: () => value, path: `${path}.static`, columns: [] };
+        return { target, cast, value: () => value, path: `${path}.static`, columns: [] };
       }
       const template: Template[] = liquid.parse(mapping.template);
       return {
         target,
+        cast,
         value: (row: Row) => liquid.renderSync(template, { row }) as string,
         path: `${path}.template`,
         columns: templateColumns(liquid, template, `${path}.template`),
       };
     });
+    ({ layout: this.layout, closing: this.closing } = payloadLayout(this.mappings));
   }
 
   /** Maps one row. Never throws for a bad value: the row comes back invalid with its reason. */
@@ -101,23 +119,17 @@ export class RowMapper {
     if (pk === null) return { ok: false, pk: null, reason: `primary key ${this.primaryKey} is null or blank` };
     const email = castEmail(row[this.match] ?? null);
     if (!email.ok) return { ok: false, pk, reason: email.reason };
-    const fields: MappedFields = {};
-    let characteristics: Record<string, CharacteristicValue> | undefined;
-    for (const mapping of this.mappings) {
-      const raw = mapping.value(row);
-      if (mapping.target.kind === 'field') {
-        const cast = castFieldValue(mapping.target.field, raw);
-        if (!cast.ok) return { ok: false, pk, reason: cast.reason };
-        fields[mapping.target.field] = cast.value;
-      } else {
-        const slug = mapping.target.slug;
-        const cast = castCharacteristic(slug, this.characteristicTypes.get(slug)!, raw);
-        if (!cast.ok) return { ok: false, pk, reason: cast.reason };
-        (characteristics ??= {})[slug] = cast.value;
-      }
+    // The mappings are cast in the order they are written, so the first bad one gives the reason.
+    const values: CharacteristicValue[] = new Array(this.mappings.length);
+    for (let i = 0; i < this.mappings.length; i++) {
+      const mapping = this.mappings[i]!;
+      const cast = mapping.cast(mapping.value(row));
+      if (!cast.ok) return { ok: false, pk, reason: cast.reason };
+      values[i] = cast.value;
     }
-    if (characteristics) fields.characteristics = characteristics;
-    return { ok: true, pk, email: email.value, fields };
+    let payload = '';
+    for (const { index, prefix } of this.layout) payload += prefix + JSON.stringify(values[index]);
+    return { ok: true, pk, email: email.value, payload: payload + this.closing };
   }
 
   /** The model's columns are known only from its first row: a missing one is a user error. */
@@ -134,6 +146,58 @@ export class RowMapper {
       throw new RowMapperError(`${list} (the model returns: ${columns.join(', ')})`);
     }
   }
+}
+
+/** The cast of a mapping's value to its target's type. */
+function castFor(target: FieldTarget, characteristicTypes: ReadonlyMap<string, CharacteristicType>): CompiledMapping['cast'] {
+  if (target.kind === 'field') {
+    const { field } = target;
+    return (value) => castFieldValue(field, value);
+  }
+  const { slug } = target;
+  const type = characteristicTypes.get(slug)!;
+  return (value) => castCharacteristic(slug, type, value);
+}
+
+/**
+ * Where each mapping's value goes in the canonical JSON of {@link MappedFields}: the same text
+ * `JSON.stringify` gives for an object whose keys (and the keys of `characteristics`) were set in
+ * UTF-16 code unit order (integer-like keys come first, in numeric order, as in every JavaScript
+ * object). `index` is the mapping's position in `mappings`.
+ */
+function payloadLayout(mappings: readonly CompiledMapping[]): { layout: Array<{ index: number; prefix: string }>; closing: string } {
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const keyOf = (m: CompiledMapping) => (m.target.kind === 'field' ? m.target.field : m.target.slug);
+  const indexed = mappings.map((mapping, index) => ({ mapping, index, key: keyOf(mapping) }));
+  const fields = indexed.filter((m) => m.mapping.target.kind === 'field');
+  // A JavaScript object lists integer-like keys (array indices: a slug such as "42") first, in
+  // numeric order, whatever order they were set in: canonical JSON has always been written so.
+  const arrayIndex = (key: string) => (/^(0|[1-9]\d*)$/.test(key) && Number(key) < 2 ** 32 - 1 ? Number(key) : null);
+  const jsOrder = (a: string, b: string) => {
+    const [x, y] = [arrayIndex(a), arrayIndex(b)];
+    if (x !== null && y !== null) return x - y;
+    return x !== null ? -1 : y !== null ? 1 : byName(a, b);
+  };
+  const characteristics = indexed.filter((m) => m.mapping.target.kind === 'characteristic').sort((a, b) => jsOrder(a.key, b.key));
+  const topKeys = [...fields.map((f) => f.key), ...(characteristics.length > 0 ? ['characteristics'] : [])].sort(byName);
+  const layout: Array<{ index: number; prefix: string }> = [];
+  // The text owed before the next key: the opening brace, or the brace closing `characteristics`.
+  let before = '{';
+  topKeys.forEach((key, k) => {
+    const comma = k === 0 ? '' : ',';
+    if (key === 'characteristics') {
+      characteristics.forEach((c, i) => {
+        layout.push({ index: c.index, prefix: `${before}${i === 0 ? `${comma}"characteristics":{` : ','}${JSON.stringify(c.key)}:` });
+        before = '';
+      });
+      before = '}';
+    } else {
+      layout.push({ index: fields.find((f) => f.key === key)!.index, prefix: `${before}${comma}${JSON.stringify(key)}:` });
+      before = '';
+    }
+  });
+  const closing = `${before}}`;
+  return { layout, closing };
 }
 
 /**
@@ -162,16 +226,16 @@ export function primaryKeyText(value: JsonValue): string | null {
 
 /**
  * Why a participant is too large to send, or `null`: its email and mapped fields (`payload`, their
- * {@link canonicalJson}) over {@link MAX_PARTICIPANT_JSON_BYTES} bytes of JSON. The reason names
- * its largest fields. Cheap for the usual row: bytes are counted only for a long payload.
+ * canonical JSON) over {@link MAX_PARTICIPANT_JSON_BYTES} bytes of JSON. The reason names its
+ * largest fields. Cheap for the usual row: bytes are counted only for a long payload.
  */
-export function oversizeReason(email: string, fields: MappedFields, payload: string): string | null {
+export function oversizeReason(email: string, payload: string): string | null {
   // A UTF-16 unit is at most 3 bytes of UTF-8: a short text cannot be over the limit.
   if ((payload.length + email.length) * 3 + 16 <= MAX_PARTICIPANT_JSON_BYTES) return null;
   const bytes = Buffer.byteLength(payload) + Buffer.byteLength(JSON.stringify(email)) + '"email":,'.length;
   if (bytes <= MAX_PARTICIPANT_JSON_BYTES) return null;
   const sizes: Array<[string, number]> = [];
-  for (const [field, value] of Object.entries(fields)) {
+  for (const [field, value] of Object.entries(JSON.parse(payload) as MappedFields)) {
     if (field === 'characteristics' && value !== null && typeof value === 'object') {
       for (const [slug, v] of Object.entries(value)) sizes.push([`characteristics.${slug}`, Buffer.byteLength(JSON.stringify(v))]);
     } else {
@@ -183,14 +247,4 @@ export function oversizeReason(email: string, fields: MappedFields, payload: str
     `the participant is ${bytes} bytes of JSON, over the limit of ${MAX_PARTICIPANT_JSON_BYTES} bytes (64 KiB) per participant ` +
     `(largest: ${largest.join(', ')}): shorten these values in the model, or stop mapping them`
   );
-}
-
-/** Serializes mapped fields with sorted keys, so equal values always give equal text. */
-export function canonicalJson(fields: MappedFields): string {
-  return JSON.stringify(fields, (_key, value: unknown) => {
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return value;
-  });
 }

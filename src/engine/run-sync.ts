@@ -175,7 +175,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       checkIdentity(store, syncName, snapshotIdentityOf(project, syncName), runId, asked);
       // Nothing to diff against: every row is added, and what left the model before is unknown
       // (a reset CDC sends nothing: it only records the rows).
-      firstSync = !mode.resetCdc && store.snapshotSize(syncName) === 0;
+      firstSync = !mode.resetCdc && store.snapshotIsEmpty(syncName);
       // Once the model is read, writes an earlier run left in doubt are settled: the diff then
       // sees the panel's truth. A full resync marks every row to be sent again: interrupted, the
       // next run finishes it.
@@ -193,8 +193,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       events.emit('run:planned', { runId, sync: syncName, counts });
       if (!options.allowMassDelete && !mode.resetCdc) {
         // A full resync applies no delete behaviour, but it renames participants like any run.
-        if (mode.fullResync) guardEmailMoves(store.snapshotSize(syncName), sync, staged.stage);
-        else guardMassDelete(counts, store.snapshotSize(syncName), sync, staged.stage);
+        const syncedRows = () => store.snapshotSize(syncName);
+        if (mode.fullResync) guardEmailMoves(syncedRows, sync, staged.stage);
+        else guardMassDelete(counts, syncedRows, sync, staged.stage);
       }
       const executeOptions = {
         runId,
@@ -350,7 +351,7 @@ async function checkDestination(
   options: { fullResync?: boolean; resetCdc?: boolean },
 ): Promise<void> {
   const recorded = store.snapshotDestination(syncName);
-  if (store.snapshotSize(syncName) === 0) {
+  if (store.snapshotIsEmpty(syncName)) {
     if (recorded !== null) store.replaceSnapshot(syncName);
     return;
   }
@@ -541,16 +542,20 @@ export const MASS_EMAIL_MOVE_MIN_ROWS = 10;
  * whose participant another key of the model now holds do not count: they are only forgotten);
  * and a run that would move the email of more than `max_delete_share` of the synced
  * participants (at least {@link MASS_EMAIL_MOVE_MIN_ROWS}; upsert and update modes).
+ * @param syncedRows counts the snapshot's rows; called only when a rule needs the count (it reads an index)
  * @throws RunError (`MASS_DELETE_GUARD`, `MASS_EMAIL_MOVE_GUARD`) naming `--allow-mass-delete`
  */
 export function guardMassDelete(
   counts: PlanCounts,
-  synced: number,
+  syncedRows: () => number,
   sync: Project['syncs'][string],
   stage: Pick<Stage, 'heldRemovedCount' | 'emailMoveCount'>,
 ): void {
+  guardEmailMoves(syncedRows, sync, stage);
+  // Rows came and none go: nothing to guard (and no need to count the snapshot).
+  if (counts.queried > 0 && counts.removed === 0) return;
+  const synced = syncedRows();
   if (synced === 0) return;
-  guardEmailMoves(synced, sync, stage);
   if (counts.queried === 0) {
     throw new RunError(
       'MASS_DELETE_GUARD',
@@ -576,13 +581,14 @@ export function guardMassDelete(
  * upsert and update modes), a full resync included.
  * @throws RunError (`MASS_EMAIL_MOVE_GUARD`) naming `--allow-mass-delete`
  */
-export function guardEmailMoves(synced: number, sync: Project['syncs'][string], stage: Pick<Stage, 'emailMoveCount'>): void {
-  if (synced === 0) return;
+export function guardEmailMoves(syncedRows: () => number, sync: Project['syncs'][string], stage: Pick<Stage, 'emailMoveCount'>): void {
   // Many keys moving to new emails at once is the sign of keys that changed meaning (a table
   // reloaded with new surrogate keys): each would rename a participant to another person's email.
   // Insert mode renames nobody; a handful of moves is people changing their address.
   const moves = sync.mode === 'insert' ? 0 : stage.emailMoveCount();
-  if (moves >= MASS_EMAIL_MOVE_MIN_ROWS && moves / synced > sync.max_delete_share) {
+  if (moves < MASS_EMAIL_MOVE_MIN_ROWS) return;
+  const synced = syncedRows();
+  if (synced > 0 && moves / synced > sync.max_delete_share) {
     throw new RunError(
       'MASS_EMAIL_MOVE_GUARD',
       `this run would move the email of ${moves} of ${synced} synced participants (${((moves / synced) * 100).toFixed(0)}%, more than ` +

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -15,6 +15,7 @@ import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
 import { truncateBody } from './truncate-body.ts';
+import { attachStageFile, diffInWorker, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, type SqlStatement } from './stage-file.ts';
 import type {
   AlertChannelNotified,
   AlertDeliveryRecord,
@@ -58,6 +59,8 @@ export interface SqliteStateStoreOptions {
   lockLeaseMs?: number;
   /** Interval of the heartbeat renewing a held lock's lease, ms; default {@link LOCK_HEARTBEAT_MS}. */
   lockHeartbeatMs?: number;
+  /** A stage diffs in a worker thread from this many staged rows; default {@link STAGE_WORKER_FROM_ROWS}. */
+  stageWorkerFromRows?: number;
 }
 
 /** Opens (creating if needed) the state database at `path` and applies pending migrations. */
@@ -68,6 +71,7 @@ export class SqliteStateStore implements StateStore {
   private readonly stages = new Map<string, SqliteStage>();
   private readonly lockLeaseMs: number;
   private readonly lockHeartbeatMs: number;
+  private readonly stageWorkerFromRows: number;
 
   /**
    * @param path a file path, or `:memory:` for tests
@@ -81,6 +85,7 @@ export class SqliteStateStore implements StateStore {
     }
     this.lockLeaseMs = options.lockLeaseMs ?? LOCK_LEASE_MS;
     this.lockHeartbeatMs = options.lockHeartbeatMs ?? LOCK_HEARTBEAT_MS;
+    this.stageWorkerFromRows = options.stageWorkerFromRows ?? STAGE_WORKER_FROM_ROWS;
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
@@ -296,11 +301,25 @@ export class SqliteStateStore implements StateStore {
   }
 
   openStage(sync: string, runId: string): Stage {
-    const stage = new SqliteStage(this.db, sync, `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`, () => {
+    const suffix = `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
+    const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), () => {
       if (this.stages.get(runId) === stage) this.stages.delete(runId);
     });
     this.stages.set(runId, stage);
     return stage;
+  }
+
+  /**
+   * A file of its own for a new stage (see ./stage-file.ts), or `null`: the stage then lives in
+   * the temp schema (an in-memory state database, or every attachment slot of the connection in
+   * use: SQLite attaches at most 10 databases, `serve` running many large syncs at once).
+   */
+  private stageFile(suffix: string): ConstructorParameters<typeof SqliteStage>[3] {
+    if (this.db.memory) return null;
+    const attached = (this.db.pragma('database_list') as Array<{ name: string }>).filter((d) => d.name !== 'main' && d.name !== 'temp');
+    if (attached.length >= MAX_ATTACHED_STAGES) return null;
+    if (this.stageCount === 1) removeStaleStageFiles();
+    return { path: newStageFilePath(), schema: `stage_${suffix}`, statePath: this.db.name, workerFromRows: this.stageWorkerFromRows };
   }
 
   commitBatch(commit: BatchCommit): CommitRefusal[] {
@@ -589,6 +608,10 @@ export class SqliteStateStore implements StateStore {
     return this.db.prepare('SELECT count(*) FROM snapshot WHERE sync = ?').pluck().get(sync) as number;
   }
 
+  snapshotIsEmpty(sync: string): boolean {
+    return this.db.prepare('SELECT 1 FROM snapshot WHERE sync = ? LIMIT 1').get(sync) === undefined;
+  }
+
   snapshotDestination(sync: string): SnapshotDestination | null {
     const row = this.db.prepare('SELECT * FROM snapshot_destinations WHERE sync = ?').get(sync) as
       | { destination: string; environment: string; base_url: string; api_key_sha256: string; recorded_at: string; run_id: string }
@@ -734,106 +757,175 @@ function heldParticipantError(participantId: string, heldBy: string): string {
 /** How many other primary keys the reason of a row sharing its email names. */
 const SHARED_EMAIL_KEYS_SHOWN = 5;
 
+/** Attached stage files beyond which a new stage stays in the temp schema (SQLite attaches at most 10 databases). */
+const MAX_ATTACHED_STAGES = 10;
+
+/** Rows per multi-row `INSERT` into a stage (5 parameters each, well under SQLite's 32,766). */
+const STAGE_INSERT_ROWS = 200;
+
+function insertStageSql(stage: string, rows: number): string {
+  return `INSERT INTO ${stage} (pk, email, email_key, payload, invalid) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+}
+
 class SqliteStage implements Stage {
   private readonly stage: string;
   private readonly plan: string;
   private readonly directory: string;
+  /** The stage tables' names without their schema (as an `UPDATE ... FROM` names its target). */
+  private readonly stageName: string;
   private hasDirectory = false;
-  private readonly insertRow: Database.Statement;
+  /** Inserts {@link STAGE_INSERT_ROWS} rows: one statement per many rows costs far less than one per row. */
+  private readonly insertRows: Database.Statement;
   private readonly holderStatements = new Map<string, Database.Statement>();
+  private staged = 0;
 
-  /** @param onDrop called once the stage is dropped */
+  /**
+   * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
+   *   model then runs in a worker thread: see {@link diff}); `null`: the stage lives in `db`'s temp
+   *   schema (an in-memory state database, or every attachment slot in use)
+   * @param onDrop called once the stage is dropped
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly sync: string,
     suffix: string,
+    private readonly file: { path: string; schema: string; statePath: string; workerFromRows: number } | null,
     private readonly onDrop: () => void,
   ) {
-    this.stage = `temp.stage_${suffix}`;
-    this.plan = `temp.plan_${suffix}`;
-    this.directory = `temp.directory_${suffix}`;
+    const schema = file?.schema ?? 'temp';
+    if (file) attachStageFile(db, file.path, file.schema);
+    this.stageName = `stage_${suffix}`;
+    this.stage = `${schema}.stage_${suffix}`;
+    this.plan = `${schema}.plan_${suffix}`;
+    this.directory = `${schema}.directory_${suffix}`;
     db.exec(`CREATE TABLE ${this.stage} (
       seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload TEXT, invalid TEXT)`);
-    this.insertRow = db.prepare(`INSERT INTO ${this.stage} (pk, email, email_key, payload, invalid) VALUES (?, ?, ?, ?, ?)`);
+    this.insertRows = db.prepare(insertStageSql(this.stage, STAGE_INSERT_ROWS));
   }
 
   insert(rows: readonly StagedRow[]): void {
+    const values: Array<string | null> = [];
+    const flush = (statement: Database.Statement) => {
+      statement.run(values);
+      values.length = 0;
+    };
     this.db.transaction(() => {
+      let i = 0;
       for (const row of rows) {
-        if (row.ok) this.insertRow.run(row.pk, row.email, row.emailKey, row.payload, null);
-        else this.insertRow.run(row.pk, null, null, null, row.reason);
+        if (row.ok) values.push(row.pk, row.email, row.emailKey, row.payload, null);
+        else values.push(row.pk, null, null, null, row.reason);
+        if (++i % STAGE_INSERT_ROWS === 0) flush(this.insertRows);
       }
+      if (values.length > 0) flush(this.db.prepare(insertStageSql(this.stage, values.length / 5)));
     })();
+    this.staged += rows.length;
   }
 
-  diff(options: { fullResync?: boolean } = {}): PlanCounts {
-    const { db, stage, plan } = this;
-    const fullResync = options.fullResync === true;
-    const stageName = stage.slice('temp.'.length);
-    db.transaction(() => {
-      db.exec(`CREATE INDEX temp.${stageName}_pk ON ${stageName} (pk)`);
-      db.exec(`CREATE INDEX temp.${stageName}_email ON ${stageName} (email_key)`);
-      db.exec(`
+  /**
+   * The diff as SQL statements (see {@link Stage.diff}) and the query of its counts. A large stage
+   * with a file of its own is diffed by a worker thread on its own connection (the stage file is
+   * detached from this connection meanwhile, so that no transaction here waits for it); any
+   * other is diffed here, in one transaction.
+   */
+  async diff(options: { fullResync?: boolean } = {}): Promise<PlanCounts> {
+    const { statements, counts } = this.diffStatements(options.fullResync === true);
+    let rows: { queried: number; invalid: number; added: number; changed: number; removed: number };
+    if (this.file && this.staged >= this.file.workerFromRows) {
+      const file = this.file;
+      this.db.exec(`DETACH DATABASE ${file.schema}`);
+      try {
+        rows = await diffInWorker({ statePath: file.statePath, stagePath: file.path, schema: file.schema, statements, counts });
+      } finally {
+        if (this.db.open) attachStageFile(this.db, file.path, file.schema);
+      }
+    } else {
+      rows = this.db.transaction(() => {
+        for (const { sql, params } of statements) this.db.prepare(sql).run(...params);
+        return this.db.prepare(counts.sql).get(...counts.params) as typeof rows;
+      })();
+    }
+    return {
+      queried: rows.queried,
+      added: rows.added,
+      changed: rows.changed,
+      removed: rows.removed,
+      unchanged: rows.queried - rows.invalid - rows.added - rows.changed,
+      invalid: rows.invalid,
+    };
+  }
+
+  private diffStatements(fullResync: boolean): { statements: SqlStatement[]; counts: SqlStatement } {
+    const { stage, plan, stageName } = this;
+    const schema = stage.slice(0, stage.indexOf('.'));
+    const shared = `${schema}.${stageName}_shared`;
+    const sql = (text: string, ...params: Array<string | number>): SqlStatement => ({ sql: text, params });
+    const statements = [
+      sql(`CREATE INDEX ${schema}.${stageName}_pk ON ${stageName} (pk)`),
+      sql(`CREATE INDEX ${schema}.${stageName}_email ON ${stageName} (email_key)`),
+      sql(`
         UPDATE ${stage} SET invalid = 'primary key ' || quote(${stageName}.pk) || ' appears ' || d.copies || ' times in the model'
         FROM (SELECT pk, count(*) AS copies FROM ${stage} WHERE pk IS NOT NULL GROUP BY pk HAVING count(*) > 1) AS d
-        WHERE ${stageName}.pk = d.pk`);
+        WHERE ${stageName}.pk = d.pk`),
       // Every row sharing an email is invalid, and its reason names the other primary keys (up to
       // SHARED_EMAIL_KEYS_SHOWN): read from a table of their own, not from the stage being updated.
-      db.exec(`
-        CREATE TABLE temp.${stageName}_shared AS
+      sql(`
+        CREATE TABLE ${shared} AS
           SELECT s.seq, s.pk, s.email_key, d.copies FROM ${stage} AS s
           JOIN (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
             ON d.email_key = s.email_key
-          WHERE s.invalid IS NULL`);
-      db.exec(`CREATE INDEX temp.${stageName}_shared_email ON ${stageName}_shared (email_key, seq)`);
-      db.exec(`
+          WHERE s.invalid IS NULL`),
+      sql(`CREATE INDEX ${shared}_email ON ${stageName}_shared (email_key, seq)`),
+      sql(`
         UPDATE ${stage} SET invalid = 'email ' || quote(${stageName}.email) || ' is shared by ' || d.copies || ' rows of the model: it is also the email of primary key'
           || CASE WHEN d.copies > 2 THEN 's ' ELSE ' ' END
-          || (SELECT group_concat(o.pk, ', ') FROM (SELECT pk FROM temp.${stageName}_shared AS o
+          || (SELECT group_concat(o.pk, ', ') FROM (SELECT pk FROM ${shared} AS o
                 WHERE o.email_key = d.email_key AND o.seq <> d.seq ORDER BY o.seq LIMIT ${SHARED_EMAIL_KEYS_SHOWN}) AS o)
           || CASE WHEN d.copies - 1 > ${SHARED_EMAIL_KEYS_SHOWN} THEN ' and ' || (d.copies - 1 - ${SHARED_EMAIL_KEYS_SHOWN}) || ' more' ELSE '' END
           || '; every row sharing an email is invalid: give each its own email'
-        FROM temp.${stageName}_shared AS d
-        WHERE ${stageName}.seq = d.seq`);
-      db.exec(`DROP TABLE temp.${stageName}_shared`);
+        FROM ${shared} AS d
+        WHERE ${stageName}.seq = d.seq`),
+      sql(`DROP TABLE ${shared}`),
       // moves_email: the row takes its stored participant to a new email (see PageFilter).
       // resend: the snapshot marks the row to be sent again whatever its values (see migration 9);
       // a row with a write still in doubt (not settled yet: it may still land) is never unchanged either.
-      db.exec(`CREATE TABLE ${plan} (
+      sql(`CREATE TABLE ${plan} (
         seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT NOT NULL, email_key TEXT NOT NULL,
         payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT,
-        moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`);
-      db.prepare(`
+        moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`),
+      sql(
+        `
         INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, moves_email, resend)
         SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload,
                n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
-        FROM ${stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
+        FROM ${stage} AS s LEFT JOIN main.snapshot AS n ON n.sync = ? AND n.pk = s.pk
         WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload <> s.payload OR n.email_key <> s.email_key
-          OR EXISTS (SELECT 1 FROM write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`)
-        .run(fullResync ? 1 : 0, this.sync, fullResync ? 1 : 0);
-      // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
-      if (!fullResync) db.prepare(`
+          OR EXISTS (SELECT 1 FROM main.write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`,
+        fullResync ? 1 : 0,
+        this.sync,
+        fullResync ? 1 : 0,
+      ),
+    ];
+    // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
+    if (!fullResync) {
+      statements.push(
+        sql(
+          `
         INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, resend)
         SELECT (SELECT coalesce(max(seq), 0) FROM ${stage}) + row_number() OVER (ORDER BY n.pk), n.pk, 'removed',
                n.email, n.email_key, n.payload, n.participant_id, n.payload, n.email, n.resend
-        FROM snapshot AS n
-        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`).run(this.sync);
-    })();
-    const rows = db
-      .prepare(`SELECT count(*) AS queried, coalesce(sum(invalid IS NOT NULL), 0) AS invalid FROM ${stage}`)
-      .get() as { queried: number; invalid: number };
-    const classes = db.prepare(`SELECT class, count(*) AS n FROM ${plan} GROUP BY class`).all() as Array<{ class: ChangeClass; n: number }>;
-    const count = (c: ChangeClass) => classes.find((x) => x.class === c)?.n ?? 0;
-    const added = count('added');
-    const changed = count('changed');
-    return {
-      queried: rows.queried,
-      added,
-      changed,
-      removed: count('removed'),
-      unchanged: rows.queried - rows.invalid - added - changed,
-      invalid: rows.invalid,
-    };
+        FROM main.snapshot AS n
+        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`,
+          this.sync,
+        ),
+      );
+    }
+    const counts = sql(`
+      SELECT (SELECT count(*) FROM ${stage}) AS queried,
+             (SELECT count(*) FROM ${stage} WHERE invalid IS NOT NULL) AS invalid,
+             (SELECT count(*) FROM ${plan} WHERE class = 'added') AS added,
+             (SELECT count(*) FROM ${plan} WHERE class = 'changed') AS changed,
+             (SELECT count(*) FROM ${plan} WHERE class = 'removed') AS removed`);
+    return { statements, counts };
   }
 
   async loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number> {
@@ -855,7 +947,7 @@ class SqliteStage implements Stage {
     }
     flush(chunk);
     loaded += chunk.length;
-    this.db.exec(`CREATE INDEX ${name}_email ON ${name.slice('temp.'.length)} (email_key)`);
+    this.db.exec(`CREATE INDEX ${name}_email ON ${name.slice(name.indexOf('.') + 1)} (email_key)`);
     this.hasDirectory = true;
     return loaded;
   }
@@ -990,7 +1082,10 @@ class SqliteStage implements Stage {
 
   drop(): void {
     this.onDrop();
-    if (!this.db.open) return;
-    this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
+    if (this.db.open) {
+      if (this.file) this.db.exec(`DETACH DATABASE ${this.file.schema}`);
+      else this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
+    }
+    if (this.file) rmSync(this.file.path, { force: true });
   }
 }

@@ -120,13 +120,9 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
  */
 export function castCharacteristic(slug: string, type: CharacteristicType, value: JsonValue): CastResult<CharacteristicValue> {
   if (value === null) return { ok: true, value: null };
-  const fail = (what: string): CastResult<CharacteristicValue> => ({
-    ok: false,
-    reason: `characteristics.${slug}: ${describe(value)} is not ${what}`,
-  });
   switch (type) {
     case 'text': {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return fail('text');
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return notA(slug, value, 'text');
       const text = typeof value === 'string' ? nfc(value) : String(value);
       const length = textLength(text);
       if (length > MAX_CHARACTERISTIC_TEXT_LENGTH) {
@@ -144,21 +140,31 @@ export function castCharacteristic(slug: string, type: CharacteristicType, value
         if (text === 'true' || text === '1') return { ok: true, value: true };
         if (text === 'false' || text === '0') return { ok: true, value: false };
       }
-      return fail('a boolean (true/false, 1/0)');
+      return notA(slug, value, 'a boolean (true/false, 1/0)');
     case 'date': {
-      if (typeof value !== 'string') return fail('a date (YYYY-MM-DD)');
+      if (typeof value !== 'string') return notA(slug, value, 'a date (YYYY-MM-DD)');
       const text = value.trim();
-      if (DATE.test(text)) return isRealDate(text) ? { ok: true, value: text } : fail('a real date');
+      if (DATE.test(text)) return isRealDate(text) ? { ok: true, value: text } : notA(slug, value, 'a real date');
       if (TIMESTAMP.test(text)) {
         // A timestamp without an offset is read as UTC, like the sources do.
         const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(text);
         const time = Date.parse(hasZone ? text : `${text.replace(' ', 'T')}Z`);
         if (!Number.isNaN(time)) return { ok: true, value: new Date(time).toISOString().slice(0, 10) };
       }
-      return fail('a date (YYYY-MM-DD) or an ISO timestamp');
+      return notA(slug, value, 'a date (YYYY-MM-DD) or an ISO timestamp');
     }
   }
 }
+
+function notA(slug: string, value: JsonValue, what: string): CastResult<CharacteristicValue> {
+  return { ok: false, reason: `characteristics.${slug}: ${describe(value)} is not ${what}` };
+}
+
+/**
+ * A plain decimal of at most 15 digits: every such decimal survives the trip through a double
+ * (IEEE 754 keeps any 15 significant decimal digits: DBL_DIG), so it needs no round-trip check.
+ */
+const SHORT_DECIMAL = /^-?\d{1,15}(?:\.\d{1,14})?$/;
 
 /**
  * A `number` characteristic's value: a finite JSON number, or a decimal string (`"39.62"`,
@@ -178,6 +184,7 @@ function castNumber(slug: string, value: JsonValue): CastResult<CharacteristicVa
     return Number.isFinite(value) ? { ok: true, value } : { ok: false, reason: `${where}: ${describe(value)} is not a finite number` };
   }
   const text = typeof value === 'string' ? value.trim() : '';
+  if (SHORT_DECIMAL.test(text) && text.length <= 16) return { ok: true, value: Number(text) };
   const decimal = parseDecimal(text);
   if (decimal === null) return { ok: false, reason: `${where}: ${describe(value)} is not a number` };
   const number = Number(text);
@@ -221,10 +228,17 @@ function sameDecimal(a: Decimal, b: Decimal): boolean {
   return a.negative === b.negative && a.digits === b.digits && a.exponent === b.exponent;
 }
 
+/** `YYYY-MM-DD` names a day of the proleptic Gregorian calendar (month 1-12, day within the month). */
 function isRealDate(text: string): boolean {
-  const date = new Date(`${text}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!);
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function describe(value: JsonValue): string {
   if (Array.isArray(value)) return 'an array';

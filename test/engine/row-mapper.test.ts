@@ -1,0 +1,49 @@
+/**
+ * The row mapper writes each row's payload directly in canonical order: the text must be exactly
+ * `JSON.stringify` of the mapped fields with sorted keys (what the snapshot stores, so a changed
+ * order would make every synced row look changed), whatever fields and characteristics are mapped.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PARTICIPANT_FIELDS, type CharacteristicType } from '../../src/destinations/user-interviews/wire.ts';
+import { RowMapper } from '../../src/engine/row-mapper.ts';
+
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+const slug = fc.stringMatching(/^[a-z0-9_]{1,12}$/);
+const text = fc.oneof(fc.constant(null), fc.string({ maxLength: 20 }).map((s) => s.normalize('NFC')));
+
+describe('RowMapper payload', () => {
+  it('is the canonical JSON of the mapped fields', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray([...PARTICIPANT_FIELDS]),
+        fc.uniqueArray(slug, { maxLength: 5 }),
+        fc.array(text, { minLength: 20, maxLength: 20 }),
+        (fields, slugs, values) => {
+          const targets = fc.sample(fc.shuffledSubarray([...fields.map((f) => f), ...slugs.map((s) => `characteristics.${s}`)], { minLength: fields.length + slugs.length }), { numRuns: 1, seed: values.length })[0]!;
+          const types = new Map<string, CharacteristicType>(slugs.map((s) => [s, 'text']));
+          const mappings = targets.map((to, i) => ({ from: `c${i}`, to }));
+          const mapper = new RowMapper('id', 'email', mappings, types);
+          const row: Record<string, string | null> = { id: '1', email: 'a@example.com' };
+          targets.forEach((_, i) => (row[`c${i}`] = values[i]!));
+          const mapped = mapper.map(row);
+          expect(mapped.ok).toBe(true);
+          if (!mapped.ok) return;
+          const expected: Record<string, unknown> = {};
+          targets.forEach((to, i) => {
+            if (to.startsWith('characteristics.')) ((expected.characteristics ??= {}) as Record<string, unknown>)[to.slice(16)] = values[i];
+            else expected[to] = values[i];
+          });
+          expect(mapped.payload).toBe(sortedJson(expected));
+          expect(JSON.parse(mapped.payload)).toEqual(expected);
+        },
+      ),
+      { numRuns: 500, seed: 20261207 },
+    );
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * A stage in a file of its own, diffed by a worker thread (what a large model gets): the same plan
+ * as a diff in the calling thread, on the Chinook sync with duplicates, shared emails, changed and
+ * removed rows; its file is gone once the run ends, and files of dead processes are removed.
+ */
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
+import { CHINOOK_SQLITE_MODEL, createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';
+import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
+import { planSync } from '../../src/engine/plan-sync.ts';
+
+const stageFiles = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`panelsync-stage-${process.pid}-`));
+
+describe('stage files and the diff worker', () => {
+  let project: ChinookProject;
+  beforeEach(async () => {
+    project = await createChinookProject();
+  });
+  afterEach(async () => {
+    await project.close();
+  });
+
+  it('plans and runs the same in a worker thread as in the calling thread', async () => {
+    const statePath = join(project.dir, 'state.db');
+    const inWorker = () => new SqliteStateStore(statePath, { stageWorkerFromRows: 0 });
+    const here = () => new SqliteStateStore(statePath, { stageWorkerFromRows: Number.MAX_SAFE_INTEGER });
+    const first = inWorker();
+    try {
+      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 59 } });
+    } finally {
+      first.close();
+    }
+    // A changed row, a removed row, a duplicated primary key and an email shared by two keys.
+    project.db.prepare(`UPDATE Customer SET City = 'Porto' WHERE CustomerId = 10`).run();
+    project.writeModel(`
+      SELECT * FROM (${CHINOOK_SQLITE_MODEL}) WHERE CustomerId <> 59
+      UNION ALL SELECT 3, 'Dup', 'Key', NULL, NULL, NULL, NULL, NULL, 'dup@example.com', '1.00', NULL
+      UNION ALL SELECT 1000, 'Shared', 'Email', NULL, NULL, NULL, NULL, NULL, 'leonekohler@surfeu.de', '1.00', NULL`);
+    const plans = [];
+    for (const open of [inWorker, here]) {
+      const store = open();
+      try {
+        const plan = await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 });
+        plans.push({ ...plan, duration_ms: 0 });
+      } finally {
+        store.close();
+      }
+    }
+    expect(plans[0]).toEqual(plans[1]);
+    expect(plans[0]!.rows).toMatchObject({ changed: expect.any(Number), removed: 1, invalid: 4 });
+    const store = inWorker();
+    try {
+      const { summary } = await run(project, { store });
+      expectAddsUp(summary);
+      expect(summary.rows.removed).toBe(1);
+      expect(stageFiles()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('removes the stage files of processes that died', () => {
+    // pid 2^22 + 1 is above Linux's pid_max default: no such process.
+    const stale = join(tmpdir(), 'panelsync-stage-4194305-0123456789ab.db');
+    writeFileSync(stale, '');
+    const store = new SqliteStateStore(join(project.dir, 'state.db'));
+    try {
+      store.openStage('customers-to-panel', 'r1').drop();
+      expect(existsSync(stale)).toBe(false);
+    } finally {
+      store.close();
+    }
+  });
+});
