@@ -124,7 +124,9 @@ const staticMapping = z.strictObject({
   to: mappingTarget,
 });
 const templateMapping = z.strictObject({
-  template: z.string().describe('A Liquid template rendered with `row` (the model row): "{{ row.City }}".'),
+  template: z
+    .string()
+    .describe('A Liquid template rendered with `row` (the model row): "{{ row.City }}". Filters sha256 and md5 write a hex hash: "{{ row.Email | sha256 }}".'),
   to: mappingTarget,
 });
 /** Exactly one of `from`, `static` or `template`, and `to`. */
