@@ -13,6 +13,7 @@ import { parseCron, scheduleKindProblem } from '../scheduler/sync-schedule.ts';
 import { redact as redactSecrets } from '../http/redact.ts';
 import { dropUnusedUnset, type ProjectUse, type SkippedAlertChannel } from './project-use.ts';
 import { createTemplateEngine } from '../engine/template-engine.ts';
+import { logToIssues } from './log-to-rules.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -237,6 +238,7 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
   }
 
   alertRuleIssues(['alerts', 'defaults'], isRecord(value.alerts) ? value.alerts.defaults : undefined, value.alerts, add);
+  logToIssues(value, add);
 
   for (const [name, model] of Object.entries(models ?? {})) {
     if (isRecord(model)) reference(['models', name, 'source'], model.source, 'source', sources);
