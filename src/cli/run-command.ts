@@ -4,7 +4,8 @@
  *
  * With `--json`, exactly one JSON object (the {@link RunSummary}) goes to stdout and everything
  * else to stderr. Alert notifications (see src/alerts/) are sent after the summary is printed; the
- * command waits at most {@link ALERTS_WAIT_MS} for them (Ctrl-C stops waiting). Exit codes: 0
+ * command waits at most {@link ALERTS_WAIT_MS} for them (Ctrl-C stops waiting), then for the run log
+ * (`log_to`, see src/run-log/), whose failure is a warning on stderr. Exit codes: 0
  * success or warning, 1 failed or interrupted, 2 configuration error.
  */
 import type { Command } from 'commander';
@@ -13,6 +14,8 @@ import { skippedChannelWarning } from '../config/project-use.ts';
 import { SyncEvents } from '../engine/events.ts';
 import { runSync } from '../engine/run-sync.ts';
 import { watchRun } from '../alerts/index.ts';
+import { RunLogWriter } from '../run-log/run-log-writer.ts';
+import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
 import { addProjectOption } from './project-option.ts';
@@ -59,6 +62,9 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       // alert deliveries (after the run) can still record how they went.
       const store = new SqliteStateStore(project.statePath);
       const alerts = watchRun({ project, store, events });
+      // The run log (`log_to`) is written after the run; a failure is a warning, never the exit code.
+      const runLog = new RunLogWriter({ project, history: new SqliteRunHistory(store.db), warn: (line) => process.stderr.write(`panelsync: warning: ${line}\n`) });
+      const stopRunLog = runLog.watch(events);
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
@@ -82,6 +88,8 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
         // The summary is out; notifications get a bounded time to arrive before the process exits.
         await alerts.settled({ timeoutMs: ALERTS_WAIT_MS, signal: controller.signal });
         alerts.stop();
+        await runLog.settled();
+        stopRunLog();
         store.close();
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

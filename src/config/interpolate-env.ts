@@ -6,7 +6,17 @@
  * a literal `${`. A `$` not followed by `{` is left alone. NAME is `[A-Za-z_][A-Za-z0-9_]*`.
  * Only values are interpolated, never keys; the result is always a string (YAML types were
  * decided before interpolation: `batch_size: ${N}` stays the string "…").
+ *
+ * Secrets from files (the Docker and Kubernetes secrets convention): `${file:PATH}` is replaced by
+ * the contents of the file PATH; and when NAME is unset (or empty, in the `${NAME:-default}` form)
+ * but `NAME_FILE` is set, the file `NAME_FILE` names is read instead (the way the official
+ * PostgreSQL and MySQL images read `POSTGRES_PASSWORD_FILE`). A relative PATH is resolved against
+ * the project directory. Trailing newlines (`\n`, `\r\n`) are trimmed, nothing else. A file that
+ * cannot be read is an issue naming its path and why, never its contents; what a file holds is
+ * always treated as a secret.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatConfigPath, type ConfigPathSegment } from './config-path.ts';
 import type { ConfigIssue } from './config-error.ts';
 
@@ -28,9 +38,10 @@ export interface InterpolationResult {
   /** One issue per bad reference: unset variable, unterminated `${`, malformed name. */
   issues: ConfigIssue[];
   /**
-   * Values that came from the environment into a secret-bearing key ({@link SECRET_KEY}, or any
-   * key under one matching {@link SECRET_PARENT_KEY}): each
-   * variable's value and the whole resulting string. Empty strings are left out.
+   * Values that came from the environment or a file into a secret-bearing key ({@link SECRET_KEY},
+   * or any key under one matching {@link SECRET_PARENT_KEY}): each variable's value and the whole
+   * resulting string; and the contents of every secret file read, whatever the key. Empty strings
+   * are left out.
    */
   secrets: string[];
   /** Every reference to an unset variable without a default: where it is, and the variable's name. */
@@ -39,12 +50,22 @@ export interface InterpolationResult {
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
+/** How {@link interpolateEnv} and {@link interpolateString} resolve references. */
+export interface InterpolateOptions {
+  /**
+   * Leave `${NAME}` of an unset variable as written, without an issue (for commands that only
+   * read the state database and need no credential).
+   */
+  allowUnset?: boolean;
+  /** The directory relative secret-file paths are resolved against (the project directory); default `process.cwd()`. */
+  baseDir?: string;
+}
+
 /**
  * Interpolates every string value in `value` (objects and arrays are walked, keys are kept).
- * @param options.allowUnset leave `${NAME}` of an unset variable as written, without an issue
- *   (for commands that only read the state database and need no credential)
+ * Reads secret files synchronously (see the module comment).
  */
-export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?: boolean } = {}): InterpolationResult {
+export function interpolateEnv(value: unknown, env: Env, options: InterpolateOptions = {}): InterpolationResult {
   const issues: ConfigIssue[] = [];
   const secrets = new Set<string>();
   const unset: InterpolationResult['unset'] = [];
@@ -56,9 +77,11 @@ export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?:
       const key = path.at(-1);
       const parent = path.at(-2);
       const secretKey = (typeof key === 'string' && SECRET_KEY.test(key)) || (typeof parent === 'string' && SECRET_PARENT_KEY.test(parent));
-      if (secretKey && result.fromEnv.length > 0) {
-        for (const secret of [...result.fromEnv, result.value]) if (secret !== '') secrets.add(secret);
+      if (secretKey && result.fromEnv.length + result.fromFile.length > 0) {
+        for (const secret of [...result.fromEnv, ...result.fromFile, result.value]) if (secret !== '') secrets.add(secret);
       }
+      // A file is where secrets are kept: what one holds is redacted wherever it is used.
+      for (const secret of result.fromFile) if (secret !== '') secrets.add(secret);
       return result.value;
     }
     if (Array.isArray(node)) return node.map((item, index) => walk(item, [...path, index]));
@@ -73,20 +96,33 @@ export function interpolateEnv(value: unknown, env: Env, options: { allowUnset?:
 }
 
 /**
- * Interpolates one string. `errors` are complete messages (they name the variable and say how to
- * fix it); on error the reference is left as written. `fromEnv` lists the environment values used
- * (defaults are not environment values); `unset` the names of unset variables without a default
- * (listed with `allowUnset` too).
+ * Interpolates one string. `errors` are complete messages (they name the variable or file and say
+ * how to fix it); on error the reference is left as written. `fromEnv` lists the environment
+ * values used (defaults are not environment values); `fromFile` the contents of the secret files
+ * read (trailing newlines trimmed); `unset` the names of unset variables without a default or
+ * `NAME_FILE` (listed with `allowUnset` too).
  */
 export function interpolateString(
   text: string,
   env: Env,
-  options: { allowUnset?: boolean } = {},
-): { value: string; errors: string[]; fromEnv: string[]; unset: string[] } {
+  options: InterpolateOptions = {},
+): { value: string; errors: string[]; fromEnv: string[]; fromFile: string[]; unset: string[] } {
   let value = '';
   const errors: string[] = [];
   const fromEnv: string[] = [];
+  const fromFile: string[] = [];
   const unset: string[] = [];
+  /** Appends the contents of `file`, or records why it cannot be read (`source` says where the path came from). */
+  const readSecretFile = (file: string, source: string, reference: string): void => {
+    const read = readSecret(file, options.baseDir);
+    if ('error' in read) {
+      errors.push(`cannot read the secret file ${read.path} (${source}): ${read.error}`);
+      value += reference;
+      return;
+    }
+    value += read.value;
+    fromFile.push(read.value);
+  };
   let i = 0;
   while (i < text.length) {
     if (text.startsWith('$${', i)) {
@@ -106,27 +142,63 @@ export function interpolateString(
       break;
     }
     const inner = text.slice(i + 2, end);
+    const reference = text.slice(i, end + 1);
     const match = REFERENCE.exec(inner);
-    if (match === null) {
+    if (match === null && FILE_REFERENCE.test(inner)) {
+      const file = inner.slice('file:'.length);
+      if (file.trim() === '') errors.push('"${file:}" names no file: write ${file:/run/secrets/NAME}');
+      else readSecretFile(file, `named by ${reference}`, reference);
+    } else if (match === null) {
       errors.push(
-        `"\${${inner}}" is not a variable reference: write \${NAME} or \${NAME:-default} (NAME: letters, digits, "_"), or "$\${" for a literal "\${"`,
+        `"\${${inner}}" is not a variable reference: write \${NAME}, \${NAME:-default} (NAME: letters, digits, "_") or \${file:/path/to/secret}, or "$\${" for a literal "\${"`,
       );
-      value += text.slice(i, end + 1);
+      value += reference;
     } else {
       const [, name = '', fallback] = match;
       const set = env[name];
+      const fileVariable = `${name}_FILE`;
+      const file = env[fileVariable];
       if (set !== undefined && !(fallback !== undefined && set === '')) {
         value += set;
         fromEnv.push(set);
+      } else if (file !== undefined && file !== '') {
+        readSecretFile(file, `named by ${fileVariable}, read because ${name} is ${set === undefined ? 'not set' : 'empty'}`, reference);
       } else if (fallback !== undefined) {
         value += fallback;
       } else {
         unset.push(name);
-        if (!options.allowUnset) errors.push(`environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
-        value += text.slice(i, end + 1);
+        if (!options.allowUnset) {
+          errors.push(`environment variable ${name} is not set; set it, or write \${${name}:-default} to give a default`);
+        }
+        value += reference;
       }
     }
     i = end + 1;
   }
-  return { value, errors, fromEnv, unset };
+  return { value, errors, fromEnv, fromFile, unset };
+}
+
+/** `${file:PATH}`: the text after `file:` is a path (a `file` variable with a default is `${file:-x}`). */
+const FILE_REFERENCE = /^file:(?!-)/;
+
+/**
+ * The contents of the secret file `file` (resolved against `baseDir`) without trailing newlines,
+ * or why it cannot be read: the reason comes from the error's code, never from the file.
+ */
+function readSecret(file: string, baseDir = process.cwd()): { value: string } | { path: string; error: string } {
+  const absolute = path.resolve(baseDir, file);
+  try {
+    return { value: readFileSync(absolute, 'utf8').replace(/(\r?\n)+$/, '') };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'no such file; create it, or correct the path'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied; let the user panelsync runs as read it'
+          : code === 'EISDIR'
+            ? 'it is a directory; name the file inside it'
+            : `${code ?? 'unreadable'}; check the file`;
+    return { path: absolute, error: why };
+  }
 }

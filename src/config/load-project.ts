@@ -74,7 +74,7 @@ export interface StateLocation {
 export async function loadStateLocation(options: LoadProjectOptions = {}): Promise<StateLocation> {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
   const { projectFile, raw } = await readProjectFile(projectDir);
-  const interpolated = interpolateEnv(raw, options.env ?? process.env, { allowUnset: true });
+  const interpolated = interpolateEnv(raw, options.env ?? process.env, { allowUnset: true, baseDir: projectDir });
   const value = (interpolated.value ?? {}) as Record<string, unknown>;
   const state = projectSchema.shape.state.safeParse(value.state);
   if (!state.success) {

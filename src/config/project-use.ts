@@ -1,8 +1,8 @@
 /**
  * What one command uses of the project file, so that it resolves only the environment variables it
  * needs: `panelsync run` and `plan` never use `server` (the token of `panelsync serve`), nor the
- * sources and destinations of other syncs; `plan` sends no alert, and `run` sends alerts only to
- * the channels its sync's recipients name.
+ * sources and destinations of other syncs (the sources of `log_to` are used); `plan` sends no
+ * alert, and `run` sends alerts only to the channels its sync's recipients name.
  */
 import type { ConfigPathSegment } from './config-path.ts';
 import { isRecord } from './zod-issues.ts';
@@ -86,9 +86,11 @@ function dropOtherSyncsUnset(out: Record<string, unknown>, unset: ReadonlyArray<
   const model = isRecord(used) ? used.model : undefined;
   const source = isRecord(entry('models', model)) ? (entry('models', model) as Record<string, unknown>).source : undefined;
   const destination = isRecord(used) ? used.destination : undefined;
-  const unsetIn = (section: string, keep: unknown) =>
-    new Set(unset.flatMap((u) => (u.path[0] === section && typeof u.path[1] === 'string' && u.path[1] !== keep ? [u.path[1]] : [])));
-  const sources = unsetIn('sources', source);
+  // The sources runs are logged to (`log_to`: the project's, which names it, and the sync's own) are used too.
+  const logSources = [out.log_to, isRecord(used) ? used.log_to : undefined].map((logTo) => (isRecord(logTo) ? logTo.source : undefined));
+  const unsetIn = (section: string, ...keep: unknown[]) =>
+    new Set(unset.flatMap((u) => (u.path[0] === section && typeof u.path[1] === 'string' && !keep.includes(u.path[1]) ? [u.path[1]] : [])));
+  const sources = unsetIn('sources', source, ...logSources);
   const destinations = unsetIn('destinations', destination);
   if (sources.size === 0 && destinations.size === 0) return;
   const without = (section: string, drop: (name: string, value: unknown) => boolean) => {

@@ -124,7 +124,9 @@ const staticMapping = z.strictObject({
   to: mappingTarget,
 });
 const templateMapping = z.strictObject({
-  template: z.string().describe('A Liquid template rendered with `row` (the model row): "{{ row.City }}".'),
+  template: z
+    .string()
+    .describe('A Liquid template rendered with `row` (the model row): "{{ row.City }}". Filters sha256 and md5 write a hex hash: "{{ row.Email | sha256 }}".'),
   to: mappingTarget,
 });
 /** Exactly one of `from`, `static` or `template`, and `to`. */
@@ -323,6 +325,22 @@ export const scheduleSchema = z
   .describe('When `panelsync serve` runs the sync: { interval: 15m } or { cron: "0 6 * * *" } (UTC). Absent: only when triggered.');
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
+/** A `log_to` schema name: lower-case, so that it reads the same unquoted in every engine. */
+export const LOG_SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Where run logs are written after each run (see src/run-log/). */
+export const logToSchema = z
+  .strictObject({
+    source: name.describe('The name of a source defined under sources (postgres, mysql, a duckdb file or sqlite) that receives the logs.'),
+    schema: z
+      .string()
+      .regex(LOG_SCHEMA_PATTERN, 'use lower-case letters, digits and "_" (not starting with a digit), at most 63 characters')
+      .default('panelsync')
+      .describe('The schema of the tables runs and row_outcomes (MySQL: a database; SQLite: the table prefix, panelsync_runs); default panelsync.'),
+  })
+  .describe('Writes each run and its row outcomes into tables of a source, after the run; a failure to write is a warning, never a failed sync.');
+export type LogToConfig = z.infer<typeof logToSchema>;
+
 export const syncSchema = z
   .strictObject({
     model: name.describe('The name of a model defined under models.'),
@@ -349,6 +367,7 @@ export const syncSchema = z
       .describe('Split a batch rejected as a whole until each row is accepted or rejected on its own.'),
     alerts: alertRulesSchema.optional().describe('Overrides alerts.defaults for this sync, key by key.'),
     schedule: scheduleSchema.optional(),
+    log_to: logToSchema.nullable().optional().describe("Overrides the project's log_to for this sync; null: this sync's runs are not logged."),
   })
   .describe('Keeps a destination in step with a model.');
 export type SyncConfig = z.infer<typeof syncSchema>;
@@ -394,6 +413,13 @@ export const projectSchema = z
       .optional()
       .describe('Where the web UI is reached; alerts link to {public_url}/runs/{run_id}.'),
     server: serverSchema.optional(),
+    log_to: logToSchema.optional(),
+    log_retention_days: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Days runs are kept in the log_to tables; older ones are deleted when a run is logged. Absent: kept.'),
   })
   .meta({ title: 'panelsync project file (panelsync.yml)' });
 /** A project file after defaults, before cross-field rules. */

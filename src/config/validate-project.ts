@@ -3,7 +3,6 @@
  * -> cross-field rules. Every problem is collected, not just the first.
  */
 import path from 'node:path';
-import { Liquid } from 'liquidjs';
 import type { ConfigIssue } from './config-error.ts';
 import { formatConfigPath, type ConfigPathSegment } from './config-path.ts';
 import { fieldTargetKey, parseFieldTarget } from '../destinations/user-interviews/fields.ts';
@@ -13,6 +12,8 @@ import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
 import { parseCron, scheduleKindProblem } from '../scheduler/sync-schedule.ts';
 import { redact as redactSecrets } from '../http/redact.ts';
 import { dropUnusedUnset, type ProjectUse, type SkippedAlertChannel } from './project-use.ts';
+import { createTemplateEngine } from '../engine/template-engine.ts';
+import { logToIssues } from './log-to-rules.ts';
 
 /**
  * A valid project: the parsed config with defaults applied, normalized, plus where it lives.
@@ -75,8 +76,8 @@ export function validateProject(
   options: ValidateProjectOptions = {},
 ): { project?: Project; issues: ConfigIssue[] } {
   const projectDir = path.resolve(options.projectDir ?? process.cwd());
-  const used = options.use === undefined ? { raw, skippedAlertChannels: undefined } : dropUnusedUnset(raw, interpolateEnv(raw, env).unset, options.use);
-  const interpolated = interpolateEnv(used.raw, env);
+  const used = options.use === undefined ? { raw, skippedAlertChannels: undefined } : dropUnusedUnset(raw, interpolateEnv(raw, env, { baseDir: projectDir }).unset, options.use);
+  const interpolated = interpolateEnv(used.raw, env, { baseDir: projectDir });
   const issues: ConfigIssue[] = [...interpolated.issues];
   // A value whose variable is unset is told once, by that: not again by the rules it then fails.
   const unsetPaths = new Set(interpolated.unset.map((u) => formatConfigPath(u.path)));
@@ -201,7 +202,7 @@ function redact(message: string, secrets: readonly string[]): string {
   return redactSecrets(message, secrets, '[redacted]');
 }
 
-const liquid = new Liquid();
+const liquid = createTemplateEngine();
 
 /**
  * Rules that span keys, on the interpolated value; anything of the wrong shape is skipped (the
@@ -237,6 +238,7 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
   }
 
   alertRuleIssues(['alerts', 'defaults'], isRecord(value.alerts) ? value.alerts.defaults : undefined, value.alerts, add);
+  logToIssues(value, add);
 
   for (const [name, model] of Object.entries(models ?? {})) {
     if (isRecord(model)) reference(['models', name, 'source'], model.source, 'source', sources);

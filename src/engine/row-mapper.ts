@@ -3,7 +3,7 @@
  * matching) and the mapped participant fields, each cast to its destination type. A row that
  * cannot be sent gets the reason instead; it is counted invalid and never reaches the API.
  */
-import { Liquid, type Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import type { MappingConfig } from '../config/schema.ts';
 import {
   castCharacteristic,
@@ -15,6 +15,7 @@ import {
 } from '../destinations/user-interviews/fields.ts';
 import { MAX_PARTICIPANT_JSON_BYTES, type CharacteristicType, type CharacteristicValue } from '../destinations/user-interviews/wire.ts';
 import type { JsonValue, Row } from '../sources/source.ts';
+import { createTemplateEngine } from './template-engine.ts';
 
 /**
  * The mapped values of one row, without the email: default fields at the top level, custom fields
@@ -81,7 +82,7 @@ export class RowMapper {
     characteristicTypes: ReadonlyMap<string, CharacteristicType>,
     syncName = 'sync',
   ) {
-    const liquid = new Liquid({ strictFilters: true });
+    const liquid = createTemplateEngine();
     this.mappings = mappings.map((mapping, index) => {
       const parsed = parseFieldTarget(mapping.to);
       const path = `syncs.${syncName}.mappings[${index}]`;

@@ -12,6 +12,7 @@ import { retrySeconds } from '../scheduler/retry-backoff.ts';
 import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
+import { RunLogWriter } from '../run-log/run-log-writer.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { createApp } from './create-app.ts';
@@ -49,8 +50,8 @@ export interface RunningServer {
   /**
    * Stops: the scheduler fires no more runs, running runs are aborted (batches in flight finish,
    * the run is recorded `interrupted` and the next run resumes it), alert notices still being
-   * delivered get up to {@link ALERT_SETTLE_TIMEOUT_MS}, then the HTTP server closes and the state
-   * database with it. Idempotent.
+   * delivered get up to {@link ALERT_SETTLE_TIMEOUT_MS}, run logs (`log_to`) being written are
+   * finished, then the HTTP server closes and the state database with it. Idempotent.
    */
   close(): Promise<void>;
 }
@@ -84,6 +85,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         watcher.stop();
         watchers.delete(watcher);
       });
+  });
+
+  const runLog = new RunLogWriter({ project, history, warn: (line) => log(line, 'warn') });
+  launcher.onRun((run) => {
+    const stop = runLog.watch(run.events);
+    void run.done.then(stop);
   });
 
   const schedules = new Map<string, SyncSchedule>();
@@ -131,6 +138,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         scheduler.stop();
         await launcher.stop();
         await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
+        await runLog.settled();
         await server.close();
         store.close();
       })()),

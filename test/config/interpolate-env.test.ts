@@ -9,6 +9,7 @@ describe('interpolateString', () => {
       value: 'postgres://db.internal:5432/x?h=db.internal',
       errors: [],
       fromEnv: ['db.internal', '5432', 'db.internal'],
+      fromFile: [],
       unset: [],
     });
   });
@@ -27,7 +28,7 @@ describe('interpolateString', () => {
   });
 
   it('keeps a set but empty variable as empty', () => {
-    expect(interpolateString('[${EMPTY}]', env)).toEqual({ value: '[]', errors: [], fromEnv: [''], unset: [] });
+    expect(interpolateString('[${EMPTY}]', env)).toEqual({ value: '[]', errors: [], fromEnv: [''], fromFile: [], unset: [] });
   });
 
   it('writes $${ as a literal ${ and leaves other dollars alone', () => {
@@ -35,6 +36,7 @@ describe('interpolateString', () => {
       value: 'cost $5, ${HOST} and $HOST',
       errors: [],
       fromEnv: [],
+      fromFile: [],
       unset: [],
     });
   });
