@@ -12,6 +12,7 @@ import { retrySeconds } from '../scheduler/retry-backoff.ts';
 import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
+import { RunAfterChains, runAfterRule, type RunAfterRule } from '../scheduler/run-after.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { createApp } from './create-app.ts';
@@ -87,9 +88,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   const schedules = new Map<string, SyncSchedule>();
+  const chainRules = new Map<string, RunAfterRule>();
   for (const [name, sync] of Object.entries(project.syncs)) {
-    if (sync.schedule) schedules.set(name, parseSchedule(sync.schedule));
+    const rule = runAfterRule(sync.schedule);
+    if (rule !== null) chainRules.set(name, rule);
+    else if (sync.schedule) schedules.set(name, parseSchedule(sync.schedule));
   }
+  const chains = new RunAfterChains({
+    rules: chainRules,
+    launcher,
+    onError: (sync, error) => log(`run-after chain of ${sync} could not start its run: ${error.message}`, 'warn'),
+  });
   const scheduler = new Scheduler({
     schedules,
     launcher,
@@ -121,6 +130,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     store.close();
     throw error;
   }
+  chains.start();
   scheduler.start();
 
   let closing: Promise<void> | undefined;
@@ -129,6 +139,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: () =>
       (closing ??= (async () => {
         scheduler.stop();
+        chains.stop();
         await launcher.stop();
         await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
         await server.close();
