@@ -81,4 +81,27 @@ describe('run-after chains', () => {
       { path: 'syncs.self.schedule.after', message: 'sync "self" runs after itself (self → self); remove it from its own after list' },
     ]);
   });
+
+  it('need no variable of plan and run: a hook secret unset, a followed sync whose destination is unset', () => {
+    const raw = {
+      version: 1,
+      sources: { db: { type: 'sqlite', path: 'x.sqlite' } },
+      destinations: {
+        panel: { type: 'user-interviews', api_key: 'a-test-api-key-4411', environment: 'production' },
+        other: { type: 'user-interviews', api_key: '${OTHER_API_KEY}', environment: 'production' },
+      },
+      models: { people: { source: 'db', primary_key: 'id', sql: 'SELECT 1' } },
+      syncs: {
+        refunds: { model: 'people', destination: 'other', match: 'email' },
+        orders: { model: 'people', destination: 'panel', match: 'email', schedule: { after: ['refunds'] } },
+      },
+      hooks: { 'after-dbt': { secret: '${HOOK_SECRET}', syncs: ['refunds', 'orders'] } },
+    };
+    const run = validateProject(raw, {}, { use: { sync: 'orders', alerts: true } });
+    expect(run.issues).toEqual([]);
+    expect(run.project?.hooks).toBeUndefined();
+    expect(run.project?.syncs.orders?.schedule).toBeUndefined();
+    // validate (and serve) still need them.
+    expect(validateProject(raw, {}).issues.map((i) => i.path)).toEqual(['destinations.other.api_key', 'hooks.after-dbt.secret']);
+  });
 });
