@@ -84,8 +84,9 @@ const LAUNCH_ERROR_TO_API: Record<LaunchError['code'], ApiErrorCode> = {
 };
 
 /**
- * Builds the app. Every `/api/v1` route but `healthz`, and `/metrics`, need
- * `Authorization: Bearer <server.api_token>`.
+ * Builds the app. Every `/api/v1` route but `healthz` and the signed hooks (`POST
+ * /api/v1/hooks/{name}`, ./hook-routes.ts), and `/metrics`, need `Authorization: Bearer
+ * <server.api_token>`.
  * @throws Error when the project has no `server.api_token` (the serve command checks it first)
  */
 export function createApp(deps: AppDependencies): Hono {

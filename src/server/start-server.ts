@@ -48,7 +48,7 @@ export interface RunningServer {
   /** `http://HOST:PORT` with the port actually bound. */
   url: string;
   /**
-   * Stops: the scheduler fires no more runs, running runs are aborted (batches in flight finish,
+   * Stops: the scheduler and the run-after chains fire no more runs, running runs are aborted (batches in flight finish,
    * the run is recorded `interrupted` and the next run resumes it), alert notices still being
    * delivered get up to {@link ALERT_SETTLE_TIMEOUT_MS}, then the HTTP server closes and the state
    * database with it. Idempotent.
@@ -58,7 +58,8 @@ export interface RunningServer {
 
 /**
  * Starts the server. Runs left `running` by a process that died are marked `interrupted` first;
- * overdue scheduled syncs start once it listens.
+ * overdue scheduled syncs start once it listens, and run-after chains (../scheduler/run-after.ts)
+ * follow the runs it starts.
  * @throws Error when `server.api_token` is missing; the listen error (`EADDRINUSE`, `EACCES`…)
  *   when the port cannot be bound (nothing is left open then)
  */
