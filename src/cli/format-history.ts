@@ -1,6 +1,7 @@
 /** How the history commands (`runs`, `debug`, `rows`) write times, durations and run counts as text. */
 import { classTotal } from '../engine/run-summary.ts';
 import type { RunListItem } from '../state/run-history.ts';
+import type { TriggeredBy } from '../state/state-store.ts';
 
 /** `2026-11-29T16:06:13.690Z` -> `2026-11-29 16:06:13` (UTC; headers say so). An unreadable value is returned as is. */
 export function formatTime(iso: string): string {
@@ -24,12 +25,20 @@ export function plural(n: number, noun: string): string {
 }
 
 /**
- * A run's trigger with a short marker for its options, named after `panelsync run`'s flags:
- * `manual`, `api +full-resync`, `schedule +reset-cdc`.
+ * A run's trigger with what started it and a short marker for its options, named after `panelsync
+ * run`'s flags: `manual`, `api +full-resync`, `schedule +reset-cdc`, `after orders r1a2 (success)`,
+ * `hook after-dbt`, `hook dbt (dbt Cloud job 123, run 456)`.
  */
 export function triggerText(run: RunListItem): string {
   const marks = [run.options.full_resync ? '+full-resync' : null, run.options.reset_cdc ? '+reset-cdc' : null].filter((m) => m !== null);
-  return [run.trigger, ...marks].join(' ');
+  return [run.trigger, ...(run.triggered_by === null ? [] : [triggeredByText(run.triggered_by)]), ...marks].join(' ');
+}
+
+/** What started a run of trigger `after` or `hook`, in words (see TriggeredBy). */
+export function triggeredByText(by: TriggeredBy): string {
+  if ('after' in by) return by.after.map((r) => `${r.sync} ${r.run_id} (${r.status})`).join(', ');
+  if (by.dbt_job_id === undefined) return by.hook;
+  return `${by.hook} (dbt Cloud job ${by.dbt_job_id}${by.dbt_run_id === undefined ? '' : `, run ${by.dbt_run_id}`})`;
 }
 
 /**

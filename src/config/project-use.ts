@@ -25,7 +25,8 @@ export interface SkippedAlertChannel {
 
 /**
  * A copy of `raw` (the parsed project file, before interpolation) without the parts `use` does
- * not need that reference an unset variable: `server` as a whole, and each such alert channel
+ * not need that reference an unset variable: `server` as a whole, `hooks` (always: only `serve`
+ * uses them), and each such alert channel
  * together with every recipient that names it (under `alerts.defaults` and each sync's `alerts`).
  * What the command uses is left as written, so that its unset variables are still errors.
  *
@@ -41,6 +42,8 @@ export function dropUnusedUnset(
   if (!isRecord(raw) || unset.length === 0) return { raw, skippedAlertChannels: [] };
   const out: Record<string, unknown> = { ...raw };
   if (unset.some((u) => u.path[0] === 'server')) delete out.server;
+  // Hooks are `serve`'s only, and may name the syncs dropped below.
+  delete out.hooks;
   dropOtherSyncsUnset(out, unset, use.sync);
 
   const byChannel = new Map<string, string[]>();
@@ -108,6 +111,18 @@ function dropOtherSyncsUnset(out: Record<string, unknown>, unset: ReadonlyArray<
     'syncs',
     (name, value) =>
       name !== sync && isRecord(value) && ((typeof value.model === 'string' && models.has(value.model)) || (typeof value.destination === 'string' && destinations.has(value.destination))),
+  );
+  // A run-after chain (`serve`'s only) that follows a dropped sync follows the others; none left: no schedule.
+  if (!isRecord(out.syncs)) return;
+  const kept = out.syncs;
+  out.syncs = Object.fromEntries(
+    Object.entries(kept).map(([name, value]) => {
+      if (!isRecord(value) || !isRecord(value.schedule) || !Array.isArray(value.schedule.after)) return [name, value];
+      const after = value.schedule.after.filter((followed) => typeof followed !== 'string' || Object.hasOwn(kept, followed));
+      if (after.length === value.schedule.after.length) return [name, value];
+      const { schedule: _dropped, ...rest } = value;
+      return [name, after.length === 0 ? rest : { ...rest, schedule: { ...value.schedule, after } }];
+    }),
   );
 }
 

@@ -306,9 +306,13 @@ export type AlertsConfig = z.infer<typeof alertsSchema>;
 /** A schedule interval, e.g. `15m`: a whole number above 0 and a unit, s (seconds), m (minutes), h (hours) or d (days). */
 export const INTERVAL_PATTERN = /^[1-9][0-9]*[smhd]$/;
 
+/** When a run-after chain fires: `success` (each sync it follows ended `success` or `warning`) or `completion` (ended, however). */
+export const CHAIN_ON = ['success', 'completion'] as const;
+export type ChainOn = (typeof CHAIN_ON)[number];
+
 /**
- * When `panelsync serve` runs a sync: exactly one of `interval` or `cron` (checked, with the cron
- * expression, in validate-project.ts; see src/schedule/).
+ * When `panelsync serve` runs a sync: exactly one of `interval`, `cron` or `after` (checked, with
+ * the cron expression and the chains' cycles, in validate-project.ts; see src/scheduler/).
  */
 export const scheduleSchema = z
   .strictObject({
@@ -321,8 +325,19 @@ export const scheduleSchema = z
       .string()
       .optional()
       .describe('Runs the sync at the times of this cron expression, in UTC: minute hour day-of-month month day-of-week, e.g. "0 6 * * *".'),
+    after: z
+      .array(name)
+      .min(1, 'name at least one sync, e.g. after: [orders-to-panel]')
+      .optional()
+      .describe('Runs the sync once each of these syncs (names under syncs) has ended a run in `panelsync serve`, as `on` says.'),
+    on: z
+      .enum(CHAIN_ON)
+      .optional()
+      .describe('With after: success (default; each followed sync ended success or warning) or completion (ended, whatever its status).'),
   })
-  .describe('When `panelsync serve` runs the sync: { interval: 15m } or { cron: "0 6 * * *" } (UTC). Absent: only when triggered.');
+  .describe(
+    'When `panelsync serve` runs the sync: { interval: 15m }, { cron: "0 6 * * *" } (UTC) or { after: [sync-a], on: success }. Absent: only when triggered.',
+  );
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 /** A `log_to` schema name: lower-case, so that it reads the same unquoted in every engine. */
@@ -372,6 +387,37 @@ export const syncSchema = z
   .describe('Keeps a destination in step with a model.');
 export type SyncConfig = z.infer<typeof syncSchema>;
 
+/** How an inbound webhook is signed: panelsync's own scheme, or dbt Cloud's "job run completed" webhook. */
+export const HOOK_FORMATS = ['panelsync', 'dbt-cloud'] as const;
+export type HookFormat = (typeof HOOK_FORMATS)[number];
+
+/** The least characters of a hook's `secret`. */
+export const MIN_HOOK_SECRET_LENGTH = 16;
+
+/**
+ * An inbound webhook, `POST /api/v1/hooks/{name}` of `panelsync serve` (src/server/hook-routes.ts):
+ * `syncs` (format panelsync) or `jobs` (format dbt-cloud) say which syncs it runs; which of the
+ * two a format needs is checked in validate-project.ts.
+ */
+export const hookSchema = z
+  .strictObject({
+    secret: z
+      .string()
+      .min(MIN_HOOK_SECRET_LENGTH, `must be at least ${MIN_HOOK_SECRET_LENGTH} characters; generate one with \`openssl rand -hex 32\` (dbt Cloud: the secret it shows for the webhook)`)
+      .describe('Secret: the HMAC-SHA256 key the caller signs with; write it as "${HOOK_SECRET}".'),
+    format: z
+      .enum(HOOK_FORMATS)
+      .default('panelsync')
+      .describe('panelsync (default: X-Panelsync-Signature: t=UNIX_SECONDS,v1=HEX) or dbt-cloud (dbt Cloud\'s job.run.completed webhook, signed in Authorization).'),
+    syncs: z.array(name).min(1).optional().describe('Format panelsync: the syncs (names under syncs) each accepted call runs.'),
+    jobs: z
+      .record(z.string().regex(/^[0-9]+$/, 'must be a dbt Cloud job id (digits), e.g. "123"'), z.array(name).min(1))
+      .optional()
+      .describe('Format dbt-cloud: dbt Cloud job id -> the syncs a successful run of that job runs, e.g. { "123": [customers-to-panel] }.'),
+  })
+  .describe('An inbound webhook that triggers syncs when its signature checks out.');
+export type HookConfig = z.infer<typeof hookSchema>;
+
 /** The least characters of `server.api_token`. */
 export const MIN_API_TOKEN_LENGTH = 16;
 
@@ -420,6 +466,10 @@ export const projectSchema = z
       .min(1)
       .optional()
       .describe('Days runs are kept in the log_to tables; older ones are deleted when a run is logged. Absent: kept.'),
+    hooks: z
+      .record(name, hookSchema)
+      .optional()
+      .describe('Inbound webhooks of `panelsync serve`, by name: POST /api/v1/hooks/{name}, signed with the hook\'s secret.'),
   })
   .meta({ title: 'panelsync project file (panelsync.yml)' });
 /** A project file after defaults, before cross-field rules. */

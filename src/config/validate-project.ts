@@ -10,6 +10,7 @@ import { interpolateEnv, SECRET_KEY, type Env } from './interpolate-env.ts';
 import { ALERT_RULE_DEFAULTS, DELETE_BEHAVIORS, mappingSchema, projectSchema, SYNC_MODES, type DeleteBehavior, type ProjectConfig, type SyncMode } from './schema.ts';
 import { isRecord, zodIssuesToConfigIssues } from './zod-issues.ts';
 import { parseCron, scheduleKindProblem } from '../scheduler/sync-schedule.ts';
+import { runAfterCycles } from './run-after-cycles.ts';
 import { redact as redactSecrets } from '../http/redact.ts';
 import { dropUnusedUnset, type ProjectUse, type SkippedAlertChannel } from './project-use.ts';
 import { createTemplateEngine } from '../engine/template-engine.ts';
@@ -138,7 +139,7 @@ export function projectSecrets(interpolated: unknown, fromEnv: readonly string[]
 }
 
 /**
- * api_key values written literally, passwords in source URLs (literal or interpolated), and the
+ * api_key values written literally, hook secrets, passwords in source URLs (literal or interpolated), and the
  * alert channels' secrets however written: routing_key, auth_token (and Twilio's
  * `account_sid:auth_token` pair, whose base64 is its Basic credentials), webhook_url, smtp_url
  * (whole and its password), header values, and secret query parameters / passwords of a webhook url.
@@ -163,6 +164,9 @@ function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
     if (isRecord(destination) && typeof destination.api_key === 'string') secrets.add(destination.api_key);
   }
   if (isRecord(value.server) && typeof value.server.api_token === 'string') secrets.add(value.server.api_token);
+  for (const hook of Object.values(isRecord(value.hooks) ? value.hooks : {})) {
+    if (isRecord(hook) && typeof hook.secret === 'string') secrets.add(hook.secret);
+  }
   for (const source of Object.values(isRecord(value.sources) ? value.sources : {})) {
     if (isRecord(source) && typeof source.url === 'string') for (const s of urlSecrets(source.url)) secrets.add(s);
   }
@@ -264,7 +268,12 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     }
 
     alertRuleIssues(at('alerts'), sync.alerts, value.alerts, add);
-    if (isRecord(sync.schedule)) scheduleIssues(at('schedule'), sync.schedule, add);
+    if (isRecord(sync.schedule)) {
+      scheduleIssues(at('schedule'), sync.schedule, add);
+      if (Array.isArray(sync.schedule.after)) {
+        sync.schedule.after.forEach((followed: unknown, index: number) => reference(at('schedule', 'after', index), followed, 'sync', syncs));
+      }
+    }
 
     if (!Array.isArray(sync.mappings)) continue;
     const written = new Map<string, number>();
@@ -291,7 +300,57 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
       }
     });
   }
+  runAfterCycleIssues(syncs ?? {}, add);
+  hookIssues(section('hooks') ?? {}, syncs, reference, add);
   return issues;
+}
+
+/**
+ * Run-after chains must not loop: a cycle would never start (each waits for the next) or, once
+ * started by hand, never stop. Each cycle is told once, at the `after` of its first sync, with its path.
+ */
+function runAfterCycleIssues(syncs: Record<string, unknown>, add: (at: ConfigPathSegment[], message: string) => void): void {
+  const follows = new Map<string, string[]>();
+  for (const [name, sync] of Object.entries(syncs)) {
+    const after = isRecord(sync) && isRecord(sync.schedule) && Array.isArray(sync.schedule.after) ? sync.schedule.after : [];
+    follows.set(name, after.filter((s): s is string => typeof s === 'string'));
+  }
+  for (const cycle of runAfterCycles(follows)) {
+    const path = cycle.join(' → ');
+    add(
+      ['syncs', cycle[0]!, 'schedule', 'after'],
+      cycle.length === 2
+        ? `sync "${cycle[0]}" runs after itself (${path}); remove it from its own after list`
+        : `run-after chains form a cycle: ${path} (each runs after the next), so none of them would ever start; remove one of these syncs from an after list`,
+    );
+  }
+}
+
+/**
+ * Hooks: format panelsync names its syncs under `syncs`, format dbt-cloud maps job ids under
+ * `jobs`, never the other key; every sync named exists.
+ */
+function hookIssues(
+  hooks: Record<string, unknown>,
+  syncs: Record<string, unknown> | undefined,
+  reference: (at: ConfigPathSegment[], name: unknown, kind: string, defined: Record<string, unknown> | undefined) => void,
+  add: (at: ConfigPathSegment[], message: string) => void,
+): void {
+  for (const [name, hook] of Object.entries(hooks)) {
+    if (!isRecord(hook)) continue;
+    const at = (...rest: ConfigPathSegment[]) => ['hooks', name, ...rest];
+    if (hook.format === 'dbt-cloud') {
+      if (hook.syncs !== undefined) add(at('syncs'), 'a dbt-cloud hook picks its syncs by dbt Cloud job id: write them under jobs, e.g. jobs: { "123": [customers-to-panel] }');
+      if (hook.jobs === undefined) add(at('jobs'), 'missing: a dbt-cloud hook needs jobs, the dbt Cloud job ids whose successful runs start syncs, e.g. jobs: { "123": [customers-to-panel] }');
+    } else if (hook.format === undefined || hook.format === 'panelsync') {
+      if (hook.jobs !== undefined) add(at('jobs'), 'jobs (dbt Cloud job ids) need format: dbt-cloud; a panelsync hook lists its syncs under syncs');
+      if (hook.syncs === undefined) add(at('syncs'), 'missing: list the syncs this hook runs, e.g. syncs: [customers-to-panel]');
+    }
+    if (Array.isArray(hook.syncs)) hook.syncs.forEach((sync: unknown, index: number) => reference(at('syncs', index), sync, 'sync', syncs));
+    for (const [job, list] of Object.entries(isRecord(hook.jobs) ? hook.jobs : {})) {
+      if (Array.isArray(list)) list.forEach((sync: unknown, index: number) => reference(at('jobs', job, index), sync, 'sync', syncs));
+    }
+  }
 }
 
 /**
@@ -343,7 +402,7 @@ function alertRuleIssues(
 }
 
 /**
- * A sync's schedule: exactly one of interval or cron, and a cron expression that parses (see
+ * A sync's schedule: exactly one of interval, cron or after (`on` only with after), and a cron expression that parses (see
  * src/scheduler/sync-schedule.ts). The interval's form is the schema's.
  */
 function scheduleIssues(

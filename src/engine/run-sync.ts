@@ -21,6 +21,7 @@ import {
   type LockKeeper,
   type PlanCounts,
   type RunTrigger,
+  type TriggeredBy,
   type SnapshotIdentity,
   type Stage,
   type StateStore,
@@ -38,6 +39,8 @@ export interface RunSyncOptions {
   project: Project;
   sync: string;
   trigger?: RunTrigger;
+  /** What started a run of trigger `after` or `hook`, recorded on the run. */
+  triggeredBy?: TriggeredBy;
   /** Send every current row as added; apply no delete behaviour. */
   fullResync?: boolean;
   /**
@@ -131,6 +134,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       startedAt: startedAt.toISOString(),
       options: { full_resync: mode.fullResync, reset_cdc: mode.resetCdc },
       destination: fingerprint,
+      ...(options.triggeredBy === undefined ? {} : { triggeredBy: options.triggeredBy }),
     });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
 

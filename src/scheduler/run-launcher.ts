@@ -8,13 +8,15 @@ import type { Project } from '../config/load-project.ts';
 import { SyncEvents } from '../engine/events.ts';
 import { newRunId, runSync } from '../engine/run-sync.ts';
 import type { RunSummary } from '../engine/run-summary.ts';
-import { describeLock, type LockAttempt, type RunLock, type RunTrigger, type StateStore } from '../state/state-store.ts';
+import { describeLock, type LockAttempt, type RunLock, type RunTrigger, type StateStore, type TriggeredBy } from '../state/state-store.ts';
 import { retryDelayMs, retrySeconds } from './retry-backoff.ts';
 import { trackProgress, type RunProgress } from './run-progress.ts';
 
 /** What a run is asked to do besides reading and sending what changed (as `panelsync run`'s flags). */
 export interface LaunchRequest {
-  trigger: Extract<RunTrigger, 'api' | 'schedule'>;
+  trigger: Exclude<RunTrigger, 'manual'>;
+  /** What started a run of trigger `after` or `hook` (recorded on the run; a run that joins a queued one keeps the queued run's). */
+  triggeredBy?: TriggeredBy;
   /** Send every current row as added; apply no delete behaviour. */
   fullResync?: boolean;
   /** Record every current row as synced without sending anything. */
@@ -327,6 +329,7 @@ export class RunLauncher {
       project,
       sync,
       trigger: request.trigger,
+      triggeredBy: request.triggeredBy,
       fullResync: request.fullResync,
       resetCdc: request.resetCdc,
       events,

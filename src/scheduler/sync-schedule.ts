@@ -35,14 +35,15 @@ export interface SyncSchedule {
 }
 
 /**
- * Parses a schedule as written under `syncs.NAME.schedule`.
- * @throws ScheduleError when it has neither or both of interval and cron, a bad interval, or a cron
+ * Parses a timetable (`interval` or `cron`) as written under `syncs.NAME.schedule`.
+ * @throws ScheduleError for an `after` schedule (see ./run-after.ts), when it has neither or both of interval and cron, a bad interval, or a cron
  *   expression that does not parse or never matches a date
  */
 export function parseSchedule(config: ScheduleConfig): SyncSchedule {
   const { interval, cron } = config;
   const kindProblem = scheduleKindProblem(config);
   if (kindProblem !== null) throw new ScheduleError(kindProblem);
+  if (config.after !== undefined) throw new ScheduleError('an after schedule has no timetable: run-after chains are fired by src/scheduler/run-after.ts');
   if (interval !== undefined) {
     const ms = parseInterval(interval);
     return {
@@ -58,13 +59,24 @@ export function parseSchedule(config: ScheduleConfig): SyncSchedule {
 }
 
 /**
- * What to fix when a schedule gives neither or both of `interval` and `cron` (each counts when
- * not `undefined`); `null` when it gives exactly one.
+ * What to fix when a schedule gives none, or more than one, of `interval`, `cron` and `after`
+ * (each counts when not `undefined`), or `on` without `after`; `null` when it is well formed.
  */
-export function scheduleKindProblem(config: { interval?: unknown; cron?: unknown }): string | null {
+export function scheduleKindProblem(config: { interval?: unknown; cron?: unknown; after?: unknown; on?: unknown }): string | null {
   const hasInterval = config.interval !== undefined;
-  if (hasInterval !== (config.cron !== undefined)) return null;
-  return `give exactly one of interval or cron (found ${hasInterval ? 'both' : 'neither'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }`;
+  const hasCron = config.cron !== undefined;
+  if (config.after !== undefined) {
+    if (hasInterval || hasCron) {
+      return `after runs the sync when the syncs it names end, so it takes no ${hasInterval ? 'interval' : 'cron'}: keep after, or remove it to run on a timetable`;
+    }
+    return null;
+  }
+  if (config.on !== undefined) return 'on goes with after (e.g. { after: [sync-a], on: completion }); remove on, or add after';
+  if (hasInterval !== hasCron) return null;
+  return (
+    `give exactly one of interval or cron (found ${hasInterval ? 'both' : 'neither'}), e.g. { interval: 15m } or { cron: "0 6 * * *" }` +
+    (hasInterval ? '' : ', or after: [SYNC] to run it when another sync ends')
+  );
 }
 
 /**

@@ -10,6 +10,8 @@ export const API_ERRORS = {
   NOT_FOUND: 404,
   SYNC_NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
+  /** No hook of that name under `hooks` in the project file. */
+  HOOK_NOT_FOUND: 404,
   /** Another process (`panelsync run`) holds the sync's run lock. */
   SYNC_ALREADY_RUNNING: 409,
   /** A follow-up run with other options (full_resync, reset_cdc) is already queued. */

@@ -12,12 +12,14 @@ import { z } from 'zod';
 import type { SyncAlertStatus } from '../alerts/index.ts';
 import type { Project } from '../config/load-project.ts';
 import { redact } from '../http/http-client.ts';
-import { LaunchError, type LaunchRequest, type LaunchResult, type QueuedLaunch } from '../scheduler/run-launcher.ts';
+import { LaunchError, type LaunchedRun, type LaunchRequest, type LaunchResult, type QueuedLaunch } from '../scheduler/run-launcher.ts';
 import type { RunProgress } from '../scheduler/run-progress.ts';
 import type { RunDetail, RunHistory } from '../state/run-history.ts';
 import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';
 import { uiNotFound, uiRoutes, wantsUiIndex } from './ui/ui-routes.ts';
 import { ApiError, apiErrorBody, type ApiErrorCode } from './api-error.ts';
+import { registerHookRoute } from './hook-routes.ts';
+import { RunEndSignal } from './run-end-signal.ts';
 import { queuedRunView, runView } from './run-views.ts';
 import { syncDetail, syncListItem, type SyncRuntime } from './sync-views.ts';
 
@@ -29,6 +31,8 @@ export const DEFAULT_ROWS_LIMIT = 1_000;
 export const DEFAULT_CALLS_LIMIT = 1_000;
 /** Runs listed when `limit` is not given. */
 export const DEFAULT_RUNS_LIMIT = 20;
+/** Longest `wait` of `GET /api/v1/runs/{id}?wait=SECONDS`, seconds: a script asks again to wait longer. */
+export const MAX_WAIT_SECONDS = 300;
 /**
  * Largest request body the server reads, bytes (64 KiB): a trigger's body is a few dozen bytes.
  * A larger one (by `Content-Length`, or counted as it streams in) is answered `413
@@ -61,6 +65,8 @@ export interface Launcher {
   queuedLaunch(runId: string): QueuedLaunch | null;
   /** The live counts of a run in progress here. */
   progress(runId: string): RunProgress | null;
+  /** Calls `listener` for every run started from now on (`?wait=` hears their ends). */
+  onRun(listener: (run: LaunchedRun) => void): () => void;
 }
 
 const triggerBody = z
@@ -78,8 +84,9 @@ const LAUNCH_ERROR_TO_API: Record<LaunchError['code'], ApiErrorCode> = {
 };
 
 /**
- * Builds the app. Every `/api/v1` route but `healthz`, and `/metrics`, need
- * `Authorization: Bearer <server.api_token>`.
+ * Builds the app. Every `/api/v1` route but `healthz` and the signed hooks (`POST
+ * /api/v1/hooks/{name}`, ./hook-routes.ts), and `/metrics`, need `Authorization: Bearer
+ * <server.api_token>`.
  * @throws Error when the project has no `server.api_token` (the serve command checks it first)
  */
 export function createApp(deps: AppDependencies): Hono {
@@ -131,6 +138,8 @@ export function createApp(deps: AppDependencies): Hono {
 
   // Registered before the token check: the one route a load balancer may call without a token.
   app.get('/api/v1/healthz', (c) => c.json({ status: 'ok' }));
+  // Before the token check too: a webhook proves itself by its signature (./hook-routes.ts).
+  registerHookRoute(app, { project, launcher });
 
   const unauthorized = (c: Context) =>
     c.json(apiErrorBody('UNAUTHORIZED', 'send the API token (server.api_token) as "Authorization: Bearer TOKEN"'), 401);
@@ -194,9 +203,17 @@ export function createApp(deps: AppDependencies): Hono {
     }
   });
 
-  // A queued run answers with its QueuedRunView (status "queued"), and no calls or rows yet.
-  app.get('/api/v1/runs/:id', (c) => {
-    const run = findRun(c);
+  const runEnds = new RunEndSignal(launcher);
+  // A queued run answers with its QueuedRunView (status "queued"), and no calls or rows yet. With
+  // `wait`, the answer is held until the run has ended (neither queued nor running) or `wait` s passed.
+  app.get('/api/v1/runs/:id', async (c) => {
+    const wait = integerParam(c, 'wait', 0, MAX_WAIT_SECONDS) ?? 0;
+    const deadline = Date.now() + wait * 1000;
+    let run = findRun(c);
+    while ((run.record === null || run.record.status === 'running') && Date.now() < deadline && !c.req.raw.signal.aborted) {
+      await runEnds.next(deadline - Date.now(), c.req.raw.signal);
+      run = findRun(c);
+    }
     return json(c, run.record !== null ? runView(runtime, run.record) : queuedRunView(run.queued));
   });
 

@@ -6,7 +6,7 @@
 import type { QueuedLaunch } from '../scheduler/run-launcher.ts';
 import type { RunProgress } from '../scheduler/run-progress.ts';
 import type { RunListItem } from '../state/run-history.ts';
-import type { RunOptions } from '../state/state-store.ts';
+import type { RunOptions, TriggeredBy } from '../state/state-store.ts';
 
 /**
  * A stored run as the API returns it: the run as stored, plus `progress`: the counts so far while
@@ -29,6 +29,8 @@ export interface QueuedRunView {
   queued_at: string;
   /** The options it will run with (those of the trigger that queued it). */
   options: RunOptions;
+  /** What started it, for trigger `after` or `hook` (see TriggeredBy); `null` for the other triggers. */
+  triggered_by: TriggeredBy | null;
 }
 
 /** What the views read from the server's memory. */
@@ -51,5 +53,6 @@ export function queuedRunView(queued: QueuedLaunch): QueuedRunView {
     status: 'queued',
     queued_at: queued.queuedAt,
     options: { full_resync: queued.request.fullResync ?? false, reset_cdc: queued.request.resetCdc ?? false },
+    triggered_by: queued.request.triggeredBy ?? null,
   };
 }

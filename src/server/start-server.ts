@@ -13,6 +13,7 @@ import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launche
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
 import { RunLogWriter } from '../run-log/run-log-writer.ts';
+import { RunAfterChains, runAfterRule, type RunAfterRule } from '../scheduler/run-after.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { createApp } from './create-app.ts';
@@ -48,7 +49,7 @@ export interface RunningServer {
   /** `http://HOST:PORT` with the port actually bound. */
   url: string;
   /**
-   * Stops: the scheduler fires no more runs, running runs are aborted (batches in flight finish,
+   * Stops: the scheduler and the run-after chains fire no more runs, running runs are aborted (batches in flight finish,
    * the run is recorded `interrupted` and the next run resumes it), alert notices still being
    * delivered get up to {@link ALERT_SETTLE_TIMEOUT_MS}, run logs (`log_to`) being written are
    * finished, then the HTTP server closes and the state database with it. Idempotent.
@@ -58,7 +59,8 @@ export interface RunningServer {
 
 /**
  * Starts the server. Runs left `running` by a process that died are marked `interrupted` first;
- * overdue scheduled syncs start once it listens.
+ * overdue scheduled syncs start once it listens, and run-after chains (../scheduler/run-after.ts)
+ * follow the runs it starts.
  * @throws Error when `server.api_token` is missing; the listen error (`EADDRINUSE`, `EACCES`…)
  *   when the port cannot be bound (nothing is left open then)
  */
@@ -94,9 +96,17 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   });
 
   const schedules = new Map<string, SyncSchedule>();
+  const chainRules = new Map<string, RunAfterRule>();
   for (const [name, sync] of Object.entries(project.syncs)) {
-    if (sync.schedule) schedules.set(name, parseSchedule(sync.schedule));
+    const rule = runAfterRule(sync.schedule);
+    if (rule !== null) chainRules.set(name, rule);
+    else if (sync.schedule) schedules.set(name, parseSchedule(sync.schedule));
   }
+  const chains = new RunAfterChains({
+    rules: chainRules,
+    launcher,
+    onError: (sync, error) => log(`run-after chain of ${sync} could not start its run: ${error.message}`, 'warn'),
+  });
   const scheduler = new Scheduler({
     schedules,
     launcher,
@@ -128,6 +138,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     store.close();
     throw error;
   }
+  chains.start();
   scheduler.start();
 
   let closing: Promise<void> | undefined;
@@ -136,6 +147,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: () =>
       (closing ??= (async () => {
         scheduler.stop();
+        chains.stop();
         await launcher.stop();
         await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
         await runLog.settled();

@@ -4,7 +4,7 @@
  * (see docs/http-api.md).
  */
 import type { Project } from '../config/load-project.ts';
-import type { DeleteBehavior, MappingConfig, SyncMode } from '../config/schema.ts';
+import type { ChainOn, DeleteBehavior, MappingConfig, SyncMode } from '../config/schema.ts';
 import type { FailingRows, RunHistory, RunListItem } from '../state/run-history.ts';
 import type { RunStatus } from '../state/state-store.ts';
 import { runView, type RunRuntime, type RunView } from './run-views.ts';
@@ -23,9 +23,9 @@ export interface SyncListItem {
   destination: string;
   mode: SyncMode;
   delete_behavior: DeleteBehavior;
-  /** As written in the project file; `null`: runs only when triggered. */
-  schedule: { interval: string } | { cron: string } | null;
-  /** When the scheduler runs it next (in the past while it waits for a run in progress); `null` without a schedule. */
+  /** As written in the project file (`on` with its default); `null`: runs only when triggered. */
+  schedule: { interval: string } | { cron: string } | { after: string[]; on: ChainOn } | null;
+  /** When the scheduler runs it next (in the past while it waits for a run in progress); `null` without a timetable (none, or `after`). */
   next_run_at: string | null;
   /** The run in progress in this server, if any, with its live `progress`. */
   running: RunView | null;
@@ -118,6 +118,7 @@ export function syncDetail(project: Project, history: RunHistory, runtime: SyncR
 function scheduleOf(schedule: Project['syncs'][string]['schedule']): SyncListItem['schedule'] {
   if (schedule?.interval !== undefined) return { interval: schedule.interval };
   if (schedule?.cron !== undefined) return { cron: schedule.cron };
+  if (schedule?.after !== undefined) return { after: schedule.after, on: schedule.on ?? 'success' };
   return null;
 }
 

@@ -280,4 +280,13 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 14,
+    name: 'runs: what started a run-after or webhook run',
+    sql: `
+      -- JSON, TriggeredBy: {"after": [{"sync", "run_id", "status"}]} for a run of a run-after chain,
+      -- {"hook": NAME, "dbt_job_id"?, "dbt_run_id"?} for a run an inbound webhook started; NULL otherwise.
+      ALTER TABLE runs ADD COLUMN triggered_by TEXT;
+    `,
+  },
 ];

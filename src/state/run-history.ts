@@ -5,7 +5,7 @@
  * {@link ../state/sqlite-run-history.ts}.
  */
 import type { RunSummary } from '../engine/run-summary.ts';
-import type { ChangeClass, RowResultKind, RunOptions, RunStatus, RunTrigger } from './state-store.ts';
+import type { ChangeClass, RowResultKind, RunOptions, RunStatus, RunTrigger, TriggeredBy } from './state-store.ts';
 
 /** A run as listed: its record and summary. Times are ISO 8601, durations ms. */
 export interface RunListItem {
@@ -26,6 +26,8 @@ export interface RunListItem {
   details_pruned_at: string | null;
   /** Whether the run was a full resync or a reset-cdc (both false for a normal run, and for runs recorded before options were kept). */
   options: RunOptions;
+  /** What started a run of trigger `after` (the runs it followed) or `hook` (the hook); `null` for the other triggers. */
+  triggered_by: TriggeredBy | null;
 }
 
 /** A run with what the debugger holds for it. */

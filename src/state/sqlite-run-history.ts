@@ -18,7 +18,7 @@ import type {
   RunListItem,
 } from './run-history.ts';
 import { SqliteStateStore } from './sqlite-state-store.ts';
-import { ROW_RESULTS, type RowResultKind } from './state-store.ts';
+import { ROW_RESULTS, type RowResultKind, type TriggeredBy } from './state-store.ts';
 import { wasTruncated } from './truncate-body.ts';
 
 /** Runs listed when no limit is given. */
@@ -40,6 +40,8 @@ interface RunRow {
   details_pruned_at: string | null;
   /** JSON RunOptions; NULL for runs recorded before migration 4. */
   options: string | null;
+  /** JSON TriggeredBy; NULL for other triggers and runs recorded before migration 14. */
+  triggered_by: string | null;
 }
 
 /** Reads run history from an open state database (its migrations applied). */
@@ -232,6 +234,7 @@ function toRunListItem(row: RunRow): RunListItem {
     error: row.error,
     details_pruned_at: row.details_pruned_at,
     options: runOptions(row.options),
+    triggered_by: row.triggered_by === null ? null : (JSON.parse(row.triggered_by) as TriggeredBy),
   };
 }
 

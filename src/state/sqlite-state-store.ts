@@ -264,8 +264,16 @@ export class SqliteStateStore implements StateStore {
   startRun(run: RunStart): void {
     const options: RunOptions = { full_resync: run.options?.full_resync ?? false, reset_cdc: run.options?.reset_cdc ?? false };
     this.db
-      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options, destination) VALUES (?, ?, ?, 'running', ?, ?, ?)`)
-      .run(run.id, run.sync, run.trigger, run.startedAt, JSON.stringify(options), run.destination ? JSON.stringify(run.destination) : null);
+      .prepare(`INSERT INTO runs (id, sync, trigger, status, started_at, options, destination, triggered_by) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)`)
+      .run(
+        run.id,
+        run.sync,
+        run.trigger,
+        run.startedAt,
+        JSON.stringify(options),
+        run.destination ? JSON.stringify(run.destination) : null,
+        run.triggeredBy ? JSON.stringify(run.triggeredBy) : null,
+      );
   }
 
   finishRun(id: string, end: { status: RunStatus; finishedAt: string; summary: unknown; error: string | null }): void {

@@ -8,8 +8,29 @@ import type { ApiCall } from '../http/http-client.ts';
 export const RUN_STATUSES = ['running', 'success', 'warning', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const RUN_TRIGGERS = ['manual', 'schedule', 'api'] as const;
+/**
+ * What started a run: `manual` (`panelsync run`), `schedule` (interval or cron), `api` (`POST
+ * .../trigger`), `after` (a run-after chain: the syncs it follows ended) or `hook` (an inbound
+ * webhook, `POST /api/v1/hooks/{name}`). `after` and `hook` runs say more in {@link TriggeredBy}.
+ */
+export const RUN_TRIGGERS = ['manual', 'schedule', 'api', 'after', 'hook'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/** One run a run-after chain followed: the sync, its run and how that run ended. */
+export interface FollowedRun {
+  sync: string;
+  run_id: string;
+  status: RunStatus;
+}
+
+/**
+ * What started a run of trigger `after` or `hook`, as stored on the run record (JSON, snake_case)
+ * and shown by the API, `panelsync runs` and the UI:
+ * - `{ after: FollowedRun[] }`: the runs, one per followed sync, whose end fired the chain;
+ * - `{ hook, dbt_job_id?, dbt_run_id? }`: the hook's name under `hooks`, and for a dbt Cloud hook
+ *   the job and run ids of the dbt Cloud run that completed.
+ */
+export type TriggeredBy = { after: FollowedRun[] } | { hook: string; dbt_job_id?: string; dbt_run_id?: string };
 
 /**
  * What a run was asked to do besides sending what changed (`panelsync run --full-resync` /
@@ -232,6 +253,8 @@ export interface RunStart {
   trigger: RunTrigger;
   startedAt: string;
   options?: RunOptions;
+  /** What started a run of trigger `after` or `hook`; absent for the others. */
+  triggeredBy?: TriggeredBy;
   destination?: DestinationFingerprint;
 }
 

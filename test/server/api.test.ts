@@ -11,7 +11,7 @@ import { SYNC } from '../helpers/run-helpers.ts';
 import { API_TOKEN, apiClient, startTestServer, waitFor, writeServerProject, type ApiResponse } from './server-fixture.ts';
 
 const SYNC_KEYS = ['name', 'model', 'destination', 'mode', 'delete_behavior', 'schedule', 'next_run_at', 'running', 'queued', 'last_run', 'health', 'recent_runs'];
-const RUN_KEYS = ['run_id', 'sync', 'trigger', 'status', 'started_at', 'finished_at', 'duration_ms', 'summary', 'error', 'details_pruned_at', 'options', 'progress'];
+const RUN_KEYS = ['run_id', 'sync', 'trigger', 'status', 'started_at', 'finished_at', 'duration_ms', 'summary', 'error', 'details_pruned_at', 'options', 'triggered_by', 'progress'];
 const NO_OPTIONS = { full_resync: false, reset_cdc: false };
 
 describe('panelsync serve: the HTTP API', () => {
@@ -113,6 +113,7 @@ describe('panelsync serve: the HTTP API', () => {
       status: 'queued',
       queued_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       options: { full_resync: true, reset_cdc: false },
+      triggered_by: null,
     });
     expect(queuedRun.body.queued_at >= beforeQueue && queuedRun.body.queued_at <= afterQueue).toBe(true);
     expect((await api(`/api/v1/runs/${queuedId}/calls`)).body).toEqual({ calls: [], next_after: null });

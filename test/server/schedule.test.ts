@@ -88,7 +88,7 @@ describe('schedule and server in the project file', () => {
     ]);
     expect(issues(project({ schedule: { every: '1h' } }))).toContainEqual({
       path: 'syncs.people.schedule.every',
-      message: 'unknown key "every"; remove it or check its spelling (known: interval, cron)',
+      message: 'unknown key "every"; remove it or check its spelling (known: interval, cron, after, on)',
     });
   });
 

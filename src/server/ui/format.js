@@ -140,12 +140,16 @@ export function bytes(n) {
 }
 
 /**
- * A sync's schedule (docs/http-api.md, SyncListItem.schedule) in words: "every 15m", "cron 0 6 * * * (UTC)"
- * or "manual".
+ * A sync's schedule (docs/http-api.md, SyncListItem.schedule) in words: "Every 15m", "Cron 0 6 * * * (UTC)",
+ * "After orders, refunds succeed" / "After orders ends" (a run-after chain) or "Manual".
  */
 export function scheduleText(schedule) {
   if (!schedule) return 'Manual';
   if ('interval' in schedule) return `Every ${schedule.interval}`;
+  if ('after' in schedule) {
+    const many = schedule.after.length > 1;
+    return `After ${schedule.after.join(', ')} ${schedule.on === 'completion' ? (many ? 'end' : 'ends') : many ? 'succeed' : 'succeeds'}`;
+  }
   return `Cron ${schedule.cron} (UTC)`;
 }
 

@@ -139,7 +139,7 @@ function renderOverview(run) {
       'dl',
       { class: 'facts' },
       fact('Sync', h('a', { href: `/syncs/${segment(run.sync)}` }, run.sync)),
-      fact('Trigger', run.trigger),
+      fact('Trigger', triggerFact(run)),
       options,
       fact('Queued', [absoluteTime(run.queued_at), ' (', timeElement(run.queued_at), ')']),
     );
@@ -149,7 +149,7 @@ function renderOverview(run) {
       'dl',
       { class: 'facts' },
       fact('Sync', h('a', { href: `/syncs/${segment(run.sync)}` }, run.sync)),
-      fact('Trigger', run.trigger),
+      fact('Trigger', triggerFact(run)),
       options,
       fact('Started', [absoluteTime(run.started_at), ' (', timeElement(run.started_at), ')']),
       fact('Finished', run.finished_at ? absoluteTime(run.finished_at) : 'Still running'),
@@ -163,6 +163,27 @@ function renderOverview(run) {
       ? h('p', { class: 'callout' }, `The calls and row outcomes of this run were removed by retention on ${absoluteTime(run.details_pruned_at)}.`)
       : null,
   ];
+}
+
+/**
+ * A run's trigger with what started it (docs/http-api.md, Run.triggered_by): the runs a run-after
+ * chain followed, each linked to its page with how it ended, or the hook (and dbt Cloud job and run).
+ */
+function triggerFact(run) {
+  const by = run.triggered_by;
+  if (!by) return run.trigger;
+  if ('after' in by) {
+    const followed = by.after.map((r, i) => [
+      i > 0 ? ', ' : '',
+      h('a', { href: `/syncs/${segment(r.sync)}` }, r.sync),
+      ' (run ',
+      h('a', { href: `/runs/${segment(r.run_id)}` }, r.run_id),
+      `, ${r.status})`,
+    ]);
+    return ['After ', ...followed.flat()];
+  }
+  const dbt = by.dbt_job_id === undefined ? '' : ` (dbt Cloud job ${by.dbt_job_id}${by.dbt_run_id === undefined ? '' : `, run ${by.dbt_run_id}`})`;
+  return `Webhook ${by.hook}${dbt}`;
 }
 
 function renderSummary(run) {
