@@ -3,6 +3,9 @@
  *   [--characteristics slug:type,...] [--rate-limit REQ_PER_S] [--latency-ms MS]
  *   [--fault-rate SHARE] [--reject-email-pattern REGEX] [--max-batch 100]`
  * (plus `--environment`, `--slow-ms`, `--seed`): runs the local User Interviews emulator.
+ * `--variant NAME` answers with a variant of the contract (src/emulator/variants.ts),
+ * `--profile DIR` as the account `panelsync check --record DIR` recorded; `--list-variants`
+ * prints one line per variant (its name, then what differs) and exits 0.
  *
  * Prints exactly one line on stdout, `listening on http://HOST:PORT`, once it accepts connections,
  * and stops cleanly on SIGINT or SIGTERM. Exit codes: 0 stopped by a signal, 1 could not start
@@ -13,6 +16,8 @@ import { CHARACTERISTIC_TYPES, MAX_BATCH_SIZE, type CharacteristicType } from '.
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { DEMO_API_KEY, type CharacteristicInput } from '../emulator/create-emulator-app.ts';
 import { startEmulator } from '../emulator/start-emulator.ts';
+import { VARIANTS, VARIANT_NAMES, variantContract, type EmulatorContract } from '../emulator/variants.ts';
+import { loadContractProfile } from '../emulator/contract-profile.ts';
 import { waitForStopSignal } from './wait-for-signal.ts';
 import { EXIT, type RegisterCommand } from './exit-codes.ts';
 
@@ -28,7 +33,10 @@ interface EmulatorCommandOptions {
   slowMs?: number;
   seed?: number;
   rejectEmailPattern?: string;
-  maxBatch: number;
+  maxBatch?: number;
+  variant?: string;
+  listVariants?: boolean;
+  profile?: string;
 }
 
 /** Adds `panelsync emulator` to the program. */
@@ -51,10 +59,22 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
     .option('--slow-ms <ms>', 'how long a slow fault holds a response, ms (default 5000)', integerIn('--slow-ms', 0, 600_000))
     .option('--seed <n>', 'seed of the fault randomness (default 1)', integerIn('--seed', -(2 ** 31), 2 ** 32))
     .option('--reject-email-pattern <regex>', 'reject emails matching it (case-insensitive) as "email is not deliverable"', regex)
-    .option('--max-batch <n>', 'participants per batch, at most', integerIn('--max-batch', 1, 100_000), MAX_BATCH_SIZE)
+    .option('--max-batch <n>', `participants per batch, at most (default ${MAX_BATCH_SIZE}, or the variant's or profile's)`, integerIn('--max-batch', 1, 100_000))
+    .addOption(new Option('--variant <name>', 'answer with a variant of the API contract (see --list-variants)').choices(VARIANT_NAMES))
+    .addOption(new Option('--profile <dir>', 'answer as the account recorded by "panelsync check DESTINATION --record DIR"').conflicts('variant'))
+    .option('--list-variants', 'print one line per variant (its name, then what differs) and exit')
     .action(async (opts: EmulatorCommandOptions) => {
+      if (opts.listVariants) {
+        const width = Math.max(...VARIANT_NAMES.map((name) => name.length));
+        for (const variant of VARIANTS) process.stdout.write(`${variant.name.padEnd(width)}  ${variant.differs}\n`);
+        setExitCode(EXIT.ok);
+        return;
+      }
       let emulator;
+      let contract: Partial<EmulatorContract> | undefined;
       try {
+        if (opts.variant !== undefined) contract = variantContract(opts.variant);
+        if (opts.profile !== undefined) contract = loadContractProfile(opts.profile);
         emulator = await startEmulator({
           port: opts.port,
           host: opts.host,
@@ -68,6 +88,7 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
           seed: opts.seed,
           rejectEmailPattern: opts.rejectEmailPattern,
           maxBatch: opts.maxBatch,
+          contract,
         });
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -80,6 +101,8 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
         return;
       }
       process.stdout.write(`listening on ${emulator.url}\n`);
+      if (opts.variant !== undefined) process.stderr.write(`answering with the variant ${opts.variant}\n`);
+      if (opts.profile !== undefined) process.stderr.write(`answering as recorded in ${opts.profile}: ${Object.keys(contract ?? {}).join(', ') || 'as built in'}\n`);
       if (opts.apiKey.length === 0) process.stderr.write(`accepting the API key "${DEMO_API_KEY}" (the default; choose others with --api-key)\n`);
       await waitForStopSignal();
       await emulator.close();

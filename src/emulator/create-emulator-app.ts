@@ -12,8 +12,6 @@ import {
   ACCEPT,
   CHARACTERISTIC_TYPES,
   CONTENT_TYPE,
-  DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
   type ApiErrorEntry,
   type ApiErrorResponse,
   type BatchUpsertResponse,
@@ -21,10 +19,14 @@ import {
   type CreateParticipantResponse,
   type ListCharacteristicsResponse,
   type ListParticipantsResponse,
+  type ParticipantResource,
 } from '../destinations/user-interviews/wire.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { DEFAULT_KNOBS, parseKnobsPatch, type EmulatorKnobs, type FaultKind, type FaultSpec, type KnobsPatch } from './emulator-knobs.ts';
 import { EmulatorState } from './emulator-state.ts';
+import { participantError } from './validate-participant.ts';
+import { BUILT_IN_CONTRACT, type EmulatorContract } from './variants.ts';
+import { errorBodyIn, participantInBuiltInKeys } from './contract-forms.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { SeededRandom } from './seeded-random.ts';
 
@@ -57,8 +59,13 @@ export interface EmulatorOptions {
   faultRate?: number;
   /** Emails matching it (case-insensitive) are rejected as "email is not deliverable". */
   rejectEmailPattern?: string | null;
-  /** Participants per batch, at most. Default 100. */
+  /** Participants per batch, at most. Default: the contract's (100 unless a variant or profile says less). */
   maxBatch?: number;
+  /**
+   * The items of the contract answered differently from the wire module (a variant of
+   * ./variants.ts, or a profile of ./contract-profile.ts). Default: none, the built-in contract.
+   */
+  contract?: Partial<EmulatorContract>;
   /** How long a slow fault holds a response, ms. Default 5000. */
   slowMs?: number;
   /** Seed of the fault randomness. Default 1. */
@@ -93,7 +100,8 @@ const characteristicsBodySchema = z.strictObject({
 type Env = { Bindings: Partial<HttpBindings> | undefined };
 
 /**
- * Builds the emulator app. API routes (base `/api`, see shared docs: user-interviews-api):
+ * Builds the emulator app. API routes (base `/api`, see shared docs: user-interviews-api), as the
+ * built-in contract has them unless `options.contract` changes an item (./variants.ts):
  * `GET /participants?page[size]&page[number]` (size 1..200, default 25; a size over 200 is a 422,
  * not clamped, so that a client bug shows), `PATCH /participants/batches`, `POST /participants`,
  * `DELETE /participants/{id}`, `GET /characteristics`. Every `/api` request passes, in order:
@@ -110,6 +118,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   const now = options.now ?? Date.now;
   const environment = options.environment ?? 'sandbox';
   const apiKeys = parseApiKeys(options.apiKeys ?? [DEMO_API_KEY]);
+  const contract: EmulatorContract = { ...BUILT_IN_CONTRACT, ...options.contract };
   const state = new EmulatorState(now);
   const knobs: EmulatorKnobs = structuredClone(DEFAULT_KNOBS);
   let random = new SeededRandom(knobs.seed);
@@ -131,7 +140,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     latency_ms: options.latencyMs,
     fault_rate: options.faultRate,
     reject_email_pattern: options.rejectEmailPattern,
-    max_batch: options.maxBatch,
+    max_batch: options.maxBatch ?? contract.maxBatch,
     slow_ms: options.slowMs,
     seed: options.seed,
     ...options.knobs,
@@ -194,6 +203,15 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
 
   // ---- the API ----
   const api = new Hono<Env>();
+  // Outermost: every /api answer, early refusals included, in the contract's error body and headers.
+  api.use('*', async (c, next) => {
+    await next();
+    if (contract.errorBody !== 'errors_array' && c.res.status >= 400 && (c.res.headers.get('content-type') ?? '').includes('json')) {
+      const entries = ((await c.res.clone().json()) as Partial<ApiErrorResponse>).errors ?? [];
+      c.res = new Response(JSON.stringify(errorBodyIn(contract.errorBody, entries)), { status: c.res.status, headers: c.res.headers });
+    }
+    for (const [name, value] of Object.entries(contract.responseHeaders)) c.res.headers.set(name, value);
+  });
   api.use('*', async (c, next) => {
     total += 1;
     const route = routeKey(c.req.method, c.req.path);
@@ -237,11 +255,15 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   });
 
   api.get('/participants', (c) => {
-    const size = pageParam(c.req.query('page[size]'), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const page = pageParam(c.req.query('page[number]'), 1, Number.MAX_SAFE_INTEGER);
-    if (size === null) return errorResponse(c, 422, 'Invalid page', `page[size] must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-    if (page === null) return errorResponse(c, 422, 'Invalid page', 'page[number] must be a whole number from 1');
-    const { data, hasMore } = state.listPage(size, page);
+    const perPage = contract.paging === 'page_per_page';
+    const [sizeName, pageName] = perPage ? ['per_page', 'page'] : ['page[size]', 'page[number]'];
+    const clamp = contract.pageSizeOverMax === 'clamp';
+    const size = pageParam(c.req.query(sizeName), contract.defaultPageSize, clamp ? Number.MAX_SAFE_INTEGER : contract.maxPageSize);
+    const page = pageParam(c.req.query(pageName), 1, Number.MAX_SAFE_INTEGER);
+    if (size === null) return errorResponse(c, 422, 'Invalid page', `${sizeName} must be a whole number from 1 to ${contract.maxPageSize}`);
+    if (page === null) return errorResponse(c, 422, 'Invalid page', `${pageName} must be a whole number from 1`);
+    const { data, hasMore } = state.listPage(Math.min(size, contract.maxPageSize), page);
+    if (perPage) return c.json({ data, meta: { page, per_page: Math.min(size, contract.maxPageSize), total_count: state.size } });
     return c.json({ data, meta: { pagination: { currentPage: page, hasMore } } } satisfies ListParticipantsResponse);
   });
 
@@ -267,7 +289,32 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
         422,
       );
     }
-    const result = state.upsertBatch(participants, { rejectEmail });
+    const entries = participants.map((entry) => participantInBuiltInKeys(contract.requestKeys, entry));
+    if (!contract.renameById) {
+      const errors = entries.flatMap((entry, index) =>
+        typeof entry === 'object' && entry !== null && 'id' in entry
+          ? [participantError(`/participants/${index}/id`, 'unknown attribute "id" (known: email and the participant fields)')]
+          : [],
+      );
+      if (errors.length > 0) return c.json({ errors } satisfies ApiErrorResponse, 422);
+    }
+    if (contract.batchErrors === 'per_row') {
+      // Each entry on its own: the valid ones are written, the others answered in `errors`.
+      const data: (ParticipantResource | null)[] = [];
+      const errors: ApiErrorEntry[] = [];
+      entries.forEach((entry, index) => {
+        const one = state.upsertBatch([entry], { rejectEmail });
+        data.push(one.ok ? one.data[0]! : null);
+        if (!one.ok) {
+          for (const error of one.errors) {
+            const pointer = error.source?.pointer.replace(/^\/participants\/0(?=\/|$)/, `/participants/${index}`);
+            errors.push(pointer === undefined ? error : { ...error, source: { pointer } });
+          }
+        }
+      });
+      return c.json(errors.length > 0 ? { data, errors } : { data }, 200);
+    }
+    const result = state.upsertBatch(entries, { rejectEmail });
     if (!result.ok) return c.json({ errors: result.errors } satisfies ApiErrorResponse, 422);
     return c.json({ data: result.data } satisfies BatchUpsertResponse, 200);
   });
@@ -279,16 +326,17 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     if (typeof value !== 'object' || value === null || !('participant' in value)) {
       return errorResponse(c, 422, 'Invalid request', 'the body must be {"participant": { "email": … }}');
     }
-    const result = state.createOne(value.participant, { rejectEmail });
+    const result = state.createOne(participantInBuiltInKeys(contract.requestKeys, value.participant), { rejectEmail });
     if (!result.ok) return c.json({ errors: result.errors } satisfies ApiErrorResponse, 422);
     return c.json({ data: result.data } satisfies CreateParticipantResponse, 201);
   });
 
   api.delete('/participants/:id', (c) => {
-    if (!state.deleteOne(c.req.param('id'))) {
+    const deleted = state.deleteOne(c.req.param('id'));
+    if (!deleted) {
       return errorResponse(c, 404, 'Not Found', `participant ${c.req.param('id')} does not exist (treat it as already deleted)`);
     }
-    return c.body(null, 204);
+    return contract.deleteStatus === 200 ? c.json({ data: deleted }, 200) : c.body(null, 204);
   });
 
   api.get('/characteristics', (c) => c.json({ data: state.listCharacteristics() } satisfies ListCharacteristicsResponse));

@@ -220,16 +220,16 @@ export class EmulatorState {
     return { ok: true, data: toResource(participant) };
   }
 
-  /** `DELETE /participants/{id}`: `true` when it existed. */
-  deleteOne(id: string): boolean {
-    if (!/^\d+$/.test(id)) return false;
+  /** `DELETE /participants/{id}`: the participant as it was, or `null` when it did not exist. */
+  deleteOne(id: string): ParticipantResource | null {
+    if (!/^\d+$/.test(id)) return null;
     const participant = this.participants.get(Number(id));
-    if (!participant) return false;
+    if (!participant) return null;
     this.participants.delete(participant.id);
     this.emailIndex.delete(normalizeEmail(participant.email));
     this.countWrite(participant.email);
     this.orderIsStale = true;
-    return true;
+    return toResource(participant);
   }
 
   /**

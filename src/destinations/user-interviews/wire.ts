@@ -307,3 +307,60 @@ export function emailProblemByFullRules(email: string): string | null {
   }
   return null;
 }
+
+/**
+ * Where an item of the contract comes from (see shared docs: user-interviews-api): stated by a
+ * public source, or our best reading.
+ */
+export const CONTRACT_SOURCES = ['confirmed', 'assumed'] as const;
+export type ContractSource = (typeof CONTRACT_SOURCES)[number];
+
+/**
+ * One item of the contract above that `panelsync check` confirms or refutes against a real
+ * account: a stable `id` (reports and fixtures name it; never renamed), a one-line `statement`,
+ * its `source` tag, and whether checking it needs writes (`--write-test`) or only reads.
+ */
+export interface ContractAssumption {
+  id: string;
+  statement: string;
+  source: ContractSource;
+  needs: 'read' | 'write';
+}
+
+/**
+ * Every item of the contract `panelsync check` can test, in the order it reports them. Each
+ * statement restates a constant or shape of this module; the ids are public (JSON reports, the
+ * README), so they are extended, never renamed.
+ */
+export const CONTRACT_ASSUMPTIONS = [
+  { id: 'auth.bearer_key', source: 'confirmed', needs: 'read', statement: 'A request with "Authorization: Bearer <api key>" is accepted.' },
+  { id: 'auth.wrong_key_401', source: 'assumed', needs: 'read', statement: 'A wrong API key is refused with 401.' },
+  { id: 'media.accept_v2', source: 'confirmed', needs: 'read', statement: `Requests sent with "Accept: ${ACCEPT}" are answered with JSON.` },
+  { id: 'errors.body_shape', source: 'assumed', needs: 'read', statement: 'An error body is {"errors": [{"status", "title", "detail"}]}.' },
+  { id: 'characteristics.list_shape', source: 'assumed', needs: 'read', statement: 'GET /characteristics answers {"data": [{"id", "type": "characteristic", "attributes": {"name", "slug", "type"}}]}.' },
+  { id: 'characteristics.types', source: 'confirmed', needs: 'read', statement: `Every characteristic type is one of ${CHARACTERISTIC_TYPES.join(', ')}.` },
+  { id: 'participants.page_shape', source: 'assumed', needs: 'read', statement: 'GET /participants answers {"data": [{"id", "type": "participant", "attributes": {"email", "firstName", …}}], "meta": {"pagination": {"currentPage", "hasMore"}}}.' },
+  { id: 'participants.ids', source: 'assumed', needs: 'read', statement: 'Participant ids are non-empty strings, none listed twice in a page.' },
+  { id: 'participants.default_page_size', source: 'confirmed', needs: 'read', statement: `Without page[size], a page holds ${DEFAULT_PAGE_SIZE} participants.` },
+  { id: 'participants.max_page_size', source: 'confirmed', needs: 'read', statement: `page[size]=${MAX_PAGE_SIZE} gives pages of ${MAX_PAGE_SIZE} participants.` },
+  { id: 'participants.paging', source: 'confirmed', needs: 'read', statement: 'page[number]=K (from 1) gives the K-th page of page[size] participants.' },
+  { id: 'rate_limit.retry_after', source: 'assumed', needs: 'read', statement: 'A rate limit is announced by 429 with Retry-After (seconds).' },
+  { id: 'participant.create', source: 'assumed', needs: 'write', statement: 'POST /participants with an unused email answers 201 with the new participant\'s id.' },
+  { id: 'participant.create_existing_refused', source: 'assumed', needs: 'write', statement: `POST /participants with an email already taken answers 422 with an errors entry "${EMAIL_TAKEN_DETAIL}".` },
+  { id: 'participant.request_keys', source: 'assumed', needs: 'write', statement: 'Request bodies take snake_case keys (first_name); responses give camelCase attributes (firstName).' },
+  { id: 'batch.upsert_updates', source: 'assumed', needs: 'write', statement: 'PATCH /participants/batches with a known email updates that participant (200, data with its id).' },
+  { id: 'batch.email_match_normalized', source: 'assumed', needs: 'write', statement: 'Emails are matched case-insensitively, ignoring surrounding spaces.' },
+  { id: 'batch.keys_absent_kept', source: 'assumed', needs: 'write', statement: 'Keys absent from a batch entry are left as they are.' },
+  { id: 'characteristics.value_types', source: 'confirmed', needs: 'write', statement: 'A characteristic value of each type (text, number, date YYYY-MM-DD, boolean) is stored as sent.' },
+  { id: 'batch.null_clears', source: 'assumed', needs: 'write', statement: 'null clears a field and a characteristic.' },
+  { id: 'batch.all_or_nothing', source: 'confirmed', needs: 'write', statement: 'A batch with one invalid participant is refused whole with 422; nothing of it is written.' },
+  { id: 'batch.error_pointer', source: 'assumed', needs: 'write', statement: 'A 422 names each offending participant by source.pointer /participants/{index}/{field}.' },
+  { id: 'batch.max_size', source: 'confirmed', needs: 'write', statement: `A batch of ${MAX_BATCH_SIZE} participants is accepted.` },
+  { id: 'participant.rename_by_id', source: 'assumed', needs: 'write', statement: 'A batch entry with "id" and a new "email" changes that participant\'s email; the id stays.' },
+  { id: 'batch.upsert_creates', source: 'assumed', needs: 'write', statement: 'PATCH /participants/batches with an unknown email creates a participant.' },
+  { id: 'participant.delete', source: 'assumed', needs: 'write', statement: 'DELETE /participants/{id} answers 204.' },
+  { id: 'participant.delete_again_404', source: 'assumed', needs: 'write', statement: 'DELETE of a participant already deleted answers 404.' },
+] as const satisfies readonly ContractAssumption[];
+
+/** The id of an item of {@link CONTRACT_ASSUMPTIONS}. */
+export type AssumptionId = (typeof CONTRACT_ASSUMPTIONS)[number]['id'];
