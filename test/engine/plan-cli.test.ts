@@ -26,7 +26,7 @@ describe('RowMapper templates', () => {
       ok: true,
       pk: '1',
       email: 'a@example.com',
-      fields: { characteristics: { location: 'Oslo|' } },
+      payload: '{"characteristics":{"location":"Oslo|"}}',
     });
   });
 
