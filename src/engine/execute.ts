@@ -47,7 +47,7 @@ import {
   type WriteIntent,
 } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
-import { decideRow } from './identity.ts';
+import { decideRow, needsDirectory } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
@@ -154,7 +154,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
   try {
-    if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'])) await loadDirectory(ctx);
+    if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'], (row) => needsDirectory(mode, row))) await loadDirectory(ctx);
     if (mode === 'insert') {
       await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
       // After a failure that ends the run, lost creates keep their intents: a later run adopts them.

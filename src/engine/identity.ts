@@ -49,6 +49,16 @@ export type RowDecision =
  * - insert: a row synced before is skipped (insert mode never updates); a row whose email a
  *   participant holds is rejected "already exists"; otherwise created.
  */
+/**
+ * True when {@link decideRow} needs the directory to decide `row` (update and insert modes): every
+ * row in update mode; in insert mode only a key never synced (a synced one is skipped whatever the
+ * directory says), so that a run whose rows insert mode will skip again reads no directory.
+ */
+export function needsDirectory(mode: SyncMode, row: PlannedRow): boolean {
+  if (mode === 'insert') return row.class === 'added' && row.previousPayload === null;
+  return mode === 'update';
+}
+
 export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'directoryId' | 'emailHolder' | 'participantHolder'>): RowDecision {
   if (mode === 'insert') {
     if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };

@@ -132,11 +132,15 @@ export async function planSync(options: {
             ? null
             : guardRefusal(counts, () => store.snapshotSize(options.sync), sync, stage, options.fullResync === true);
       // The run reads the directory first in these modes, when it has rows to send.
-      const decides = sync.mode !== 'upsert' && counts.added + counts.changed > 0;
+      // (insert mode needs it only for added rows: it skips synced keys whatever the directory says).
+      const decides = sync.mode === 'update' ? counts.added + counts.changed > 0 : sync.mode === 'insert' && counts.added > 0;
       if (decides) await readDirectory(target, stage);
-      // upsert decides without the directory (a row may wait for another key).
-      const outcomeOf = (row: PlannedRow) => (decides || sync.mode === 'upsert' ? modeOutcome(sync.mode, row, stage) : null);
-      const { skipped, alreadyExists } = decides ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
+      // upsert decides without the directory (a row may wait for another key), and insert mode
+      // without it when it has no added row (it skips every synced key).
+      const knows = decides || sync.mode !== 'update';
+      const outcomeOf = (row: PlannedRow) => (knows ? modeOutcome(sync.mode, row, stage) : null);
+      const counted = sync.mode !== 'upsert' && knows;
+      const { skipped, alreadyExists } = counted ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
       const size = options.sampleSize ?? 5;
       const sample = (['added', 'changed', 'removed'] as const).flatMap((c) =>
         stage.page([c], 0, size).map((row) => {

@@ -18,6 +18,7 @@ import {
   person,
   POST_PARTICIPANTS,
   runCli,
+  PEOPLE_MODEL,
 } from './people-project.ts';
 
 const start = peopleProjectPerTest();
@@ -57,6 +58,13 @@ describe('insert mode', () => {
     expect((await p.participants()).find((x) => x.email === 'user1@example.com')!.first_name).toBe('First1');
     // The only batch upsert is the seed's.
     expect((await p.stats())[PATCH_BATCHES]).toBe(1);
+
+    // Only changes, which insert mode skips whatever the directory says: no directory read.
+    p.writeModel(`SELECT * FROM (${PEOPLE_MODEL}) WHERE CustomerId <> 3`);
+    p.db.prepare(`UPDATE people SET first_name = 'Again' WHERE id = 2`).run();
+    const third = await run(p);
+    expect(third.summary).toMatchObject({ rows: { added: 0, changed: 2 }, skipped: { changed: 2 } });
+    expect(third.calls.filter((c) => c.method === 'GET' && new URL(c.url).pathname === '/api/participants')).toEqual([]);
   });
 
   it('creates no second participant when a create was applied but its response was lost', async () => {
