@@ -4,7 +4,7 @@
  * assembleReleasePlan / applyReleasePlan split: `execute` applies what `plan` computed).
  */
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
-import type { Source } from '../sources/source.ts';
+import type { Row, Source } from '../sources/source.ts';
 import type { PlanCounts, Stage, StagedRow } from '../state/state-store.ts';
 import { oversizeReason, type RowMapper } from './row-mapper.ts';
 
@@ -27,6 +27,20 @@ export interface PlanOptions {
   signal?: AbortSignal;
 }
 
+/** Rows mapped and staged between two turns of the event loop (a few ms of work). */
+const STAGE_SLICE_ROWS = 1_000;
+
+/** One model row as staged: mapped, or invalid with its reason. */
+function stagedRow(mapper: RowMapper, row: Row): StagedRow {
+  const mapped = mapper.map(row);
+  if (!mapped.ok) return mapped;
+  const { pk, email, payload } = mapped;
+  // Refused before any call: a participant over the API's size limit would fail its whole batch.
+  const tooLarge = oversizeReason(email, payload);
+  if (tooLarge !== null) return { ok: false, pk, reason: tooLarge };
+  return { ok: true, pk, email, emailKey: normalizeEmail(email), payload };
+}
+
 /**
  * Streams the model into the stage (bounded memory: one chunk at a time) and diffs it.
  * @returns the plan's row counts; the planned rows are then read from the stage
@@ -41,16 +55,11 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
     options.signal?.throwIfAborted();
     mapper ??= await options.createMapper();
     const map = mapper;
-    const staged: StagedRow[] = chunk.map((row) => {
-      const mapped = map.map(row);
-      if (!mapped.ok) return mapped;
-      const { pk, email, payload } = mapped;
-      // Refused before any call: a participant over the API's size limit would fail its whole batch.
-      const tooLarge = oversizeReason(email, payload);
-      if (tooLarge !== null) return { ok: false, pk, reason: tooLarge };
-      return { ok: true, pk, email, emailKey: normalizeEmail(email), payload };
-    });
-    stage.insert(staged);
+    // A slice at a time, yielding between slices: the event loop never waits for a whole chunk.
+    for (let start = 0; start < chunk.length; start += STAGE_SLICE_ROWS) {
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)));
+    }
     read += chunk.length;
     options.onProgress?.(read);
   }
