@@ -5,13 +5,14 @@
 import type { Project } from '../config/load-project.ts';
 import { classTotal } from '../engine/run-summary.ts';
 import { newRunId } from '../engine/run-sync.ts';
-import { syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
+import { AlertChannelUnknownError, sendTestNotice, syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import { retrySeconds } from '../scheduler/retry-backoff.ts';
 import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
 import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
+import { SqliteAuditLog } from '../state/sqlite-audit-log.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { createApp } from './create-app.ts';
@@ -110,6 +111,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       launcher,
       nextRunAt: (sync) => scheduler.nextRunAt(sync),
       alertStatus: (sync) => syncAlertStatus(project, store, sync),
+      audit: new SqliteAuditLog(store.db, project.secrets),
+      testAlert: async (channel) => {
+        try {
+          return await sendTestNotice(project, channel);
+        } catch (error) {
+          if (error instanceof AlertChannelUnknownError) return null;
+          throw error;
+        }
+      },
       metrics,
       onInternalError: (error) => {
         const { stack, message } = asError(error);
