@@ -9,7 +9,8 @@
  *   by more than `share` of that median (a median of 0 and rows now: a change). Checked once
  *   that many completed runs read the model.
  * A run that did not read its model (it failed or was stopped before) and an interrupted run
- * speak for neither; a trigger turned off is `ok`.
+ * speak for neither; a trigger that is off is evaluated (`ok`) only while it holds an alert it
+ * raised when it was on, so that it clears.
  */
 import type { RunSummary } from '../engine/run-summary.ts';
 import type { AlertPolicy, AlertTrigger } from './alert-policy.ts';
@@ -32,10 +33,12 @@ export function evaluateModelVolume(
   const queried = summary.rows.queried;
   const results: TriggerResult[] = [];
 
+  // A trigger that is off is evaluated only to clear the alert it raised while it was on.
+  const speaks = (trigger: AlertTrigger, rule: unknown) => rule !== null || previousStreak(trigger) > 0;
   const empty = policy.emptyModel;
   const last = volumes[0];
   const emptied = empty !== null && queried === 0 && ((last !== undefined && last > 0) || previousStreak('empty_model') > 0);
-  results.push({
+  if (speaks('empty_model', empty)) results.push({
     trigger: 'empty_model',
     state: emptied ? empty.level : 'ok',
     streak: emptied ? previousStreak('empty_model') + 1 : 0,
@@ -47,7 +50,7 @@ export function evaluateModelVolume(
   const rule = policy.volumeChange;
   const window = rule === null ? [] : volumes.slice(0, rule.runs);
   if (rule === null || window.length < rule.runs) {
-    results.push({
+    if (speaks('volume_change', rule)) results.push({
       trigger: 'volume_change',
       state: 'ok',
       streak: 0,
