@@ -67,6 +67,15 @@ export interface Notice {
   dedup_key: string;
 }
 
+/**
+ * A time as a notice's reason says it, `03:04:05 UTC on 2 Jan 2026`: reasons are scrubbed of
+ * phone-number-like digit runs (./scrub-personal-data.ts), which an ISO 8601 date would be taken for.
+ */
+export function noticeTime(date: Date): string {
+  const month = date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' });
+  return `${date.toISOString().slice(11, 19)} UTC on ${date.getUTCDate()} ${month} ${date.getUTCFullYear()}`;
+}
+
 /** Human names of the triggers, as messages use them. */
 export const TRIGGER_LABELS: Record<AlertTrigger, string> = {
   failed_run: 'failed runs',

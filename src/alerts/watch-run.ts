@@ -84,7 +84,7 @@ export function watchRun(options: WatchRunOptions): RunWatcher {
       trigger: 'full_resync',
       state: rule.level,
       streak: 1,
-      reason: `a full resync started (run ${runId}): every row of the model is sent again as added, with no delete behaviour`,
+      reason: 'a full resync started: every row of the model is sent again as added, with no delete behaviour',
     };
     dispatcher.dispatch({
       sync,

@@ -5,12 +5,12 @@
 import type { Project } from '../config/load-project.ts';
 import { classTotal } from '../engine/run-summary.ts';
 import { newRunId } from '../engine/run-sync.ts';
-import { AlertChannelUnknownError, sendTestNotice, syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
+import { AlertChannelUnknownError, sendTestNotice, syncAlertStatus, watchRun, watchSchedules, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import { retrySeconds } from '../scheduler/retry-backoff.ts';
 import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
-import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
+import { Scheduler, SYSTEM_CLOCK, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
 import { SqliteAuditLog } from '../state/sqlite-audit-log.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
@@ -131,6 +131,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     store.close();
     throw error;
   }
+  // Before the scheduler fires the overdue syncs: a schedule missed while the server was down is told.
+  const missed = watchSchedules({
+    project,
+    store,
+    schedules,
+    clock: options.clock ?? SYSTEM_CLOCK,
+    lastRun: (sync) => {
+      const last = history.listRuns({ sync, limit: 1 })[0];
+      return last ? { runId: last.run_id, startedAt: new Date(last.started_at) } : null;
+    },
+    running: (sync) => launcher.runningRun(sync) !== null,
+    log,
+  });
+  launcher.onRun((run) => run.events.on('run:start', () => missed.check()));
   scheduler.start();
 
   let closing: Promise<void> | undefined;
@@ -139,8 +153,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     close: () =>
       (closing ??= (async () => {
         scheduler.stop();
+        missed.stop();
         await launcher.stop();
-        await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
+        await Promise.all([...watchers, missed].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
         await server.close();
         store.close();
       })()),
