@@ -10,7 +10,10 @@ import { parse, stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/load-project.ts';
 import { validateProject } from '../../src/config/validate-project.ts';
+import { recordHookCall } from '../../src/server/hook-audit.ts';
 import { startServer, type RunningServer } from '../../src/server/start-server.ts';
+import { SqliteAuditLog } from '../../src/state/sqlite-audit-log.ts';
+import Database from 'better-sqlite3';
 import { startFakeWebhook, type FakeService } from '../alerts/fake-services.ts';
 import { createChinookProject, CHINOOK_SQLITE_MODEL, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 import { SYNC } from '../helpers/run-helpers.ts';
@@ -161,6 +164,17 @@ describe('panelsync serve: the viewer token and the audit log', () => {
     expect(page).toEqual([entries[2]]);
     expect((await api(`/api/v1/audit?sync=${SYNC}`)).body.entries).toEqual(entries.slice(1));
     expect((await api('/api/v1/audit?limit=0')).status).toBe(400);
+
+    // The hook route's record (recordHookCall), written by whatever holds the state database.
+    const db = new Database(join(chinook.dir, 'state', 'state.db'));
+    try {
+      recordHookCall(new SqliteAuditLog(db), { hook: 'after-dbt', sync: null, runId: null, result: 'refused', detail: 'the signature is more than 5 minutes old' });
+    } finally {
+      db.close();
+    }
+    expect((await viewer('/api/v1/audit?limit=1')).body.entries).toEqual([
+      expect.objectContaining({ token_kind: 'hook', action: 'hook', target: 'after-dbt', sync: null, result: 'refused', detail: 'the signature is more than 5 minutes old' }),
+    ]);
   });
 
   it('refuses a viewer token equal to the API token, naming the key', () => {
