@@ -15,7 +15,7 @@ import { SqliteAuditLog } from '../state/sqlite-audit-log.ts';
  */
 export function recordCliAction(db: Database.Database, secrets: readonly string[], entry: Omit<AuditEntry, 'token_kind'>): void {
   try {
-    new SqliteAuditLog(db, secrets).record({ token_kind: 'cli', ...entry });
+    new SqliteAuditLog(db, { secrets }).record({ token_kind: 'cli', ...entry });
   } catch (error) {
     const message = redact(error instanceof Error ? error.message : String(error), secrets);
     process.stderr.write(`panelsync: warning: the ${entry.action} of sync "${entry.sync}" could not be recorded in the audit log: ${message}\n`);

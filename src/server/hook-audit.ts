@@ -3,7 +3,7 @@
  * calls {@link recordHookCall} once per sync the call started or queued a run of, and once with
  * `sync: null` for a call refused as a whole (a wrong or stale signature, an unknown hook).
  */
-import type { AuditLog, AuditRecord } from '../state/audit-log.ts';
+import type { AuditLog } from '../state/audit-log.ts';
 
 /** One hook call's outcome, as the audit log keeps it. */
 export interface HookCall {
@@ -20,9 +20,10 @@ export interface HookCall {
 }
 
 /**
- * Appends the record of `call` (token kind `hook`, action `hook`) to `audit`.
- * @throws the database error when it cannot be written (the route logs it and answers as it would)
+ * Appends the record of `call` (token kind `hook`, action `hook`) to `audit` (the server's defers
+ * its write while the state database is busy, so the route never waits for it).
+ * @throws the database error when it cannot be written and is not deferred
  */
-export function recordHookCall(audit: AuditLog, call: HookCall): AuditRecord {
-  return audit.record({ token_kind: 'hook', action: 'hook', sync: call.sync, target: call.hook, run_id: call.runId, result: call.result, detail: call.detail ?? null });
+export function recordHookCall(audit: AuditLog, call: HookCall): void {
+  audit.record({ token_kind: 'hook', action: 'hook', sync: call.sync, target: call.hook, run_id: call.runId, result: call.result, detail: call.detail ?? null });
 }

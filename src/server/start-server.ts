@@ -72,6 +72,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const history = new SqliteRunHistory(store.db);
   interruptDeadRuns(store, Object.keys(project.syncs), log);
   const launcher = new RunLauncher({ project, store, log });
+  // A request never waits for a busy state database to record its action: the entry waits instead.
+  const audit = new SqliteAuditLog(store.db, {
+    secrets: project.secrets,
+    deferWhenBusy: true,
+    onError: (error) => log(`an audit log entry could not be recorded: ${asError(error).message}`, 'error'),
+  });
   const metrics = new ServerMetrics(Object.keys(project.syncs));
   launcher.onRun((run) => metrics.observe(run));
   launcher.onRun((run) => logRun(run, log));
@@ -111,7 +117,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       launcher,
       nextRunAt: (sync) => scheduler.nextRunAt(sync),
       alertStatus: (sync) => syncAlertStatus(project, store, sync),
-      audit: new SqliteAuditLog(store.db, project.secrets),
+      audit,
       testAlert: async (channel) => {
         try {
           return await sendTestNotice(project, channel);
@@ -157,6 +163,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         await launcher.stop();
         await Promise.all([...watchers, missed].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
         await server.close();
+        audit.flush();
         store.close();
       })()),
   };

@@ -57,11 +57,11 @@ export const DEFAULT_AUDIT_LIMIT = 100;
 /** Reads and appends the audit log. */
 export interface AuditLog {
   /**
-   * Appends `entry` now.
-   * @returns the stored record
-   * @throws the database error when it cannot be written (a busy state database past its wait)
+   * Appends `entry`, timed now. An implementation may write it later, in order, when the database
+   * is busy (see SqliteAuditLogOptions.deferWhenBusy): {@link list} shows it once written.
+   * @throws the database error when it cannot be written and is not deferred
    */
-  record(entry: AuditEntry): AuditRecord;
+  record(entry: AuditEntry): void;
   /**
    * Newest first: at most `limit` (default {@link DEFAULT_AUDIT_LIMIT}) records, only those of
    * `sync` when given, only those older than id `before` when given (the next page's `before` is
