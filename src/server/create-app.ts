@@ -111,7 +111,8 @@ export function createApp(deps: AppDependencies): Hono {
   };
   /**
    * Records an operator action. The action happened whether or not it could be recorded: a
-   * failure (a busy state database) goes to the server's log, never into the answer.
+   * failure goes to the server's log, never into the answer (a busy state database only defers
+   * the entry: see SqliteAuditLogOptions.deferWhenBusy).
    */
   const audited = (entry: AuditEntry) => {
     try {
