@@ -67,11 +67,24 @@ export interface Notice {
   dedup_key: string;
 }
 
+/**
+ * A time as a notice's reason says it, `03:04:05 UTC on 2 Jan 2026`: reasons are scrubbed of
+ * phone-number-like digit runs (./scrub-personal-data.ts), which an ISO 8601 date would be taken for.
+ */
+export function noticeTime(date: Date): string {
+  const month = date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' });
+  return `${date.toISOString().slice(11, 19)} UTC on ${date.getUTCDate()} ${month} ${date.getUTCFullYear()}`;
+}
+
 /** Human names of the triggers, as messages use them. */
 export const TRIGGER_LABELS: Record<AlertTrigger, string> = {
   failed_run: 'failed runs',
   rejected_rows: 'rejected rows',
   slow_run: 'slow runs',
+  missed_schedule: 'missed schedule',
+  empty_model: 'empty model',
+  volume_change: 'volume change',
+  full_resync: 'full resync',
 };
 
 /** Inputs of {@link alertNotice}. */
@@ -84,7 +97,13 @@ export interface AlertNoticeInput {
   from: AlertState;
   to: AlertState;
   reason: string;
-  summary: RunSummary;
+  /**
+   * The run that ended, or `null` when the notice is about no ended run: a missed schedule (no
+   * run started), a full resync starting (`runId` names it).
+   */
+  summary: RunSummary | null;
+  /** The run linked to when `summary` is `null` (a full resync starting); default `summary.run_id`. */
+  runId?: string | null;
   /** The run's row errors, unscrubbed, in the order met (at most a few are used). */
   rowErrors: readonly NoticeRowError[];
   /** The project's `public_url` (no trailing `/`), if set. */
@@ -97,6 +116,7 @@ export interface AlertNoticeInput {
 /** The notice of an alert or a recovery, scrubbed of participant data and secrets. */
 export function alertNotice(input: AlertNoticeInput): Notice {
   const { summary, secrets } = input;
+  const runId = summary?.run_id ?? input.runId ?? null;
   const rejectedFirst = [...input.rowErrors.filter((e) => e.result === 'rejected'), ...input.rowErrors.filter((e) => e.result === 'invalid')];
   return {
     kind: input.kind,
@@ -107,7 +127,7 @@ export function alertNotice(input: AlertNoticeInput): Notice {
     from: input.from,
     to: input.to,
     reason: scrubPersonalData(input.reason, secrets),
-    run: {
+    run: summary === null ? null : {
       id: summary.run_id,
       status: summary.status,
       duration_ms: summary.duration_ms,
@@ -123,7 +143,7 @@ export function alertNotice(input: AlertNoticeInput): Notice {
       result: e.result,
       error: scrubPersonalData(e.error, secrets),
     })),
-    run_url: input.publicUrl === undefined ? null : `${input.publicUrl}/runs/${encodeURIComponent(summary.run_id)}`,
+    run_url: input.publicUrl === undefined || runId === null ? null : `${input.publicUrl}/runs/${encodeURIComponent(runId)}`,
     dedup_key: dedupKey(input.sync, input.trigger),
   };
 }
@@ -180,7 +200,11 @@ export function noticeLines(notice: Notice): string[] {
     `Trigger: ${TRIGGER_LABELS[notice.trigger!]} (${stateChangeText(notice)})`,
     `What happened: ${notice.reason}`,
   ];
-  const run = notice.run!;
+  const run = notice.run;
+  if (run === null) {
+    if (notice.run_url !== null) lines.push(`Run details: ${notice.run_url}`);
+    return lines;
+  }
   lines.push(`Run: ${run.id} (${run.status}, ${durationText(run.duration_ms)})`);
   lines.push(`Rows: ${countsText(run)}`);
   if (run.error !== null) lines.push(`Error: ${run.error}`);

@@ -6,7 +6,21 @@
 import type { Project } from '../config/load-project.ts';
 import type { AlertChannelType, AlertLevel } from '../config/schema.ts';
 import type { AlertState, StateStore } from '../state/state-store.ts';
-import { ALERT_TRIGGERS, alertPolicy, type AlertTrigger } from './alert-policy.ts';
+import { ALERT_TRIGGERS, alertPolicy, type AlertPolicy, type AlertTrigger } from './alert-policy.ts';
+
+/** The triggers listed whether on or not. */
+const ALWAYS_LISTED = new Set<AlertTrigger>(['failed_run', 'rejected_rows', 'slow_run']);
+
+/** The rule of a trigger that is off unless configured; `null` when off (or for an always-listed trigger). */
+function ruleOf(policy: AlertPolicy, trigger: AlertTrigger): unknown {
+  const rules: Partial<Record<AlertTrigger, unknown>> = {
+    missed_schedule: policy.missedSchedule,
+    empty_model: policy.emptyModel,
+    volume_change: policy.volumeChange,
+    full_resync: policy.fullResync,
+  };
+  return rules[trigger] ?? null;
+}
 
 /** `alerts` of `GET /api/v1/syncs/{name}`. */
 export interface SyncAlertStatus {
@@ -15,8 +29,16 @@ export interface SyncAlertStatus {
     rejected_rows: { warning: number; critical: number };
     failed_runs: { warning: number | null; critical: number };
     slow_run_minutes: number | null;
+    /** The triggers off unless configured: `null` when off. */
+    missed_schedule: { grace_minutes: number; level: AlertLevel } | null;
+    empty_model: { level: AlertLevel } | null;
+    volume_change: { share: number; runs: number; level: AlertLevel } | null;
+    full_resync: { level: AlertLevel } | null;
   };
-  /** Every trigger; one never evaluated is `ok` with `since`, `run_id` and `notified_at` `null`. */
+  /**
+   * `failed_run`, `rejected_rows` and `slow_run`, then each trigger that is on or has a state;
+   * one never evaluated is `ok` with `since`, `run_id` and `notified_at` `null`.
+   */
   triggers: Array<{
     trigger: AlertTrigger;
     state: AlertState;
@@ -50,8 +72,12 @@ export function syncAlertStatus(project: Project, store: StateStore, sync: strin
       rejected_rows: policy.rejectedRows,
       failed_runs: policy.failedRuns,
       slow_run_minutes: policy.slowRunMinutes,
+      missed_schedule: policy.missedSchedule === null ? null : { grace_minutes: policy.missedSchedule.graceMinutes, level: policy.missedSchedule.level },
+      empty_model: policy.emptyModel,
+      volume_change: policy.volumeChange,
+      full_resync: policy.fullResync,
     },
-    triggers: ALERT_TRIGGERS.map((trigger) => {
+    triggers: ALERT_TRIGGERS.filter((trigger) => ALWAYS_LISTED.has(trigger) || ruleOf(policy, trigger) !== null || stored.some((r) => r.trigger === trigger)).map((trigger) => {
       const s = stored.find((r) => r.trigger === trigger);
       return {
         trigger,

@@ -22,6 +22,7 @@ import { addProjectOption } from './project-option.ts';
 import { attachProgress } from './run-progress.ts';
 import { formatSummary } from './format-summary.ts';
 import { printPlan } from './plan-command.ts';
+import { recordCliAction } from './cli-audit.ts';
 import { reportCommandError } from './report-error.ts';
 
 /** How long the command waits for alert notifications after the run, ms; undelivered ones are then recorded as failed. */
@@ -65,6 +66,15 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
       // The run log (`log_to`) is written after the run; a failure is a warning, never the exit code.
       const runLog = new RunLogWriter({ project, history: new SqliteRunHistory(store.db), warn: (line) => process.stderr.write(`panelsync: warning: ${line}\n`) });
       const stopRunLog = runLog.watch(events);
+      // A full resync or a reset CDC is an operator action: recorded in the audit log.
+      const action = opts.fullResync ? 'full_resync' : opts.resetCdc ? 'reset_cdc' : null;
+      let started = false;
+      if (action !== null) {
+        events.on('run:start', ({ runId }) => {
+          started = true;
+          recordCliAction(store.db, project.secrets, { action, sync: syncName, target: null, run_id: runId, result: 'started', detail: null });
+        });
+      }
       const controller = new AbortController();
       const stop = () => controller.abort();
       process.once('SIGINT', stop);
@@ -83,6 +93,12 @@ export const registerRunCommand: RegisterCommand = (program: Command, setExitCod
         if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
         else process.stdout.write(formatSummary(summary, project.syncs[syncName]?.delete_behavior));
         setExitCode(summary.status === 'success' || summary.status === 'warning' ? EXIT.ok : EXIT.failed);
+      } catch (error) {
+        if (action !== null && !started) {
+          const detail = error instanceof Error ? error.message : String(error);
+          recordCliAction(store.db, project.secrets, { action, sync: syncName, target: null, run_id: null, result: 'refused', detail });
+        }
+        throw error;
       } finally {
         detach();
         // The summary is out; notifications get a bounded time to arrive before the process exits.

@@ -17,6 +17,7 @@ import { holderIsGone, SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { describeLock, leaseExpired, LOCK_HEARTBEAT_MS } from '../state/state-store.ts';
 import { EXIT, type ExitCode, type RegisterCommand } from './exit-codes.ts';
 import { addProjectOption, type ProjectOption } from './project-option.ts';
+import { recordCliAction } from './cli-audit.ts';
 import { reportCommandError } from './report-error.ts';
 
 interface UnlockOptions extends ProjectOption {
@@ -52,9 +53,12 @@ async function unlock(syncName: string, opts: UnlockOptions): Promise<ExitCode> 
       return EXIT.ok;
     }
     store = new SqliteStateStore(location.statePath);
+    const audit = (result: 'succeeded' | 'refused', detail: string) =>
+      recordCliAction(store!.db, [], { action: 'unlock', sync: syncName, target: null, run_id: null, result, detail });
     const lock = store.readLock(syncName);
     if (!lock) {
       out(`sync "${syncName}" is not locked.`);
+      audit('succeeded', 'the sync was not locked: nothing to break');
       return EXIT.ok;
     }
     const now = Date.now();
@@ -63,6 +67,7 @@ async function unlock(syncName: string, opts: UnlockOptions): Promise<ExitCode> 
     else if (holderIsGone(lock)) why = `its process (pid ${lock.pid}) is no longer running on this host`;
     else if (opts.force) why = `its lease was live (--force): that run, if it is still alive, stops sending within ${LOCK_HEARTBEAT_MS / 1000} s and ends failed`;
     else {
+      audit('refused', `the lock of run ${lock.runId} has a live lease; break it with --force`);
       return fail(
         `sync "${syncName}" is locked: ${describeLock(lock, now)}. That run is most likely still going: ` +
           'let it finish, or stop its process (a lock whose process is gone frees itself when its lease runs out). ' +
@@ -70,8 +75,10 @@ async function unlock(syncName: string, opts: UnlockOptions): Promise<ExitCode> 
       );
     }
     if (!store.breakLock(lock)) {
+      audit('refused', 'the lock changed while unlocking (renewed, or taken by another run)');
       return fail(`the lock of sync "${syncName}" changed while unlocking (its run renewed it, or another run took it); nothing was broken. Run panelsync unlock ${syncName} again to see who holds it`);
     }
+    audit('succeeded', `broke the lock of run ${lock.runId} (pid ${lock.pid} on host ${lock.host}): ${why}`);
     out(`broke the lock of sync "${syncName}": ${describeLock(lock, now)}; ${why}.`);
     return EXIT.ok;
   } catch (error) {

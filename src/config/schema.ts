@@ -226,6 +226,18 @@ export const ALERT_RULE_DEFAULTS = {
   failed_runs: { critical: 1 },
 } as const;
 
+/** Defaults of the triggers that are off unless configured (missed_schedule, empty_model, volume_change, full_resync). */
+export const ALERT_TRIGGER_DEFAULTS = {
+  missed_schedule: { grace_minutes: 10, level: 'critical' },
+  empty_model: { level: 'critical' },
+  volume_change: { runs: 5, level: 'warning' },
+  full_resync: { level: 'warning' },
+} as const;
+
+/** The level a trigger reaches when its condition is met. */
+const alertLevel = (fallback: AlertLevel) =>
+  z.enum(ALERT_LEVELS).default(fallback).describe(`The level reached when the condition is met: warning or critical; default ${fallback}.`);
+
 const share = z.number().min(0).max(1);
 const runCount = z.number().int().min(1);
 export const alertRecipientSchema = z
@@ -259,6 +271,31 @@ export const alertRulesSchema = z
       .positive()
       .nullable()
       .describe('A run longer than this, minutes, is a warning; null or absent: off.'),
+    missed_schedule: z
+      .strictObject({
+        grace_minutes: z.number().positive().default(ALERT_TRIGGER_DEFAULTS.missed_schedule.grace_minutes).describe('How long after its due time a scheduled run may still start, minutes; default 10.'),
+        level: alertLevel(ALERT_TRIGGER_DEFAULTS.missed_schedule.level),
+      })
+      .nullable()
+      .describe(
+        '`panelsync serve` alerts when a scheduled run did not start within grace_minutes of its due time (the server was down, the run lock stuck); back to ok when a run starts. Null or absent: off.',
+      ),
+    empty_model: z
+      .strictObject({ level: alertLevel(ALERT_TRIGGER_DEFAULTS.empty_model.level) })
+      .nullable()
+      .describe('Alerts when the model returns 0 rows after a run that read rows; back to ok when it returns rows. Null or absent: off.'),
+    volume_change: z
+      .strictObject({
+        share: z.number().positive().describe('Alert when the rows queried differ from the median of the last runs by more than this share of it, e.g. 0.5.'),
+        runs: z.number().int().min(1).max(100).default(ALERT_TRIGGER_DEFAULTS.volume_change.runs).describe('How many completed runs the median is taken over (and needed before it is checked); default 5.'),
+        level: alertLevel(ALERT_TRIGGER_DEFAULTS.volume_change.level),
+      })
+      .nullable()
+      .describe('Alerts when the rows queried move far from the median of the last completed runs. Null or absent: off.'),
+    full_resync: z
+      .strictObject({ level: alertLevel(ALERT_TRIGGER_DEFAULTS.full_resync.level) })
+      .nullable()
+      .describe('A notice when a full resync starts (at this level), and its recovery when that run ends. Null or absent: off.'),
   })
   .partial()
   .describe('Alert rules: recipients and trigger thresholds.');
@@ -429,6 +466,14 @@ export const serverSchema = z
       .min(MIN_API_TOKEN_LENGTH, `must be at least ${MIN_API_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
       .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'use only letters, digits and - . _ ~ + / (then = padding), as in a bearer token (RFC 6750); `openssl rand -hex 32` gives one')
       .describe('Secret: the bearer token every API request but /api/v1/healthz needs; write it as "${PANELSYNC_API_TOKEN}".'),
+    viewer_token: z
+      .string()
+      .min(MIN_API_TOKEN_LENGTH, `must be at least ${MIN_API_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
+      .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'use only letters, digits and - . _ ~ + / (then = padding), as in a bearer token (RFC 6750); `openssl rand -hex 32` gives one')
+      .optional()
+      .describe(
+        'Secret: a read-only bearer token ("${PANELSYNC_VIEWER_TOKEN}"): it reads syncs, runs, the call list and the audit log, never request or response bodies, emails or other participant values; every action (trigger, test) is 403. Must differ from api_token.',
+      ),
     port: z.number().int().min(0).max(65535).optional().describe('TCP port; default 8080 (--port wins).'),
     host: z.string().min(1).optional().describe('Interface to listen on; default 127.0.0.1 (--host wins).'),
   })

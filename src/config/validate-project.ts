@@ -167,6 +167,7 @@ function collectLiteralSecrets(value: unknown, secrets: Set<string>): void {
   for (const hook of Object.values(isRecord(value.hooks) ? value.hooks : {})) {
     if (isRecord(hook) && typeof hook.secret === 'string') secrets.add(hook.secret);
   }
+  if (isRecord(value.server) && typeof value.server.viewer_token === 'string') secrets.add(value.server.viewer_token);
   for (const source of Object.values(isRecord(value.sources) ? value.sources : {})) {
     if (isRecord(source) && typeof source.url === 'string') for (const s of urlSecrets(source.url)) secrets.add(s);
   }
@@ -243,6 +244,9 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
 
   alertRuleIssues(['alerts', 'defaults'], isRecord(value.alerts) ? value.alerts.defaults : undefined, value.alerts, add);
   logToIssues(value, add);
+  if (isRecord(value.server) && typeof value.server.viewer_token === 'string' && value.server.viewer_token === value.server.api_token) {
+    add(['server', 'viewer_token'], 'must differ from server.api_token (a viewer must not hold the operator token): generate another with `openssl rand -hex 32`');
+  }
 
   for (const [name, model] of Object.entries(models ?? {})) {
     if (isRecord(model)) reference(['models', name, 'source'], model.source, 'source', sources);
@@ -268,6 +272,9 @@ function crossFieldIssues(value: unknown): ConfigIssue[] {
     }
 
     alertRuleIssues(at('alerts'), sync.alerts, value.alerts, add);
+    if (isRecord(sync.alerts) && isRecord(sync.alerts.missed_schedule) && sync.schedule === undefined) {
+      add(at('alerts', 'missed_schedule'), 'this sync has no schedule, so no run of it can be missed: add schedule (e.g. { interval: 15m }) or remove missed_schedule');
+    }
     if (isRecord(sync.schedule)) {
       scheduleIssues(at('schedule'), sync.schedule, add);
       if (Array.isArray(sync.schedule.after)) {

@@ -4,11 +4,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ApiCall } from '../http/http-client.ts';
-import type { ChangeClass, PlanCounts, RunTrigger } from '../state/state-store.ts';
+import type { ChangeClass, PlanCounts, RunOptions, RunTrigger } from '../state/state-store.ts';
 import type { ClassCounts, RunSummary } from './run-summary.ts';
 
 export interface SyncEventMap {
-  'run:start': { runId: string; sync: string; trigger: RunTrigger; startedAt: string };
+  /** `options`: what the run was asked to do besides sending what changed (a full resync, a reset CDC). */
+  'run:start': { runId: string; sync: string; trigger: RunTrigger; startedAt: string; options: RunOptions };
   /** The model was read and diffed; `counts` says what the run will act on. */
   'run:planned': { runId: string; sync: string; counts: PlanCounts };
   'row:invalid': { runId: string; sync: string; pk: string | null; reason: string };

@@ -127,16 +127,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     const resumes = options.fullResync || options.resetCdc ? null : unfinishedResetCdc(store, syncName);
     const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumes !== null };
     store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
+    const runOptions = { full_resync: mode.fullResync, reset_cdc: mode.resetCdc };
     store.startRun({
       id: runId,
       sync: syncName,
       trigger,
       startedAt: startedAt.toISOString(),
-      options: { full_resync: mode.fullResync, reset_cdc: mode.resetCdc },
+      options: runOptions,
       destination: fingerprint,
       ...(options.triggeredBy === undefined ? {} : { triggeredBy: options.triggeredBy }),
     });
-    events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
+    events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString(), options: runOptions });
 
     let apiCalls = 0;
     const target = createDestination(project, destination, (call) => {

@@ -19,7 +19,7 @@ export interface SchedulerClock {
 }
 
 /** The system clock; its timers do not keep the process alive. */
-const SYSTEM_CLOCK: SchedulerClock = {
+export const SYSTEM_CLOCK: SchedulerClock = {
   now: () => Date.now(),
   setTimer(callback, ms) {
     const timer = setTimeout(callback, ms);

@@ -7,6 +7,8 @@
 export const API_ERRORS = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  /** The viewer token (`server.viewer_token`) asked for an action: it only reads. */
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   SYNC_NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,

@@ -4,24 +4,28 @@
  * on a socket (style.md: `createApp(deps)`). The contract, for users too: docs/http-api.md.
  */
 import { Hono, type Context } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import type { SyncAlertStatus } from '../alerts/index.ts';
+import type { DeliveryResult, SyncAlertStatus } from '../alerts/index.ts';
+import type { AlertChannelType } from '../config/schema.ts';
 import type { Project } from '../config/load-project.ts';
 import { redact } from '../http/http-client.ts';
 import { LaunchError, type LaunchedRun, type LaunchRequest, type LaunchResult, type QueuedLaunch } from '../scheduler/run-launcher.ts';
 import type { RunProgress } from '../scheduler/run-progress.ts';
+import { DEFAULT_AUDIT_LIMIT, type AuditAction, type AuditEntry, type AuditLog } from '../state/audit-log.ts';
 import type { RunDetail, RunHistory } from '../state/run-history.ts';
 import { ROW_RESULTS, type RowResultKind } from '../state/state-store.ts';
 import { uiNotFound, uiRoutes, wantsUiIndex } from './ui/ui-routes.ts';
 import { ApiError, apiErrorBody, type ApiErrorCode } from './api-error.ts';
+import { hookAuditEntry } from './hook-audit.ts';
 import { registerHookRoute } from './hook-routes.ts';
 import { RunEndSignal } from './run-end-signal.ts';
 import { queuedRunView, runView } from './run-views.ts';
 import { syncDetail, syncListItem, type SyncRuntime } from './sync-views.ts';
+import { tokenAccess } from './token-access.ts';
+import { forViewer } from './viewer-views.ts';
 
 /** Largest `limit` the list routes take. */
 export const MAX_LIST_LIMIT = 10_000;
@@ -52,6 +56,13 @@ export interface AppDependencies {
   metrics: { text(): Promise<string>; contentType: string };
   /** The sync's alert rules, trigger states and deliveries (`alerts` of `GET /api/v1/syncs/{name}`). */
   alertStatus(sync: string): SyncAlertStatus;
+  /** The audit log: operator actions are recorded here, and listed by `GET /api/v1/audit`. */
+  audit: AuditLog;
+  /**
+   * Sends a test notification to the alert channel `channel` (`POST /api/v1/alerts/channels/{channel}/test`).
+   * @returns how the delivery went, with the channel's type; `null` when `alerts.channels` has no such channel
+   */
+  testAlert(channel: string): Promise<(DeliveryResult & { type: AlertChannelType }) | null>;
   /** An error that became a `500 INTERNAL` response, for the server's log (the response holds no detail). */
   onInternalError?(error: unknown): void;
 }
@@ -86,7 +97,8 @@ const LAUNCH_ERROR_TO_API: Record<LaunchError['code'], ApiErrorCode> = {
 /**
  * Builds the app. Every `/api/v1` route but `healthz` and the signed hooks (`POST
  * /api/v1/hooks/{name}`, ./hook-routes.ts), and `/metrics`, need `Authorization: Bearer
- * <server.api_token>`.
+ * <server.api_token>`, or `<server.viewer_token>` to read (see ./token-access.ts and
+ * ./viewer-views.ts). Operator actions are recorded in `deps.audit`.
  * @throws Error when the project has no `server.api_token` (the serve command checks it first)
  */
 export function createApp(deps: AppDependencies): Hono {
@@ -100,7 +112,23 @@ export function createApp(deps: AppDependencies): Hono {
     progress: (runId) => launcher.progress(runId),
   };
   // Last line of defence: a secret that reached a stored error or body never leaves in a response.
-  const json = (c: Context, value: unknown, status: ContentfulStatusCode = 200) => c.json(redactStrings(value, project.secrets) as object, status);
+  // A viewer's answers lose participant data (./viewer-views.ts); error bodies hold none.
+  const json = (c: Context, value: unknown, status: ContentfulStatusCode = 200) => {
+    const shown = c.get('tokenKind') === 'viewer' && status < 400 ? forViewer(value, project.secrets) : value;
+    return c.json(redactStrings(shown, project.secrets) as object, status);
+  };
+  /**
+   * Records an operator action. The action happened whether or not it could be recorded: a
+   * failure goes to the server's log, never into the answer (a busy state database only defers
+   * the entry: see SqliteAuditLogOptions.deferWhenBusy).
+   */
+  const audited = (entry: AuditEntry) => {
+    try {
+      deps.audit.record(entry);
+    } catch (error) {
+      deps.onInternalError?.(error);
+    }
+  };
 
   const app = new Hono();
 
@@ -139,15 +167,14 @@ export function createApp(deps: AppDependencies): Hono {
   // Registered before the token check: the one route a load balancer may call without a token.
   app.get('/api/v1/healthz', (c) => c.json({ status: 'ok' }));
   // Before the token check too: a webhook proves itself by its signature (./hook-routes.ts).
-  registerHookRoute(app, { project, launcher });
+  registerHookRoute(app, { project, launcher, audit: (call) => audited(hookAuditEntry(call)) });
 
   const unauthorized = (c: Context) =>
     c.json(apiErrorBody('UNAUTHORIZED', 'send the API token (server.api_token) as "Authorization: Bearer TOKEN"'), 401);
-  const requireToken = bearerAuth({
-    token,
-    noAuthenticationHeader: { message: unauthorized },
-    invalidAuthenticationHeader: { message: unauthorized },
-    invalidToken: { message: unauthorized },
+  // A viewer asking for an action is recorded as denied, with the action its route names.
+  const requireToken = tokenAccess({ operator: token, viewer: project.server?.viewer_token }, unauthorized, (c) => {
+    const denied = deniedAction(c.req.method, c.req.path);
+    if (denied !== null) audited({ token_kind: 'viewer', ...denied, run_id: null, result: 'denied', detail: `${c.req.method} ${c.req.path}` });
   });
   app.use('/api/v1/*', requireToken);
   app.use('/metrics', requireToken);
@@ -178,6 +205,26 @@ export function createApp(deps: AppDependencies): Hono {
     throw new ApiError('RUN_NOT_FOUND', `no run "${id}"; list a sync's runs with GET /api/v1/syncs/{name}/runs`);
   };
 
+  app.get('/api/v1/session', (c) => json(c, { token_kind: c.get('tokenKind') }));
+
+  app.get('/api/v1/audit', (c) => {
+    const limit = integerParam(c, 'limit', 1, MAX_LIST_LIMIT) ?? DEFAULT_AUDIT_LIMIT;
+    const before = integerParam(c, 'before', 1, Number.MAX_SAFE_INTEGER);
+    const sync = c.req.query('sync') || undefined;
+    return json(c, { entries: deps.audit.list({ limit, before, sync }) });
+  });
+
+  app.post('/api/v1/alerts/channels/:channel/test', async (c) => {
+    const channel = c.req.param('channel');
+    const result = await deps.testAlert(channel);
+    if (result === null) {
+      const known = Object.keys(project.alerts?.channels ?? {}).join(', ') || 'none; add one under alerts.channels';
+      throw new ApiError('NOT_FOUND', `no alert channel "${channel}" in the project file (known: ${known})`);
+    }
+    audited({ token_kind: 'operator', action: 'alert_test', sync: null, target: channel, run_id: null, result: result.ok ? 'succeeded' : 'failed', detail: result.error });
+    return json(c, { channel, type: result.type, ok: result.ok, attempts: result.attempts, error: result.error, duration_ms: result.duration_ms });
+  });
+
   app.get('/api/v1/syncs', (c) => json(c, { syncs: Object.keys(project.syncs).map((name) => syncListItem(project, history, runtime, name)) }));
 
   app.get('/api/v1/syncs/:name', (c) => {
@@ -194,11 +241,17 @@ export function createApp(deps: AppDependencies): Hono {
   app.post('/api/v1/syncs/:name/trigger', async (c) => {
     const sync = syncName(c);
     const body = await readTriggerBody(c);
+    const action: AuditAction = body.full_resync ? 'full_resync' : body.reset_cdc ? 'reset_cdc' : 'trigger';
+    const entry = { token_kind: 'operator', action, sync, target: null } as const;
     try {
       const result = launcher.trigger(sync, { trigger: 'api', fullResync: body.full_resync, resetCdc: body.reset_cdc });
+      audited({ ...entry, run_id: result.runId, result: result.queued ? 'queued' : 'started', detail: null });
       return json(c, { run_id: result.runId, queued: result.queued }, 202);
     } catch (error) {
-      if (error instanceof LaunchError) throw new ApiError(LAUNCH_ERROR_TO_API[error.code], error.message);
+      if (error instanceof LaunchError) {
+        audited({ ...entry, run_id: null, result: 'refused', detail: error.message });
+        throw new ApiError(LAUNCH_ERROR_TO_API[error.code], error.message);
+      }
       throw error;
     }
   });
@@ -247,6 +300,26 @@ export function createApp(deps: AppDependencies): Hono {
 
   app.route('/', uiRoutes());
   return app;
+}
+
+/**
+ * The action a request of a viewer asked for, for the audit log: a trigger (whatever its body:
+ * it is not read) or an alert test; `null` for a request that names no action.
+ */
+function deniedAction(method: string, path: string): Pick<AuditEntry, 'action' | 'sync' | 'target'> | null {
+  if (method !== 'POST') return null;
+  const segment = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const trigger = /^\/api\/v1\/syncs\/([^/]+)\/trigger\/?$/.exec(path);
+  if (trigger) return { action: 'trigger', sync: segment(trigger[1]!), target: null };
+  const test = /^\/api\/v1\/alerts\/channels\/([^/]+)\/test\/?$/.exec(path);
+  if (test) return { action: 'alert_test', sync: null, target: segment(test[1]!) };
+  return null;
 }
 
 /** `{}` for an empty body. @throws ApiError BAD_REQUEST for anything but the trigger options */

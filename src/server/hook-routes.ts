@@ -15,6 +15,7 @@ import type { HookConfig } from '../config/schema.ts';
 import { LaunchError, type LaunchRequest, type LaunchResult } from '../scheduler/run-launcher.ts';
 import type { TriggeredBy } from '../state/state-store.ts';
 import { ApiError } from './api-error.ts';
+import type { HookCall } from './hook-audit.ts';
 import { SIGNATURE_HEADER, verifyDbtCloudSignature, verifyPanelsyncSignature, withinTolerance, type SignatureCheck } from './hook-signature.ts';
 
 /** What the hook route needs: the project's hooks and a way to start runs. */
@@ -23,6 +24,8 @@ export interface HookRouteDependencies {
   launcher: { trigger(sync: string, request: LaunchRequest): LaunchResult };
   /** The server's clock, ms since the epoch (tests move it); default `Date.now`. */
   now?: () => number;
+  /** Records each call's outcome in the audit log (./hook-audit.ts); never throws. */
+  audit?: (call: HookCall) => void;
 }
 
 /** The answer of an accepted hook call. */
@@ -51,26 +54,40 @@ const DBT_RUN_SUCCESS = 'Success';
 /** Adds `POST /api/v1/hooks/:name` to `app`; register it before the API token check. */
 export function registerHookRoute(app: Hono, deps: HookRouteDependencies): void {
   const now = deps.now ?? Date.now;
+  const audit = deps.audit ?? (() => {});
   app.post('/api/v1/hooks/:name', async (c) => {
     const name = c.req.param('name');
+    try {
+      const answer = await handle(c.req.param('name'), c.req.header.bind(c.req), () => c.req.arrayBuffer());
+      if (answer.runs.length === 0) audit({ hook: name, sync: null, runId: null, result: 'refused', detail: `ignored: ${answer.ignored ?? 'no sync'}` });
+      for (const run of answer.runs) audit({ hook: name, sync: run.sync, runId: run.run_id, result: run.queued ? 'queued' : 'started' });
+      return c.json(answer, answer.ignored === undefined ? 202 : 200);
+    } catch (error) {
+      if (error instanceof ApiError) audit({ hook: name, sync: null, runId: null, result: 'refused', detail: error.message });
+      throw error;
+    }
+  });
+
+  /** The answer to a call of hook `name`. @throws ApiError HOOK_NOT_FOUND, UNAUTHORIZED, BAD_REQUEST, SHUTTING_DOWN */
+  async function handle(name: string, header: (name: string) => string | undefined, readBody: () => Promise<ArrayBuffer>): Promise<HookResponse> {
     const hook = deps.project.hooks?.[name];
     // Unauthenticated callers are not told which hooks exist.
     if (hook === undefined || !Object.hasOwn(deps.project.hooks!, name)) {
       throw new ApiError('HOOK_NOT_FOUND', `no hook "${name}" under hooks in the project file; check the URL`);
     }
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = new Uint8Array(await readBody());
     const nowSeconds = now() / 1000;
     const check: SignatureCheck =
       hook.format === 'dbt-cloud'
-        ? verifyDbtCloudSignature(c.req.header('Authorization'), body, hook.secret)
-        : verifyPanelsyncSignature(c.req.header(SIGNATURE_HEADER), body, hook.secret, nowSeconds);
+        ? verifyDbtCloudSignature(header('Authorization'), body, hook.secret)
+        : verifyPanelsyncSignature(header(SIGNATURE_HEADER), body, hook.secret, nowSeconds);
     if (!check.ok) throw new ApiError('UNAUTHORIZED', `hook "${name}": ${check.reason}`);
 
-    if (hook.format !== 'dbt-cloud') return c.json(trigger(deps, name, hook.syncs ?? [], { hook: name }), 202);
+    if (hook.format !== 'dbt-cloud') return trigger(deps, name, hook.syncs ?? [], { hook: name });
     const selected = dbtCloudSyncs(name, hook, body, nowSeconds);
-    if ('ignored' in selected) return c.json({ hook: name, runs: [], ignored: selected.ignored } satisfies HookResponse, 200);
-    return c.json(trigger(deps, name, selected.syncs, selected.triggeredBy), 202);
-  });
+    if ('ignored' in selected) return { hook: name, runs: [], ignored: selected.ignored };
+    return trigger(deps, name, selected.syncs, selected.triggeredBy);
+  }
 }
 
 /** Triggers `syncs` for hook `name`. @throws ApiError SHUTTING_DOWN when the server is stopping */

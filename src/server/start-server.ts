@@ -5,15 +5,16 @@
 import type { Project } from '../config/load-project.ts';
 import { classTotal } from '../engine/run-summary.ts';
 import { newRunId } from '../engine/run-sync.ts';
-import { syncAlertStatus, watchRun, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
+import { AlertChannelUnknownError, sendTestNotice, syncAlertStatus, watchRun, watchSchedules, type AlertLogLevel, type RunWatcher } from '../alerts/index.ts';
 import { redact } from '../http/http-client.ts';
 import { listen, type ListeningServer } from '../http/listen.ts';
 import { retrySeconds } from '../scheduler/retry-backoff.ts';
 import { asError, RunLauncher, type LaunchedRun } from '../scheduler/run-launcher.ts';
-import { Scheduler, type SchedulerClock } from '../scheduler/scheduler.ts';
+import { Scheduler, SYSTEM_CLOCK, type SchedulerClock } from '../scheduler/scheduler.ts';
 import { parseSchedule, type SyncSchedule } from '../scheduler/sync-schedule.ts';
 import { RunLogWriter } from '../run-log/run-log-writer.ts';
 import { RunAfterChains, runAfterRule, type RunAfterRule } from '../scheduler/run-after.ts';
+import { SqliteAuditLog } from '../state/sqlite-audit-log.ts';
 import { SqliteRunHistory } from '../state/sqlite-run-history.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import { createApp } from './create-app.ts';
@@ -74,6 +75,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const history = new SqliteRunHistory(store.db);
   interruptDeadRuns(store, Object.keys(project.syncs), log);
   const launcher = new RunLauncher({ project, store, log });
+  // A request never waits for a busy state database to record its action: the entry waits instead.
+  const audit = new SqliteAuditLog(store.db, {
+    secrets: project.secrets,
+    deferWhenBusy: true,
+    onError: (error) => log(`an audit log entry could not be recorded: ${asError(error).message}`, 'error'),
+  });
   const metrics = new ServerMetrics(Object.keys(project.syncs));
   launcher.onRun((run) => metrics.observe(run));
   launcher.onRun((run) => logRun(run, log));
@@ -127,6 +134,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       launcher,
       nextRunAt: (sync) => scheduler.nextRunAt(sync),
       alertStatus: (sync) => syncAlertStatus(project, store, sync),
+      audit,
+      testAlert: async (channel) => {
+        try {
+          return await sendTestNotice(project, channel);
+        } catch (error) {
+          if (error instanceof AlertChannelUnknownError) return null;
+          throw error;
+        }
+      },
       metrics,
       onInternalError: (error) => {
         const { stack, message } = asError(error);
@@ -139,6 +155,20 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     throw error;
   }
   chains.start();
+  // Before the scheduler fires the overdue syncs: a schedule missed while the server was down is told.
+  const missed = watchSchedules({
+    project,
+    store,
+    schedules,
+    clock: options.clock ?? SYSTEM_CLOCK,
+    lastRun: (sync) => {
+      const last = history.listRuns({ sync, limit: 1 })[0];
+      return last ? { runId: last.run_id, startedAt: new Date(last.started_at) } : null;
+    },
+    running: (sync) => launcher.runningRun(sync) !== null,
+    log,
+  });
+  launcher.onRun((run) => run.events.on('run:start', () => missed.check()));
   scheduler.start();
 
   let closing: Promise<void> | undefined;
@@ -148,10 +178,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       (closing ??= (async () => {
         scheduler.stop();
         chains.stop();
+        missed.stop();
         await launcher.stop();
-        await Promise.all([...watchers].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
+        await Promise.all([...watchers, missed].map((watcher) => watcher.settled({ timeoutMs: ALERT_SETTLE_TIMEOUT_MS })));
         await runLog.settled();
         await server.close();
+        audit.flush();
         store.close();
       })()),
   };

@@ -281,6 +281,26 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 13,
+    name: 'audit log of operator actions',
+    sql: `
+      -- One row per operator action (see src/state/audit-log.ts): who (by the kind of token or
+      -- caller), when, what, on which sync, and how it went. Never a token, a body or participant data.
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,               -- ISO 8601
+        token_kind TEXT NOT NULL,       -- operator | viewer | hook | cli
+        action TEXT NOT NULL,           -- trigger | full_resync | reset_cdc | unlock | alert_test | hook
+        sync TEXT,                      -- the sync acted on; NULL for an alert test
+        target TEXT,                    -- the alert channel or hook named; else NULL
+        run_id TEXT,                    -- the run started or queued; else NULL
+        result TEXT NOT NULL,           -- started | queued | succeeded | failed | refused | denied
+        detail TEXT                     -- why it was refused or failed, or what it did; secrets redacted
+      );
+      CREATE INDEX audit_log_by_sync ON audit_log (sync, id);
+    `,
+  },
+  {
     version: 14,
     name: 'runs: what started a run-after or webhook run',
     sql: `

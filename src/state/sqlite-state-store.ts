@@ -612,6 +612,17 @@ export class SqliteStateStore implements StateStore {
     }));
   }
 
+  modelVolumes(sync: string, limit: number, exceptRunId: string): number[] {
+    return this.db
+      .prepare(
+        `SELECT json_extract(summary, '$.rows.queried') FROM runs
+         WHERE sync = ? AND id <> ? AND status IN ('success', 'warning') AND summary IS NOT NULL
+         ORDER BY started_at DESC LIMIT ?`,
+      )
+      .pluck()
+      .all(sync, exceptRunId, limit) as number[];
+  }
+
   snapshotSize(sync: string): number {
     return this.db.prepare('SELECT count(*) FROM snapshot WHERE sync = ?').pluck().get(sync) as number;
   }

@@ -587,5 +587,11 @@ export interface StateStore {
   recordAlertDelivery(delivery: { sync: string; channel: string; at: string; ok: boolean; attempts: number; error: string | null }): void;
   /** The last delivery per channel of `sync`'s notifications. */
   alertDeliveries(sync: string): AlertDeliveryRecord[];
+  /**
+   * Rows queried (`summary.rows.queried`) by the latest `limit` runs of `sync` that completed
+   * (`success` or `warning`: they read their whole model), newest first by start, the run
+   * `exceptRunId` left out (the alerts' volume triggers compare a run with those before it).
+   */
+  modelVolumes(sync: string, limit: number, exceptRunId: string): number[];
   close(): void;
 }

@@ -43,6 +43,10 @@ const POLICY: AlertPolicy = {
   rejectedRows: { warning: 0.01, critical: 0.2 },
   failedRuns: { warning: 2, critical: 3 },
   slowRunMinutes: 1,
+  missedSchedule: null,
+  emptyModel: null,
+  volumeChange: null,
+  fullResync: null,
 };
 
 /** Feeds summaries through evaluate + state machine as watchRun does; returns the sends per run. */
@@ -358,6 +362,10 @@ describe('the alerts section of the project file', () => {
       rejectedRows: { warning: 0.05, critical: 0.5 },
       failedRuns: { warning: null, critical: 1 },
       slowRunMinutes: 30,
+      missedSchedule: null,
+      emptyModel: null,
+      volumeChange: null,
+      fullResync: null,
     });
     for (const secret of ['h00k-token', 'pa55word', 'smtp://u:pa55word@mail.example.com:587', 'pd-routing-key', 'literal-tw-token']) {
       expect(project!.secrets).toContain(secret);

@@ -26,11 +26,11 @@ function yamlBlocks(markdown: string): Array<{ line: number; text: string }> {
   return blocks;
 }
 
-/** A plausible value for every `${NAME}` the text references (URLs for *_URL, else a token). */
+/** A plausible value for every `${NAME}` the text references (URLs for *_URL, else a token of its own: two tokens may have to differ). */
 function envFor(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [, name] of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    env[name!] = /URL$/.test(name!) ? 'https://hooks.example.com/T000/B000' : '0123456789abcdef0123456789abcdef';
+    env[name!] = /URL$/.test(name!) ? 'https://hooks.example.com/T000/B000' : `${name!.toLowerCase()}-0123456789abcdef0123456789abcdef`;
   }
   return env;
 }

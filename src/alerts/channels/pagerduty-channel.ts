@@ -110,7 +110,8 @@ export class PagerDutyChannel implements AlertChannel {
 }
 
 function customDetails(notice: Notice): Record<string, unknown> {
-  if (notice.run === null) return { reason: notice.reason };
+  if (notice.kind === 'test') return { reason: notice.reason };
+  if (notice.run === null) return { sync: notice.sync, trigger: notice.trigger, state: stateChangeText(notice), reason: notice.reason };
   return {
     sync: notice.sync,
     trigger: notice.trigger,

@@ -5,6 +5,7 @@
  */
 
 const TOKEN_KEY = 'panelsync.api_token';
+const KIND_KEY = 'panelsync.token_kind';
 
 /** The stored API token, or null when none was entered in this tab. */
 export function storedToken() {
@@ -16,9 +17,33 @@ export function storeToken(token) {
   sessionStorage.setItem(TOKEN_KEY, token);
 }
 
-/** Forgets the stored token. */
+/** Forgets the stored token (and its kind). */
 export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(KIND_KEY);
+}
+
+/**
+ * The kind of the stored token, `operator` or `viewer` (`GET /api/v1/session`), asked once per
+ * token; `null` until {@link loadTokenKind} has answered.
+ */
+export function tokenKind() {
+  return sessionStorage.getItem(KIND_KEY);
+}
+
+/** True when the stored token is the viewer token: the pages hide actions and bodies. */
+export function isViewer() {
+  return tokenKind() === 'viewer';
+}
+
+/**
+ * Asks the server which kind of token the stored one is, and keeps the answer for this tab.
+ * @throws {ApiError} as {@link apiRequest}
+ */
+export async function loadTokenKind() {
+  const { token_kind: kind } = await apiRequest('/session');
+  sessionStorage.setItem(KIND_KEY, kind);
+  return kind;
 }
 
 /**

@@ -8,7 +8,8 @@
  * progress (poll again in 1.5 s), `idleMs` how long to wait otherwise (null: no more polling).
  * `refreshNow` asks for a refresh at once (e.g. after a trigger).
  */
-import { ApiError, forgetToken, storedToken } from './api-client.js';
+import { ApiError, forgetToken, loadTokenKind, storedToken, tokenKind } from './api-client.js';
+import { auditPage } from './audit-page.js';
 import { h } from './dom.js';
 import { relativeTime } from './format.js';
 import { runPage } from './run-page.js';
@@ -23,6 +24,7 @@ const RETRY_MS = 5000;
 
 const main = document.getElementById('main');
 const forgetButton = document.getElementById('forget-token');
+const viewerBadge = document.getElementById('viewer-badge');
 
 /** The page being shown, its poll timer, and a counter that voids the callbacks of older pages. */
 let current = { page: null, timer: null, generation: 0, hasData: false };
@@ -30,6 +32,7 @@ let current = { page: null, timer: null, generation: 0, hasData: false };
 /** Matches a path to its page; `null` for unknown paths. */
 function route(pathname) {
   if (pathname === '/' || pathname === '') return { page: syncsPage, params: {} };
+  if (pathname === '/audit' || pathname === '/audit/') return { page: auditPage, params: {} };
   let m = /^\/syncs\/([^/]+)\/?$/.exec(pathname);
   if (m) return withParam(syncPage, 'name', m[1]);
   m = /^\/runs\/([^/]+)\/?$/.exec(pathname);
@@ -63,6 +66,22 @@ function render({ focus }) {
     return;
   }
   forgetButton.hidden = false;
+  if (tokenKind() === null) {
+    // Which pages' actions to show depends on the token: asked once, then the page is drawn.
+    loadTokenKind().then(
+      () => render({ focus }),
+      (err) => {
+        if (err instanceof ApiError && err.status === 401) {
+          forgetToken();
+          askForToken('The server did not accept the stored token (401 Unauthorized): it may have changed. Enter it again.');
+        } else {
+          main.replaceChildren(errorCard(err, err instanceof Error ? err.message : String(err), false));
+        }
+      },
+    );
+    return;
+  }
+  viewerBadge.hidden = tokenKind() !== 'viewer';
   const match = route(location.pathname);
   if (!match) {
     main.replaceChildren(
@@ -188,6 +207,7 @@ function errorCard(err, message, retrying) {
 
 function askForToken(reason) {
   forgetButton.hidden = true;
+  viewerBadge.hidden = true;
   document.title = 'Sign in · panelsync';
   showTokenPrompt(main, { reason, onAccepted: () => render({ focus: true }) });
 }

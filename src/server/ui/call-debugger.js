@@ -18,7 +18,7 @@
  * they retried; a batch call names the rows it sent, 1-based ("upsert b10 row 88"). The rows named
  * are those of the run's rejected, invalid and unsent rows the page has loaded ({@link noteRows}).
  */
-import { apiRequest, segment } from './api-client.js';
+import { apiRequest, isViewer, segment } from './api-client.js';
 import { attemptNote, batchRowsText, requestOutcome } from './call-outcome.js';
 import { h, reconcileChildren, replaceChildren } from './dom.js';
 import { absoluteTime, breakAfter, bytes, count, duration, httpStatusBadge, isRetriedStatus, urlPath } from './format.js';
@@ -338,17 +338,19 @@ function callDetail(detail) {
           detail.pks.length > PKS_SHOWN ? ` and ${count(detail.pks.length - PKS_SHOWN)} more` : '',
         )
       : null,
-    h(
-      'div',
-      { class: 'call-messages' },
-      bodyBlock('Request body', detail.request_body, detail.request_bytes, detail.request_truncated),
-      bodyBlock(
-        `Response body${detail.status === null ? '' : ` (${detail.status})`}`,
-        detail.response_body,
-        detail.response_bytes,
-        detail.response_truncated,
-      ),
-    ),
+    isViewer()
+      ? h('p', { class: 'muted viewer-note' }, 'Request and response bodies are not shown to the viewer token.')
+      : h(
+          'div',
+          { class: 'call-messages' },
+          bodyBlock('Request body', detail.request_body, detail.request_bytes, detail.request_truncated),
+          bodyBlock(
+            `Response body${detail.status === null ? '' : ` (${detail.status})`}`,
+            detail.response_body,
+            detail.response_bytes,
+            detail.response_truncated,
+          ),
+        ),
   ];
 }
 

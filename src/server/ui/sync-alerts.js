@@ -13,6 +13,10 @@ const TRIGGER_NAMES = {
   failed_run: 'Failed runs',
   rejected_rows: 'Rejected rows',
   slow_run: 'Slow runs',
+  missed_schedule: 'Missed schedule',
+  empty_model: 'Empty model',
+  volume_change: 'Volume change',
+  full_resync: 'Full resync',
 };
 
 /** Trigger states in words (ALERT_STATES in src/state/state-store.ts); badges say "OK", not "Healthy". */
@@ -85,6 +89,13 @@ function ruleText(trigger, thresholds) {
     const minutes = thresholds.slow_run_minutes;
     return minutes === null ? 'Off (set slow_run_minutes to watch run time)' : `Warning when a run takes longer than ${count(minutes)} min`;
   }
+  const rule = thresholds[trigger];
+  if (!rule) return 'Off';
+  const level = rule.level === 'critical' ? 'Critical' : 'Warning';
+  if (trigger === 'missed_schedule') return `${level} when a scheduled run has not started ${count(rule.grace_minutes)} min after it was due`;
+  if (trigger === 'empty_model') return `${level} when the model returns 0 rows after returning rows`;
+  if (trigger === 'volume_change') return `${level} when the rows queried are more than ${percent(rule.share)} away from the median of the last ${count(rule.runs)} runs`;
+  if (trigger === 'full_resync') return `${level} notice when a full resync starts`;
   return '—';
 }
 

@@ -6,7 +6,7 @@
  * Data: GET /api/v1/syncs/{name} (SyncListItem + config + failing_rows + alerts, docs/http-api.md);
  * actions: POST /api/v1/syncs/{name}/trigger.
  */
-import { apiRequest, segment } from './api-client.js';
+import { apiRequest, isViewer, segment } from './api-client.js';
 import { h, region } from './dom.js';
 import { breakAfter, collapsibleText, count, duration, progressDone, runCounts, runOptionsTag, scheduleText, statusBadge, timeElement } from './format.js';
 import { runsChart } from './runs-chart.js';
@@ -69,7 +69,9 @@ export function syncPage(container, { name }, app) {
   container.replaceChildren(
     h('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' }, h('a', { href: '/' }, 'Syncs'), h('span', { 'aria-hidden': 'true' }, ' / '), name),
     h('div', { class: 'page-heading' }, heading, health.el),
-    h('div', { class: 'actions' }, runNow, fullResync),
+    isViewer()
+      ? h('p', { class: 'muted viewer-note' }, 'Read-only: the viewer token cannot start runs. Runs are started with the API token.')
+      : h('div', { class: 'actions' }, runNow, fullResync),
     triggerStatus,
     confirmDialog,
     activity.el,

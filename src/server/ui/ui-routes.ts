@@ -2,7 +2,7 @@
  * The web UI's routes: a single-page app of plain files (HTML, CSS, ES modules) kept next to this
  * module and served as they are, with no build step and nothing from a CDN.
  *
- * Paths: `/` and the client-side routes `/syncs/*`, `/runs/*` answer with `index.html`;
+ * Paths: `/` and the client-side routes `/syncs/*`, `/runs/*`, `/audit` answer with `index.html`;
  * `/ui/{file}` answers with one of {@link UI_ASSETS} (any other name is a JSON 404). A browser
  * asking for an unknown page gets `index.html` with status 404 (see {@link wantsUiIndex}), so that
  * a mistyped link shows the UI's own "Page not found".
@@ -15,6 +15,7 @@ import { apiErrorBody } from '../api-error.ts';
 export const UI_ASSETS = {
   'app.css': 'text/css; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'audit-page.js': 'text/javascript; charset=utf-8',
   'api-client.js': 'text/javascript; charset=utf-8',
   'call-debugger.js': 'text/javascript; charset=utf-8',
   'call-outcome.js': 'text/javascript; charset=utf-8',
@@ -75,7 +76,7 @@ export function uiNotFound(c: Context): Promise<Response> {
 
 /**
  * Builds the UI sub-app, to mount at the root of the server app (`app.route('/', uiRoutes())`).
- * It answers only `GET /`, `GET /syncs/*`, `GET /runs/*` and `GET /ui/{file}`, so `/api/v1/*` and
+ * It answers only `GET /`, `GET /syncs/*`, `GET /runs/*`, `GET /audit` and `GET /ui/{file}`, so `/api/v1/*` and
  * `/metrics` stay with the API. Files are read from this folder on each request (they are small).
  *
  * The pages call the API (docs/http-api.md) with the bearer token the user enters once per
@@ -87,6 +88,7 @@ export function uiRoutes(): Hono {
   app.get('/', page);
   app.get('/syncs/*', page);
   app.get('/runs/*', page);
+  app.get('/audit', page);
   app.get('/ui/:file', async (c) => {
     const name = c.req.param('file');
     if (!isUiAsset(name)) {
