@@ -170,7 +170,8 @@ export interface RunHistory {
   listOutcomes(runId: string, options?: { results?: readonly RowResultKind[]; afterId?: number; limit?: number }): OutcomeItem[];
   /**
    * The rows of `sync` that are currently failing, at most `limit` (default 1000), in the order
-   * their latest failure was recorded.
+   * of their latest failure (by its run's start, then by when the outcome was first recorded: a
+   * failure repeated run after run is stored once, see ./row-outcome-log.ts).
    *
    * Definition. Outcomes of a primary key are ordered as recorded. The reference run is the
    * sync's latest run with status `success` or `warning` (a run that read the whole model); when

@@ -14,6 +14,8 @@ import type { ApiCall } from '../http/http-client.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
+import { compressBody } from './compact-body.ts';
+import { insertRowOutcomes, knownInvalidSql } from './row-outcome-log.ts';
 import { truncateBody } from './truncate-body.ts';
 import type {
   AlertChannelNotified,
@@ -461,13 +463,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   private insertOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[], at: string): void {
-    const insert = this.db.prepare(
-      `INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at, batch, batch_index)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const o of outcomes) {
-      insert.run(runId, sync, o.pk, o.class, o.result, o.error, o.participantId, at, o.batch?.id ?? null, o.batch?.index ?? null);
-    }
+    insertRowOutcomes(this.db, runId, sync, outcomes, at);
   }
 
   recordCall(runId: string, seq: number, call: ApiCall): void {
@@ -489,8 +485,8 @@ export class SqliteStateStore implements StateStore {
         Math.round(call.duration_ms),
         call.attempt,
         call.started_at,
-        request?.text ?? null,
-        response?.text ?? null,
+        request ? compressBody(request.text) : null,
+        response ? compressBody(response.text) : null,
         call.error,
         call.tag ?? null,
         batch?.batch ?? null,
@@ -970,17 +966,13 @@ class SqliteStage implements Stage {
 
   knownInvalidCount(): number {
     const previous = this.db
-      .prepare(`SELECT id FROM runs WHERE sync = ? AND status IN ('success', 'warning') ORDER BY started_at DESC LIMIT 1`)
-      .pluck()
-      .get(this.sync) as string | undefined;
+      .prepare(`SELECT id, started_at FROM runs WHERE sync = ? AND status IN ('success', 'warning') ORDER BY started_at DESC LIMIT 1`)
+      .get(this.sync) as { id: string; started_at: string } | undefined;
     if (previous === undefined) return 0;
     return this.db
-      .prepare(
-        `SELECT count(*) FROM ${this.stage} AS s WHERE s.invalid IS NOT NULL AND EXISTS (
-           SELECT 1 FROM row_outcomes AS p WHERE p.sync = ? AND p.pk IS s.pk AND p.run_id = ? AND p.result = 'invalid' AND p.error = s.invalid)`,
-      )
+      .prepare(knownInvalidSql(this.stage))
       .pluck()
-      .get(this.sync, previous) as number;
+      .get({ sync: this.sync, previous: previous.id, previousStarted: previous.started_at }) as number;
   }
 
   /** True when the model has a row (valid or not) with primary key `pk`. Call after {@link diff}. */
