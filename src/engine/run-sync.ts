@@ -123,7 +123,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     store.interruptStaleRuns(syncName);
     const resumes = options.fullResync || options.resetCdc ? null : unfinishedResetCdc(store, syncName);
     const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumes !== null };
-    store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
+    await store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString(), Object.keys(project.syncs));
     store.startRun({
       id: runId,
       sync: syncName,

@@ -15,6 +15,7 @@ import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
 import { compressBody } from './compact-body.ts';
+import { pruneHistory } from './prune-history.ts';
 import { insertRowOutcomes, knownInvalidSql } from './row-outcome-log.ts';
 import { truncateBody } from './truncate-body.ts';
 import type {
@@ -54,6 +55,9 @@ import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS, LockLostError, MAX_STORED_BODY_BYTES,
 /** How long a statement waits for another connection's lock before failing "database is locked", ms. */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** What a WAL file is cut back to after a checkpoint, bytes: 64 MiB. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** Timings of the run lock's lease; tests shorten them. */
 export interface SqliteStateStoreOptions {
   /** Lease of a run lock, ms; default {@link LOCK_LEASE_MS}. */
@@ -90,7 +94,11 @@ export class SqliteStateStore implements StateStore {
       // First: every statement after it waits for another process opening or migrating the same
       // file instead of failing "database is locked".
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // A new file gives pages freed by retention back (./prune-history.ts); set before its first table.
+      if ((this.db.pragma('page_count', { simple: true }) as number) === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
       this.switchToWal();
+      // After a checkpoint, a WAL file grown by a large commit or pruning is cut back to this size, bytes.
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('temp_store = FILE');
       this.migrate();
@@ -497,24 +505,8 @@ export class SqliteStateStore implements StateStore {
       );
   }
 
-  pruneHistory(before: string): PruneResult {
-    return this.db.transaction(() => {
-      const runs = this.db
-        .prepare(`SELECT id FROM runs WHERE started_at < ? AND status <> 'running' AND details_pruned_at IS NULL`)
-        .pluck()
-        .all(before) as string[];
-      const deleteCalls = this.db.prepare('DELETE FROM api_calls WHERE run_id = ?');
-      const deleteOutcomes = this.db.prepare('DELETE FROM row_outcomes WHERE run_id = ?');
-      const mark = this.db.prepare('UPDATE runs SET details_pruned_at = ? WHERE id = ?');
-      const now = new Date().toISOString();
-      const result: PruneResult = { runs: runs.length, calls: 0, outcomes: 0 };
-      for (const id of runs) {
-        result.calls += deleteCalls.run(id).changes;
-        result.outcomes += deleteOutcomes.run(id).changes;
-        mark.run(now, id);
-      }
-      return result;
-    }).immediate();
+  pruneHistory(before: string, syncs?: readonly string[]): Promise<PruneResult> {
+    return pruneHistory(this.db, before, syncs);
   }
 
   alertStates(sync: string): AlertStateRecord[] {
