@@ -123,7 +123,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     store.interruptStaleRuns(syncName);
     const resumes = options.fullResync || options.resetCdc ? null : unfinishedResetCdc(store, syncName);
     const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumes !== null };
-    await store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString(), Object.keys(project.syncs));
     store.startRun({
       id: runId,
       sync: syncName,
@@ -133,6 +132,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       destination: fingerprint,
     });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString() });
+    // After the run is recorded (callers see it once runSync returns its promise); in short slices.
+    await store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString(), Object.keys(project.syncs));
 
     let apiCalls = 0;
     const target = createDestination(project, destination, (call) => {
