@@ -11,5 +11,6 @@ import { registerRowsCommand } from './rows-command.ts';
 import { registerAlertsCommand } from './alerts-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerUnlockCommand } from './unlock-command.ts';
+import { registerStateCommand } from './state-command.ts';
 
-export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand, registerUnlockCommand];
+export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand, registerUnlockCommand, registerStateCommand];
