@@ -7,10 +7,10 @@
 import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** What a slice should take, ms: half the ~100 ms a slice may hold the database. */
-export const SLICE_TARGET_MS = 50;
+/** What a slice should take, ms: well under the ~100 ms a slice may hold the database. */
+export const SLICE_TARGET_MS = 40;
 /** Rows (or pages) of the first slice of a kind of step; then doubled or halved to meet {@link SLICE_TARGET_MS}. */
-const FIRST_LIMIT = 256;
+const FIRST_LIMIT = 32;
 const MAX_LIMIT = 200_000;
 /** The least pause between slices, ms; a pause otherwise lasts as long as the slice before it. */
 const MIN_PAUSE_MS = 5;
