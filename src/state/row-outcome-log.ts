@@ -12,7 +12,7 @@
  * Outcome ids (see OutcomeItem.id) are `rowid * 1024 + entry`: increasing in recording order.
  */
 import type Database from 'better-sqlite3';
-import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
+import { compressBody, readBody } from './compact-body.ts';
 import type { OutcomeItem } from './run-history.ts';
 import type { RowOutcome, RowResultKind } from './state-store.ts';
 
@@ -102,14 +102,14 @@ export function insertRowOutcomes(db: Database.Database, runId: string, sync: st
     for (let i = 0; i < g.entries.length; i += GROUP_MAX_ROWS) {
       const entries = g.entries.slice(i, i + GROUP_MAX_ROWS);
       const succeeded = entries.filter((e) => e.length === 3).length;
-      insertGroup.run(runId, sync, g.class, at, g.batch, brotliCompressSync(JSON.stringify(entries)), succeeded);
+      insertGroup.run(runId, sync, g.class, at, g.batch, compressBody(JSON.stringify(entries)), succeeded);
     }
   }
 }
 
-/** The entries of a group row's `grouped` BLOB. */
+/** The entries of a group row's `grouped` BLOB (compressed as call bodies are). */
 function groupEntries(blob: Buffer): GroupEntry[] {
-  return JSON.parse(brotliDecompressSync(blob).toString('utf8')) as GroupEntry[];
+  return JSON.parse(readBody(blob)!) as GroupEntry[];
 }
 
 /** A run's identity as the outcome queries need it. */
