@@ -71,7 +71,7 @@ export interface PruneCounts {
 }
 
 /**
- * Applies retention (see the module doc) in write transactions of about 40 ms (SLICE_TARGET_MS), pausing between them.
+ * Applies retention (see the module doc) in write transactions of about 25 ms (SLICE_TARGET_MS), pausing between them.
  * @param before the cut-off, ISO 8601
  * @param syncs the syncs of the project; `undefined`: forget no sync
  */

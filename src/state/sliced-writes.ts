@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What a slice should take, ms: well under the ~100 ms a slice may hold the database. */
-export const SLICE_TARGET_MS = 40;
+export const SLICE_TARGET_MS = 25;
 /** Rows (or pages) of the first slice of a kind of step; then doubled or halved to meet {@link SLICE_TARGET_MS}. */
 const FIRST_LIMIT = 32;
 const MAX_LIMIT = 200_000;

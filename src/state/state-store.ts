@@ -523,7 +523,7 @@ export interface StateStore {
    * started before `before` (ISO 8601) and is no longer running; the run records (status,
    * summary) stay, marked `details_pruned_at`. With `syncs` (the project's), a sync not among
    * them, holding no lock and with no run since `before`, is forgotten whole (runs, snapshot,
-   * intents, alert state). Deletes in write transactions of about 40 ms with pauses between them,
+   * intents, alert state). Deletes in write transactions of about 25 ms with pauses between them,
    * so that other processes' commits and lock heartbeats get the database; then gives free pages
    * back to the file system when the file has auto_vacuum=INCREMENTAL.
    */
