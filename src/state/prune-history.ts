@@ -120,7 +120,8 @@ async function forgetSync(db: Database.Database, slices: SlicedWrites, sync: str
     ['runs', bySync('runs', 'id')],
   ];
   for (const [kind, statement] of steps) await slices.repeat(kind, (limit) => statement.run({ sync, limit }).changes);
-  const small = ['snapshot_destinations', 'snapshot_identity', 'alert_state', 'alert_notified', 'alert_deliveries'];
+  // The one-row-per-sync tables, in one transaction.
+  const small = SYNC_TABLES.filter((table) => table !== 'snapshot' && table !== 'write_intents');
   await slices.repeat('small', () => {
     for (const table of small) db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(sync);
     return 0;

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
-import { AUTO_VACUUM_MODES, retentionTargets } from './prune-history.ts';
+import { AUTO_VACUUM_MODES, retentionTargets, SYNC_TABLES } from './prune-history.ts';
 
 /** One table: stored rows and the bytes of its pages (table b-tree, and its indexes apart). */
 export interface TableSize {
@@ -81,15 +81,16 @@ export function measureState(
   const freed = new Map<string, number>();
   const add = (table: string, rows: number) => rows > 0 && freed.set(table, (freed.get(table) ?? 0) + rows);
   const one = (sql: string, ...params: unknown[]) => db.prepare(sql).pluck().get(...params) as number;
+  const syncOf = db.prepare('SELECT sync FROM runs WHERE id = ?').pluck();
   for (const run of targets.runs) {
-    const sync = one('SELECT sync FROM runs WHERE id = ?', run) as unknown as string;
+    const sync = syncOf.get(run) as string;
     add('api_calls', one('SELECT count(*) FROM api_calls WHERE run_id = ?', run));
     add('row_outcomes', one('SELECT count(*) FROM row_outcomes WHERE run_id = ? AND last_run_id IS NULL', run));
     add('row_outcomes', one('SELECT count(*) FROM row_outcomes WHERE sync = ? AND last_run_id = ?', sync, run));
   }
   for (const sync of targets.removedSyncs) {
     add('api_calls', one('SELECT count(*) FROM api_calls WHERE run_id IN (SELECT id FROM runs WHERE sync = ?)', sync));
-    for (const table of ['runs', 'row_outcomes', 'snapshot', 'write_intents', 'snapshot_destinations', 'snapshot_identity', 'alert_state', 'alert_notified', 'alert_deliveries']) {
+    for (const table of ['runs', 'row_outcomes', ...SYNC_TABLES]) {
       add(table, one(`SELECT count(*) FROM ${table} WHERE sync = ?`, sync));
     }
   }
