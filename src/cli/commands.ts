@@ -12,5 +12,6 @@ import { registerAlertsCommand } from './alerts-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerUnlockCommand } from './unlock-command.ts';
 import { registerCheckCommand } from './check-command.ts';
+import { registerStateCommand } from './state-command.ts';
 
-export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand, registerUnlockCommand, registerCheckCommand];
+export const COMMANDS: RegisterCommand[] = [registerRunCommand, registerPlanCommand, registerValidateCommand, registerEmulatorCommand, registerDemoCommand, registerRunsCommand, registerDebugCommand, registerRowsCommand, registerAlertsCommand, registerServeCommand, registerUnlockCommand, registerCheckCommand, registerStateCommand];

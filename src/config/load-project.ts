@@ -62,6 +62,8 @@ export interface StateLocation {
   syncs: string[];
   /** Every secret the file names whose variable is set (see {@link Project.secrets}), for redaction. */
   secrets: string[];
+  /** `retention_days` (default 30): days a run's calls and row outcomes are kept. */
+  retentionDays: number;
 }
 
 /**
@@ -82,6 +84,10 @@ export async function loadStateLocation(options: LoadProjectOptions = {}): Promi
       file: projectFile,
     });
   }
+  const retention = projectSchema.shape.retention_days.safeParse(value.retention_days);
+  if (!retention.success) {
+    throw new ConfigError('CONFIG_INVALID', [{ path: 'retention_days', message: 'must be a whole number of days from 1 up' }], { file: projectFile });
+  }
   const syncs = value.syncs !== null && typeof value.syncs === 'object' ? Object.keys(value.syncs) : [];
   return {
     projectDir,
@@ -89,6 +95,7 @@ export async function loadStateLocation(options: LoadProjectOptions = {}): Promi
     syncs,
     // An unset variable stays written as `${NAME}`: that text is no secret.
     secrets: projectSecrets(interpolated.value, interpolated.secrets).filter((secret) => !secret.includes('${')),
+    retentionDays: retention.data,
   };
 }
 

@@ -126,7 +126,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     store.interruptStaleRuns(syncName);
     const resumes = options.fullResync || options.resetCdc ? null : unfinishedResetCdc(store, syncName);
     const mode = { fullResync: options.fullResync === true, resetCdc: options.resetCdc === true || resumes !== null };
-    store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString());
     const runOptions = { full_resync: mode.fullResync, reset_cdc: mode.resetCdc };
     store.startRun({
       id: runId,
@@ -138,6 +137,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       ...(options.triggeredBy === undefined ? {} : { triggeredBy: options.triggeredBy }),
     });
     events.emit('run:start', { runId, sync: syncName, trigger, startedAt: startedAt.toISOString(), options: runOptions });
+    // After the run is recorded (callers see it once runSync returns its promise); in short slices.
+    await store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString(), Object.keys(project.syncs));
 
     let apiCalls = 0;
     const target = createDestination(project, destination, (call) => {

@@ -281,6 +281,26 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 11,
+    name: 'bounded state: compressed call bodies, row outcomes kept once per streak, succeeded rows grouped',
+    sql: `
+      -- api_calls.request_body / response_body: written from now on as Brotli BLOBs (see
+      -- ./compact-body.ts); TEXT bodies written before stay TEXT and are read as they are.
+
+      -- A row skipped, invalid or rejected again in the sync's next run, with the same class and
+      -- error, extends its latest outcome instead of adding one: last_run_id is the latest run of
+      -- that streak (NULL: run_id alone), runs the consecutive runs it covers.
+      ALTER TABLE row_outcomes ADD COLUMN last_run_id TEXT;
+      ALTER TABLE row_outcomes ADD COLUMN runs INTEGER NOT NULL DEFAULT 1;
+      -- Succeeded rows of one commit and batch, grouped in one row (pk NULL, result succeeded):
+      -- Brotli JSON [[batch_index, pk, participant_id], ...] (see ./row-outcome-log.ts), and
+      -- how many succeeded rows it holds. NULL for an outcome of one row.
+      ALTER TABLE row_outcomes ADD COLUMN grouped BLOB;
+      ALTER TABLE row_outcomes ADD COLUMN grouped_count INTEGER;
+      CREATE INDEX row_outcomes_carried ON row_outcomes (sync, last_run_id) WHERE last_run_id IS NOT NULL;
+    `,
+  },
+  {
     version: 13,
     name: 'audit log of operator actions',
     sql: `

@@ -172,7 +172,8 @@ export interface RunHistory {
   listOutcomes(runId: string, options?: { results?: readonly RowResultKind[]; afterId?: number; limit?: number }): OutcomeItem[];
   /**
    * The rows of `sync` that are currently failing, at most `limit` (default 1000), in the order
-   * their latest failure was recorded.
+   * of their latest failure (by its run's start, then by when the outcome was first recorded: a
+   * failure repeated run after run is stored once, see ./row-outcome-log.ts).
    *
    * Definition. Outcomes of a primary key are ordered as recorded. The reference run is the
    * sync's latest run with status `success` or `warning` (a run that read the whole model); when
@@ -182,8 +183,9 @@ export interface RunHistory {
    * - `last_failed_run`: the run of that latest outcome;
    * - `first_failed_run`: the run of the first outcome of the current streak, i.e. the first
    *   `rejected`/`invalid` outcome after the row's latest `succeeded`/`skipped` one (runs without
-   *   an outcome for the row, e.g. it was absent, do not break the streak); outcomes removed by
-   *   retention are not seen, so a streak older than `retention_days` starts at the oldest kept;
+   *   an outcome for the row, e.g. it was absent, do not break the streak); a failure repeated
+   *   run after run is one stored outcome, kept while the streak goes on, but a streak broken by
+   *   runs without an outcome for the row starts at the oldest outcome retention kept;
    * - `failed_runs`: distinct runs with a failing outcome in the streak.
    * Rows without a primary key cannot be followed across runs: those of the reference run are
    * listed, each with first = last = that run.

@@ -19,6 +19,8 @@ import type {
 } from './run-history.ts';
 import { SqliteStateStore } from './sqlite-state-store.ts';
 import { ROW_RESULTS, type RowResultKind, type TriggeredBy } from './state-store.ts';
+import { readBody } from './compact-body.ts';
+import { batchPks, countRunOutcomes, listRunOutcomes, type OutcomeRun } from './row-outcome-log.ts';
 import { wasTruncated } from './truncate-body.ts';
 
 /** Runs listed when no limit is given. */
@@ -73,9 +75,8 @@ export class SqliteRunHistory implements RunHistory {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
     if (!row) return null;
     const calls = this.db.prepare('SELECT count(*) FROM api_calls WHERE run_id = ?').pluck().get(runId) as number;
-    const counts = this.db
-      .prepare('SELECT result, count(*) AS n FROM row_outcomes WHERE run_id = ? GROUP BY result')
-      .all(runId) as Array<{ result: RowResultKind; n: number }>;
+    // A pruned run keeps no outcomes, even one extended into a later run (it belongs to that run now).
+    const counts = row.details_pruned_at !== null ? [] : countRunOutcomes(this.db, outcomeRun(row));
     const outcomes = Object.fromEntries(ROW_RESULTS.map((r) => [r, counts.find((c) => c.result === r)?.n ?? 0])) as Record<RowResultKind, number>;
     return { ...toRunListItem(row), calls, outcomes };
   }
@@ -131,22 +132,17 @@ export class SqliteRunHistory implements RunHistory {
   getCall(runId: string, seq: number): CallDetail | null {
     const row = this.db
       .prepare(`SELECT ${CALL_COLUMNS}, request_body, response_body, request_bytes, response_bytes FROM api_calls WHERE run_id = ? AND seq = ?`)
-      .get(runId, seq) as Omit<CallDetail, 'pks' | 'request_truncated' | 'response_truncated'> | undefined;
+      .get(runId, seq) as (Omit<CallDetail, 'pks' | 'request_truncated' | 'response_truncated' | 'request_body' | 'response_body'> & StoredBodies) | undefined;
     if (!row) return null;
-    const pks =
-      row.batch === null || row.row_offset === null || row.row_count === null
-        ? []
-        : (this.db
-            .prepare(
-              `SELECT pk FROM row_outcomes WHERE run_id = ? AND batch = ? AND batch_index >= ? AND batch_index < ?
-               ORDER BY batch_index`,
-            )
-            .pluck()
-            .all(runId, row.batch, row.row_offset, row.row_offset + row.row_count) as string[]);
+    const pks = row.batch === null || row.row_offset === null || row.row_count === null ? [] : batchPks(this.db, runId, row.batch, row.row_offset, row.row_count);
+    const request = readBody(row.request_body);
+    const response = readBody(row.response_body);
     return {
       ...row,
-      request_truncated: row.request_body !== null && wasTruncated(row.request_body, row.request_bytes),
-      response_truncated: row.response_body !== null && wasTruncated(row.response_body, row.response_bytes),
+      request_body: request,
+      response_body: response,
+      request_truncated: request !== null && wasTruncated(request, row.request_bytes),
+      response_truncated: response !== null && wasTruncated(response, row.response_bytes),
       pks,
     };
   }
@@ -155,19 +151,11 @@ export class SqliteRunHistory implements RunHistory {
     runId: string,
     options: { results?: readonly RowResultKind[]; afterId?: number; limit?: number } = {},
   ): OutcomeItem[] {
-    const results = options.results ?? ROW_RESULTS;
-    if (results.length === 0) return [];
-    return this.db
-      .prepare(
-        `SELECT o.rowid AS id, o.run_id, o.sync, o.pk, o.class, o.result, o.error, o.participant_id, o.at, o.batch, o.batch_index,
-           (SELECT max(c.seq) FROM api_calls AS c
-            WHERE c.run_id = o.run_id AND c.batch = o.batch AND c.row_offset <= o.batch_index
-              AND o.batch_index < c.row_offset + c.row_count) AS call_seq
-         FROM row_outcomes AS o
-         WHERE o.run_id = ? AND o.result IN (${results.map(() => '?').join(', ')}) AND o.rowid > ?
-         ORDER BY o.rowid LIMIT ?`,
-      )
-      .all(runId, ...results, options.afterId ?? 0, options.limit ?? -1) as OutcomeItem[];
+    const run = this.db.prepare('SELECT id, sync, started_at, details_pruned_at FROM runs WHERE id = ?').get(runId) as
+      | Pick<RunRow, 'id' | 'sync' | 'started_at' | 'details_pruned_at'>
+      | undefined;
+    if (run === undefined || run.details_pruned_at !== null) return [];
+    return listRunOutcomes(this.db, outcomeRun(run), { results: options.results ?? ROW_RESULTS, afterId: options.afterId ?? 0, limit: options.limit ?? -1 });
   }
 
   failingRows(sync: string, options: { limit?: number } = {}): FailingRows {
@@ -185,8 +173,8 @@ export class SqliteRunHistory implements RunHistory {
         | undefined) ??
         null);
     const failing = `
-      FROM runs AS r JOIN row_outcomes AS o ON o.run_id = r.id
-      WHERE r.sync = :sync AND r.started_at >= :since AND o.result IN ('rejected', 'invalid')
+      FROM row_outcomes AS o JOIN runs AS r ON r.id = coalesce(o.last_run_id, o.run_id)
+      WHERE o.sync = :sync AND r.started_at >= :since AND o.result IN ('rejected', 'invalid')
         AND (CASE WHEN o.pk IS NULL THEN o.run_id = :nullPkRun
              ELSE NOT EXISTS (SELECT 1 FROM row_outcomes AS n WHERE n.sync = o.sync AND n.pk = o.pk AND n.rowid > o.rowid) END)`;
     const params = { sync, since: reference?.started_at ?? '', nullPkRun };
@@ -194,7 +182,7 @@ export class SqliteRunHistory implements RunHistory {
     const rows = this.db
       .prepare(
         `WITH latest AS (
-           SELECT o.rowid AS id, o.pk, o.class, o.result, o.error, o.participant_id, o.run_id, r.started_at,
+           SELECT o.rowid AS id, o.pk, o.class, o.result, o.error, o.participant_id, r.id AS run_id, r.started_at,
              CASE WHEN o.pk IS NULL THEN o.rowid ELSE
                (SELECT min(f.rowid) FROM row_outcomes AS f
                 WHERE f.sync = o.sync AND f.pk = o.pk AND f.result IN ('rejected', 'invalid')
@@ -202,23 +190,33 @@ export class SqliteRunHistory implements RunHistory {
                                           WHERE s.sync = o.sync AND s.pk = o.pk AND s.result IN ('succeeded', 'skipped')), 0))
              END AS first_id
            ${failing}
-           ORDER BY o.rowid LIMIT :limit
+           ORDER BY r.started_at, r.id, o.rowid LIMIT :limit
          )
          SELECT l.pk, l.class, l.result, l.error, l.participant_id,
            f.run_id AS first_failed_run, fr.started_at AS first_failed_at,
            l.run_id AS last_failed_run, l.started_at AS last_failed_at,
            CASE WHEN l.pk IS NULL THEN 1 ELSE
-             (SELECT count(DISTINCT s.run_id) FROM row_outcomes AS s
+             (SELECT count(DISTINCT s.run_id) + sum(s.runs) - count(*) FROM row_outcomes AS s
               WHERE s.sync = :sync AND s.pk = l.pk AND s.rowid >= l.first_id AND s.result IN ('rejected', 'invalid'))
            END AS failed_runs
          FROM latest AS l
          JOIN row_outcomes AS f ON f.rowid = l.first_id
          JOIN runs AS fr ON fr.id = f.run_id
-         ORDER BY l.id`,
+         ORDER BY l.started_at, l.run_id, l.id`,
       )
       .all({ ...params, limit: options.limit ?? DEFAULT_FAILING_ROWS_LIMIT }) as FailingRow[];
     return { sync, as_of_run: reference?.id ?? null, total, rows };
   }
+}
+
+/** Bodies as stored: Brotli BLOBs, or TEXT recorded before migration 11. */
+interface StoredBodies {
+  request_body: string | Buffer | null;
+  response_body: string | Buffer | null;
+}
+
+function outcomeRun(row: Pick<RunRow, 'id' | 'sync' | 'started_at'>): OutcomeRun {
+  return { id: row.id, sync: row.sync, startedAt: row.started_at };
 }
 
 function toRunListItem(row: RunRow): RunListItem {

@@ -14,6 +14,9 @@ import type { ApiCall } from '../http/http-client.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
+import { compressBody } from './compact-body.ts';
+import { pruneHistory } from './prune-history.ts';
+import { insertRowOutcomes, knownInvalidSql } from './row-outcome-log.ts';
 import { truncateBody } from './truncate-body.ts';
 import { attachStageFile, diffInWorker, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, type SqlStatement } from './stage-file.ts';
 import type {
@@ -52,6 +55,9 @@ import { LOCK_HEARTBEAT_MS, LOCK_LEASE_MS, LockLostError, MAX_STORED_BODY_BYTES,
 
 /** How long a statement waits for another connection's lock before failing "database is locked", ms. */
 const BUSY_TIMEOUT_MS = 5_000;
+
+/** What a WAL file is cut back to after a checkpoint, bytes: 64 MiB. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Timings of the run lock's lease; tests shorten them. */
 export interface SqliteStateStoreOptions {
@@ -93,7 +99,11 @@ export class SqliteStateStore implements StateStore {
       // First: every statement after it waits for another process opening or migrating the same
       // file instead of failing "database is locked".
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // A new file gives pages freed by retention back (./prune-history.ts); set before its first table.
+      if ((this.db.pragma('page_count', { simple: true }) as number) === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
       this.switchToWal();
+      // After a checkpoint, a WAL file grown by a large commit or pruning is cut back to this size, bytes.
+      this.db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('temp_store = FILE');
       this.migrate();
@@ -488,13 +498,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   private insertOutcomes(runId: string, sync: string, outcomes: readonly RowOutcome[], at: string): void {
-    const insert = this.db.prepare(
-      `INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at, batch, batch_index)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const o of outcomes) {
-      insert.run(runId, sync, o.pk, o.class, o.result, o.error, o.participantId, at, o.batch?.id ?? null, o.batch?.index ?? null);
-    }
+    insertRowOutcomes(this.db, runId, sync, outcomes, at);
   }
 
   recordCall(runId: string, seq: number, call: ApiCall): void {
@@ -516,8 +520,8 @@ export class SqliteStateStore implements StateStore {
         Math.round(call.duration_ms),
         call.attempt,
         call.started_at,
-        request?.text ?? null,
-        response?.text ?? null,
+        request ? compressBody(request.text) : null,
+        response ? compressBody(response.text) : null,
         call.error,
         call.tag ?? null,
         batch?.batch ?? null,
@@ -528,24 +532,8 @@ export class SqliteStateStore implements StateStore {
       );
   }
 
-  pruneHistory(before: string): PruneResult {
-    return this.db.transaction(() => {
-      const runs = this.db
-        .prepare(`SELECT id FROM runs WHERE started_at < ? AND status <> 'running' AND details_pruned_at IS NULL`)
-        .pluck()
-        .all(before) as string[];
-      const deleteCalls = this.db.prepare('DELETE FROM api_calls WHERE run_id = ?');
-      const deleteOutcomes = this.db.prepare('DELETE FROM row_outcomes WHERE run_id = ?');
-      const mark = this.db.prepare('UPDATE runs SET details_pruned_at = ? WHERE id = ?');
-      const now = new Date().toISOString();
-      const result: PruneResult = { runs: runs.length, calls: 0, outcomes: 0 };
-      for (const id of runs) {
-        result.calls += deleteCalls.run(id).changes;
-        result.outcomes += deleteOutcomes.run(id).changes;
-        mark.run(now, id);
-      }
-      return result;
-    }).immediate();
+  pruneHistory(before: string, syncs?: readonly string[]): Promise<PruneResult> {
+    return pruneHistory(this.db, before, syncs);
   }
 
   alertStates(sync: string): AlertStateRecord[] {
@@ -1081,17 +1069,13 @@ class SqliteStage implements Stage {
 
   knownInvalidCount(): number {
     const previous = this.db
-      .prepare(`SELECT id FROM runs WHERE sync = ? AND status IN ('success', 'warning') ORDER BY started_at DESC LIMIT 1`)
-      .pluck()
-      .get(this.sync) as string | undefined;
+      .prepare(`SELECT id, started_at FROM runs WHERE sync = ? AND status IN ('success', 'warning') ORDER BY started_at DESC LIMIT 1`)
+      .get(this.sync) as { id: string; started_at: string } | undefined;
     if (previous === undefined) return 0;
     return this.db
-      .prepare(
-        `SELECT count(*) FROM ${this.stage} AS s WHERE s.invalid IS NOT NULL AND EXISTS (
-           SELECT 1 FROM row_outcomes AS p WHERE p.sync = ? AND p.pk IS s.pk AND p.run_id = ? AND p.result = 'invalid' AND p.error = s.invalid)`,
-      )
+      .prepare(knownInvalidSql(this.stage))
       .pluck()
-      .get(this.sync, previous) as number;
+      .get({ sync: this.sync, previous: previous.id, previousStarted: previous.started_at }) as number;
   }
 
   /** True when the model has a row (valid or not) with primary key `pk`. Call after {@link diff}. */

@@ -4,6 +4,7 @@
  * The diff itself runs as SQL inside the state database, on a staged copy of the model result.
  */
 import type { ApiCall } from '../http/http-client.ts';
+import type { PruneCounts } from './prune-history.ts';
 
 export const RUN_STATUSES = ['running', 'success', 'warning', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -188,12 +189,11 @@ export const MAX_STORED_BODY_BYTES = 64 * 1024;
 /** Default of the project key `retention_days`: calls and row outcomes are kept this many days. */
 export const DEFAULT_RETENTION_DAYS = 30;
 
-/** What {@link StateStore.pruneHistory} removed: runs whose details went, calls and row outcomes. */
-export interface PruneResult {
-  runs: number;
-  calls: number;
-  outcomes: number;
-}
+/**
+ * What {@link StateStore.pruneHistory} removed: runs whose details went, calls and row outcomes,
+ * the syncs forgotten whole, free pages given back, and the longest write transaction (ms).
+ */
+export type PruneResult = PruneCounts;
 
 /** The states of an alert trigger: `ok`, or the level it is at. */
 export const ALERT_STATES = ['ok', 'warning', 'critical'] as const;
@@ -543,11 +543,15 @@ export interface StateStore {
    */
   recordCall(runId: string, seq: number, call: ApiCall): void;
   /**
-   * Retention: removes the API calls and row outcomes of every run that started before `before`
-   * (ISO 8601) and is no longer running. The run records (status, summary) stay, marked
-   * `details_pruned_at`.
+   * Retention (./prune-history.ts): removes the API calls and row outcomes of every run that
+   * started before `before` (ISO 8601) and is no longer running; the run records (status,
+   * summary) stay, marked `details_pruned_at`. With `syncs` (the project's), a sync not among
+   * them, holding no lock and with no run since `before`, is forgotten whole (runs, snapshot,
+   * intents, alert state). Deletes in write transactions of about 25 ms with pauses between them,
+   * so that other processes' commits and lock heartbeats get the database; then gives free pages
+   * back to the file system when the file has auto_vacuum=INCREMENTAL.
    */
-  pruneHistory(before: string): PruneResult;
+  pruneHistory(before: string, syncs?: readonly string[]): Promise<PruneResult>;
   /** Rows the snapshot holds for a sync (counts an index: about 0.1 s per million rows). */
   snapshotSize(sync: string): number;
   /** True when the snapshot holds no row for a sync (one index probe). */

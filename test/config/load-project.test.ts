@@ -37,6 +37,7 @@ describe('loadProject', () => {
       statePath: path.join(dir, '.panelsync', 'state.db'),
       syncs: ['customers-to-panel'],
       secrets: [],
+      retentionDays: 30,
     });
     const withKey = await loadStateLocation({ projectDir: dir, env: { UI_API_KEY: 'k-123456' } });
     expect(withKey.secrets).toEqual(['k-123456']);

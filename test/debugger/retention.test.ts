@@ -3,13 +3,13 @@
  * start of a run; the run record (status, summary) stays, with `details_pruned_at` set. Real runs
  * at faked dates (vi.setSystemTime mocks Date only; timers and sockets run for real).
  */
-import Database from 'better-sqlite3';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { DebugJson } from '../../src/cli/debug-command.ts';
 import type { RunsJson } from '../../src/cli/runs-command.ts';
+import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
 import { createChinookProject, generatedModel, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 import { runProject } from '../helpers/run-helpers.ts';
 import { onlyJson, panelsync } from './cli-capture.ts';
@@ -31,16 +31,14 @@ describe('retention_days', () => {
       vi.useRealTimers();
     }
   };
-  /** Calls and row outcomes the state database holds for a run. */
+  /** Calls and row outcomes the debugger holds for a run. */
   const details = (runId: string) => {
-    const db = new Database(statePath, { readonly: true });
+    const opened = SqliteRunHistory.open(statePath)!;
     try {
-      return {
-        calls: db.prepare('SELECT count(*) FROM api_calls WHERE run_id = ?').pluck().get(runId),
-        outcomes: db.prepare('SELECT count(*) FROM row_outcomes WHERE run_id = ?').pluck().get(runId),
-      };
+      const run = opened.history.getRun(runId)!;
+      return { calls: run.calls, outcomes: Object.values(run.outcomes).reduce((a, b) => a + b, 0) };
     } finally {
-      db.close();
+      opened.close();
     }
   };
 
@@ -90,9 +88,9 @@ describe('retention_days', () => {
     expect(exported.code).toBe(1);
     expect(exported.stderr).toMatch(/row outcomes were pruned on .* nothing was written/);
 
-    // The failing row's streak now starts at the oldest outcome kept.
+    // The row rejected in every run is one stored outcome, kept while its streak goes on.
     const rows = onlyJson<{ rows: Array<{ pk: string; first_failed_run: string; failed_runs: number }> }>(await cli('rows', 'customers-to-panel', '--rejected', '--json'));
-    expect(rows.rows).toEqual([expect.objectContaining({ pk: '2', first_failed_run: recent.run_id, failed_runs: 2 })]);
+    expect(rows.rows).toEqual([expect.objectContaining({ pk: '2', first_failed_run: old.run_id, failed_runs: 3 })]);
   });
 
   it('honours retention_days from the project file', async () => {

@@ -87,22 +87,22 @@ describe('SqliteStateStore and SqliteRunHistory', () => {
     expect(history.listOutcomes('r1').map((o) => [o.pk, o.call_seq])).toEqual([['A', 1], ['B', 1]]);
   });
 
-  it('prunes the details of finished runs that started before the cut-off, never of a running one', () => {
+  it('prunes the details of finished runs that started before the cut-off, never of a running one', async () => {
     const old = '2026-01-01T00:00:00.000Z';
     for (const id of ['done', 'running', 'recent']) {
       store.startRun({ id, sync: 's', trigger: 'manual', startedAt: id === 'recent' ? '2026-03-01T00:00:00.000Z' : old });
       store.recordCall(id, 1, apiCall(null, '{}'));
-      store.recordOutcomes(id, 's', [{ pk: 'A', class: 'added', result: 'rejected', error: 'no', participantId: null }]);
+      store.recordOutcomes(id, 's', [{ pk: id, class: 'added', result: 'rejected', error: 'no', participantId: null }]);
     }
     store.finishRun('done', { status: 'warning', finishedAt: old, summary: { status: 'warning' }, error: null });
     store.finishRun('recent', { status: 'success', finishedAt: old, summary: { status: 'success' }, error: null });
 
-    expect(store.pruneHistory('2026-02-01T00:00:00.000Z')).toEqual({ runs: 1, calls: 1, outcomes: 1 });
+    expect(await store.pruneHistory('2026-02-01T00:00:00.000Z')).toMatchObject({ runs: 1, calls: 1, outcomes: 1, removedSyncs: [] });
     expect(history.getRun('done')).toMatchObject({ status: 'warning', summary: { status: 'warning' }, calls: 0, outcomes: { rejected: 0 } });
     expect(history.getRun('done')!.details_pruned_at).not.toBeNull();
     expect(history.getRun('running')).toMatchObject({ details_pruned_at: null, calls: 1, outcomes: { rejected: 1 } });
     expect(history.getRun('recent')).toMatchObject({ details_pruned_at: null, calls: 1 });
     // Pruning again finds nothing left to do.
-    expect(store.pruneHistory('2026-02-01T00:00:00.000Z')).toEqual({ runs: 0, calls: 0, outcomes: 0 });
+    expect(await store.pruneHistory('2026-02-01T00:00:00.000Z')).toMatchObject({ runs: 0, calls: 0, outcomes: 0 });
   });
 });

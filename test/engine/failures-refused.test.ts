@@ -28,11 +28,11 @@ function writes(calls: ApiCall[]): ApiCall[] {
   return calls.filter((c) => c.method !== 'GET');
 }
 
-/** The row outcomes the state database recorded for a run, counted per result. */
+/** The row outcomes the state database recorded for a run, counted per result (a group of succeeded rows counts its rows). */
 function outcomesOf(p: PeopleProject, runId: string): Array<{ result: string; n: number }> {
   const state = new Database(join(p.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
   try {
-    return state.prepare('SELECT result, count(*) AS n FROM row_outcomes WHERE run_id = ? GROUP BY result ORDER BY result').all(runId) as Array<{
+    return state.prepare('SELECT result, sum(coalesce(grouped_count, 1)) AS n FROM row_outcomes WHERE run_id = ? GROUP BY result ORDER BY result').all(runId) as Array<{
       result: string;
       n: number;
     }>;
