@@ -61,22 +61,3 @@ describe('sharedRateLimitGate', () => {
     expect(await secondClientDelay(undefined, undefined)).toBeLessThan(500);
   });
 });
-
-describe('RateLimitGate', () => {
-  it('keeps the latest opening time and waits again when it moved while waiting', async () => {
-    const gate = new RateLimitGate();
-    const now = Date.now();
-    gate.closeUntil(now + 50);
-    gate.closeUntil(now + 20); // an earlier time does not open it sooner
-    expect(gate.opensAt).toBe(now + 50);
-    const sleeps: number[] = [];
-    const waited = await gate.pass(async (ms) => {
-      sleeps.push(ms);
-      if (sleeps.length === 1) gate.closeUntil(Date.now() + 1_000); // another 429 meanwhile
-    });
-    expect(sleeps).toHaveLength(2);
-    expect(sleeps[1]).toBeGreaterThan(900);
-    expect(waited).toBe(sleeps[0]! + sleeps[1]!);
-    expect(await new RateLimitGate().pass(async () => expect.unreachable())).toBe(0);
-  });
-});
