@@ -214,7 +214,7 @@ export class RateLimitGate {
       const retryAfterMs = parseRetryAfter(result.headers['retry-after'], now) ?? DEFAULT_RETRY_AFTER_MS;
       this.closeUntil(now + retryAfterMs);
       // Exchanges sent before the last decrease met the old pace: one decrease for all of them.
-      if (startedAt < this.lastDecreaseAt) return;
+      if (startedAt <= this.lastDecreaseAt) return;
       this.lastDecreaseAt = now;
       this.window = Math.max(1, this.window / 2);
       // Measured from the exchange's start, as the API counts it when it arrives.

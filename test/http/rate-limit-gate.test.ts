@@ -61,3 +61,98 @@ describe('sharedRateLimitGate', () => {
     expect(await secondClientDelay(undefined, undefined)).toBeLessThan(500);
   });
 });
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const accepted = (headers: Record<string, string> = {}) => ({ status: 200, headers });
+const limited = (retryAfter: string) => ({ status: 429, headers: { 'retry-after': retryAfter } });
+
+/** Lets `count` exchanges through `gate` at once, each ending `result` 5 ms after it passed; returns when each passed (epoch ms), in order. */
+async function burst(gate: RateLimitGate, count: number, result = accepted()): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const pass = await gate.enter(sleep);
+      await sleep(5);
+      pass.done(result);
+      return pass.startedAt;
+    }),
+  );
+}
+
+const gaps = (times: number[]) => [...times].sort((a, b) => a - b).slice(1).map((t, i, sorted) => t - (i === 0 ? Math.min(...times) : sorted[i - 1]!));
+
+describe('RateLimitGate', () => {
+  it('spaces waiting exchanges at the pace a RateLimit-Policy header gives, one by one, not all at once', async () => {
+    const gate = new RateLimitGate();
+    const first = await gate.enter(sleep);
+    first.done(accepted({ 'ratelimit-policy': '10;w=1', 'ratelimit-remaining': '9', 'ratelimit-reset': '1' }));
+    expect(gate.requestsPerSecond).toBe(10);
+    const times = await burst(gate, 5);
+    // 10 per second: 100 ms apart (a few ms of timer slack), never two at once.
+    for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(95);
+    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(600);
+  });
+
+  it('learns the pace from a 429 after a busy stretch, holds every exchange until Retry-After, then spaces them', async () => {
+    const gate = new RateLimitGate();
+    await burst(gate, 4); // accepted, one after another (concurrency starts at 1)
+    const pass = await gate.enter(sleep);
+    pass.done(limited('0.3'));
+    const limitedAt = Date.now();
+    // 4 accepted over ~20 ms of stretch plus the 300 ms Retry-After: about 12 per second.
+    expect(gate.requestsPerSecond).toBeGreaterThan(9);
+    expect(gate.requestsPerSecond).toBeLessThan(14);
+    const times = await burst(gate, 4);
+    expect(Math.min(...times) - limitedAt).toBeGreaterThanOrEqual(290);
+    for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(1000 / 14 - 5);
+  });
+
+  it('AIMD: concurrency grows with accepted exchanges and halves once per 429, not once per 429 of the same flight', async () => {
+    const gate = new RateLimitGate();
+    expect(gate.concurrency).toBe(1);
+    await burst(gate, 30);
+    const grown = gate.concurrency;
+    expect(grown).toBeGreaterThanOrEqual(6);
+    const inFlight = await Promise.all(Array.from({ length: 3 }, () => gate.enter(sleep)));
+    for (const pass of inFlight) pass.done(limited('0'));
+    expect(gate.concurrency).toBe(Math.floor(grown / 2));
+  });
+
+  it('an abort while waiting for a place in flight leaves the line and frees nothing it did not take', async () => {
+    const gate = new RateLimitGate();
+    const holder = await gate.enter(sleep);
+    const stop = new AbortController();
+    const waiting = gate.enter(sleep, undefined, stop.signal);
+    stop.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    holder.done(accepted());
+    const next = await gate.enter(sleep);
+    next.done(accepted());
+  });
+});
+
+describe('HttpClient wait budget', () => {
+  it("other requests' 429s do not use up a request's own wait budget", async () => {
+    const seen = new Map<string, number>();
+    server = await startLocalServer((req, res, received) => {
+      const n = (seen.get(received.url) ?? 0) + 1;
+      seen.set(received.url, n);
+      json(n === 1 ? 429 : 200, undefined, { 'retry-after': '1' })(req, res, received);
+    });
+    const gate = new RateLimitGate();
+    let second: Promise<unknown> | undefined;
+    // b may wait 1.5 s on its own 429s: 1 s of its own fits, 1 s of a's pause must not count.
+    const b = client(server.baseUrl, { rateLimitGate: gate, maxRateLimitWaitMs: 1_500 });
+    const a = client(server.baseUrl, {
+      rateLimitGate: gate,
+      onCall: (call) => {
+        if (call.status === 429) second ??= b.request({ method: 'GET', path: '/b' });
+      },
+    });
+    expect((await a.request({ method: 'GET', path: '/a' })).status).toBe(200);
+    expect(await second).toMatchObject({ status: 200, attempts: 2 });
+    const fromB = server.requests.filter((r) => r.url === '/api/b');
+    // b's first exchange waited for a's Retry-After, its second for its own.
+    expect(fromB[0]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(990);
+    expect(fromB[1]!.at - fromB[0]!.at).toBeGreaterThanOrEqual(990);
+  });
+});
