@@ -105,11 +105,6 @@ export class RateLimitGate {
   /** @param account the account's id in a shared ledger: a digest, never the API key. Default: a random one. */
   constructor(readonly account: string = randomBytes(16).toString('hex')) {}
 
-  /** Epoch ms before which no exchange starts because of a `429` or a used-up quota (0 when never closed). */
-  get opensAt(): number {
-    return this.closedUntilMs;
-  }
-
   /** The pace the gate keeps, requests per second; `null` while no limit was met. */
   get requestsPerSecond(): number | null {
     return this.rate;

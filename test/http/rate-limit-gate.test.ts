@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, type HttpClientOptions } from '../../src/http/http-client.ts';
 import { RateLimitGate, sharedRateLimitGate } from '../../src/http/rate-limit-gate.ts';
+import { readRateLimitHeaders } from '../../src/http/rate-limit-headers.ts';
 import { json, startLocalServer, type LocalServer } from './local-server.ts';
 
 const KEY = 'sk_test_gate_7f3e';
@@ -78,7 +79,8 @@ async function burst(gate: RateLimitGate, count: number, result = accepted()): P
   );
 }
 
-const gaps = (times: number[]) => [...times].sort((a, b) => a - b).slice(1).map((t, i, sorted) => t - (i === 0 ? Math.min(...times) : sorted[i - 1]!));
+/** How long after the first each exchange was let through, in order, ms. */
+const offsets = (times: number[]) => [...times].sort((a, b) => a - b).map((t, _, [first]) => t - first!);
 
 describe('RateLimitGate', () => {
   it('spaces waiting exchanges at the pace a RateLimit-Policy header gives, one by one, not all at once', async () => {
@@ -87,9 +89,9 @@ describe('RateLimitGate', () => {
     first.done(accepted({ 'ratelimit-policy': '10;w=1', 'ratelimit-remaining': '9', 'ratelimit-reset': '1' }));
     expect(gate.requestsPerSecond).toBe(10);
     const times = await burst(gate, 5);
-    // 10 per second: 100 ms apart (a few ms of timer slack), never two at once.
-    for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(95);
-    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(600);
+    // 10 per second: the k-th k × 100 ms after the first (50 ms of timer slack), not all at once.
+    offsets(times).forEach((offset, k) => expect(offset).toBeGreaterThanOrEqual(k * 100 - 50));
+    expect(Math.max(...times) - Math.min(...times)).toBeLessThan(700);
   });
 
   it('learns the pace from a 429 after a busy stretch, holds every exchange until Retry-After, then spaces them', async () => {
@@ -103,7 +105,28 @@ describe('RateLimitGate', () => {
     expect(gate.requestsPerSecond).toBeLessThan(14);
     const times = await burst(gate, 4);
     expect(Math.min(...times) - limitedAt).toBeGreaterThanOrEqual(290);
-    for (const gap of gaps(times)) expect(gap).toBeGreaterThanOrEqual(1000 / 14 - 5);
+    offsets(times).forEach((offset, k) => expect(offset).toBeGreaterThanOrEqual(k * (1000 / 14) - 50));
+  });
+
+  it('a used-up quota before any pace is known holds exchanges until its reset and teaches the pace, with no 429', async () => {
+    const gate = new RateLimitGate();
+    await burst(gate, 3);
+    const last = await gate.enter(sleep);
+    last.done(accepted({ 'ratelimit-limit': '4', 'ratelimit-remaining': '0', 'ratelimit-reset': '0.3' }));
+    const usedUpAt = Date.now();
+    expect(gate.requestsPerSecond).not.toBeNull();
+    const [next] = await burst(gate, 1);
+    expect(next! - usedUpAt).toBeGreaterThanOrEqual(290);
+  });
+
+  it('reads X-RateLimit-Reset as epoch seconds and RateLimit-Reset as delta seconds; a policy gives the pace', () => {
+    const now = 1_700_000_000_000;
+    expect(readRateLimitHeaders({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1700000002' }, now)).toEqual({ waitUntilMs: now + 2_000 });
+    expect(readRateLimitHeaders({ 'ratelimit-remaining': '0', 'ratelimit-reset': '3' }, now)).toEqual({ waitUntilMs: now + 3_000 });
+    expect(readRateLimitHeaders({ 'ratelimit-remaining': '5', 'ratelimit-reset': '3', 'ratelimit-policy': '100;w=60, 10;w=1' }, now)).toEqual({
+      requestsPerSecond: 100 / 60,
+    });
+    expect(readRateLimitHeaders({ 'ratelimit-policy': 'nonsense', 'x-ratelimit-remaining': 'none' }, now)).toEqual({});
   });
 
   it('AIMD: concurrency grows with accepted exchanges and halves once per 429, not once per 429 of the same flight', async () => {
