@@ -9,7 +9,7 @@
  *   stretch before it, over the time from the start of the first of them to the start of the
  *   `429`'s exchange plus its `Retry-After` (exact for a token bucket that bursts one second's worth;
  *   a lower bound otherwise, `Retry-After` being rounded up to whole seconds). So the rate then
- *   grows by 5% of that per second of accepted exchanges, up to 1.25 times it. A later `429` sets it
+ *   grows by 5% of that per second of accepted exchanges, up to 1.1 times it. A later `429` sets it
  *   to what the busy stretch since the last pause tells, or lowers it by 15% when that is not lower;
  *   from then on it grows by 1% per second (never over a header's ceiling), so that the gate finds
  *   the limit again when it was met by chance.
@@ -18,8 +18,8 @@
  *   (`RateLimit-Remaining: 0`) before any pace is known closes it until its reset, and the pace is
  *   learned from it as from a `429`; once a pace is known, it keeps within the quota.
  * - **Concurrency (AIMD).** At most `concurrency` exchanges are in flight: it starts at 1 and grows
- *   by `1 / (concurrency + 1)` per accepted exchange (additive increase: about one more per round
- *   trip, and a second exchange in flight only after three were accepted, so that a small limit
+ *   by `1 / (concurrency + 2)` per accepted exchange (additive increase: about one more per round
+ *   trip, and a second exchange in flight only after four were accepted, so that a small limit
  *   meets one `429`, not several); a `429` halves it (multiplicative decrease), at most once for the
  *   exchanges that were sent before that decrease. It never exceeds {@link MAX_CONCURRENCY}.
  * - **A shared limit.** A `rate_limit` set in the project ({@link SharedRateLimit}) is a budget of
@@ -41,7 +41,7 @@ const RATE_DECREASE = 0.15;
 /** After the first `429`, the rate grows by this share of the rate learned then per second ... */
 const FIRST_PROBE_PER_S = 0.05;
 /** ... up to this multiple of it. */
-const FIRST_PROBE_LIMIT = 1.25;
+const FIRST_PROBE_LIMIT = 1.1;
 /** After a later `429`, the rate grows by this share of itself per second. */
 const PROBE_PER_S = 0.01;
 /** A pause this long without an answer ends a busy stretch, ms. */
@@ -228,7 +228,7 @@ export class RateLimitGate {
       this.rate = this.firstRate = this.rateBefore(hint.waitUntilMs);
       return;
     }
-    this.window = Math.min(MAX_CONCURRENCY, this.window + 1 / (this.window + 1));
+    this.window = Math.min(MAX_CONCURRENCY, this.window + 1 / (this.window + 2));
     if (this.rate === null) return;
     // Growth per second, spread over the accepted exchanges of that second (1 / rate s each).
     this.rate =
