@@ -1,6 +1,6 @@
 /**
  * `panelsync emulator [--port 4010] [--host 127.0.0.1] [--api-key KEY]...
- *   [--characteristics slug:type,...] [--rate-limit REQ_PER_S] [--latency-ms MS]
+ *   [--characteristics slug:type,...] [--rate-limit REQ_PER_S] [--rate-limit-headers STYLE] [--latency-ms MS]
  *   [--fault-rate SHARE] [--reject-email-pattern REGEX] [--max-batch 100]`
  * (plus `--environment`, `--slow-ms`, `--seed`): runs the local User Interviews emulator.
  * `--variant NAME` answers with a variant of the contract (src/emulator/variants.ts),
@@ -15,6 +15,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CHARACTERISTIC_TYPES, MAX_BATCH_SIZE, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
 import { DEMO_API_KEY, type CharacteristicInput } from '../emulator/create-emulator-app.ts';
+import { RATE_LIMIT_HEADER_STYLES, type RateLimitHeaderStyle } from '../emulator/emulator-knobs.ts';
 import { startEmulator } from '../emulator/start-emulator.ts';
 import { VARIANTS, VARIANT_NAMES, variantContract, type EmulatorContract } from '../emulator/variants.ts';
 import { loadContractProfile } from '../emulator/contract-profile.ts';
@@ -28,6 +29,7 @@ interface EmulatorCommandOptions {
   environment: Environment;
   characteristics?: CharacteristicInput[];
   rateLimit?: number;
+  rateLimitHeaders?: RateLimitHeaderStyle;
   latencyMs?: number;
   faultRate?: number;
   slowMs?: number;
@@ -54,6 +56,11 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
     .option('--environment <env>', `environment this emulator plays (${ENVIRONMENTS.join(' or ')})`, oneOf('--environment', ENVIRONMENTS), 'sandbox')
     .option('--characteristics <list>', `characteristics to define, slug:type,... (types: ${CHARACTERISTIC_TYPES.join(', ')})`, parseCharacteristics)
     .option('--rate-limit <req_per_s>', 'requests per second per API key (default: unlimited)', positiveNumber('--rate-limit'))
+    .option(
+      '--rate-limit-headers <style>',
+      `rate-limit headers on a rate-limited key's answers (${RATE_LIMIT_HEADER_STYLES.join(', ')}; default none)`,
+      oneOf('--rate-limit-headers', RATE_LIMIT_HEADER_STYLES),
+    )
     .option('--latency-ms <ms>', 'added to every /api response, ms', integerIn('--latency-ms', 0, 600_000))
     .option('--fault-rate <share>', 'share (0..1) of /api requests failing with a random fault', shareOf('--fault-rate'))
     .option('--slow-ms <ms>', 'how long a slow fault holds a response, ms (default 5000)', integerIn('--slow-ms', 0, 600_000))
@@ -82,6 +89,7 @@ export const registerEmulatorCommand: RegisterCommand = (program: Command, setEx
           environment: opts.environment,
           characteristics: opts.characteristics,
           rateLimit: opts.rateLimit,
+          rateLimitHeaders: opts.rateLimitHeaders,
           latencyMs: opts.latencyMs,
           faultRate: opts.faultRate,
           slowMs: opts.slowMs,

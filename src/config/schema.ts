@@ -62,6 +62,16 @@ export const sourceSchema = z
   .describe('A database connection that models query.');
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
+export const rateLimitSchema = z
+  .strictObject({
+    requests_per_second: z.number().positive().describe('Requests per second to the account, on average, at most.'),
+    burst: z.number().int().min(1).default(1).describe('Requests that may start at once after a pause (default 1: evenly spaced).'),
+  })
+  .describe(
+    'A rate limit for the API account (base_url and api_key), kept by every process that shares the state database ' +
+      '(CLI runs and serve); panelsync also paces itself by what the API answers.',
+  );
+
 export const destinationSchema = z
   .strictObject({
     type: z.literal('user-interviews'),
@@ -99,6 +109,7 @@ export const destinationSchema = z
         'How long after its last attempt a write that got no answer may still be applied by the API, ms; until then its row waits ' +
           '(default: timeout_ms + 1000).',
       ),
+    rate_limit: rateLimitSchema.optional(),
   })
   .describe('A User Interviews account.');
 export type DestinationConfig = z.infer<typeof destinationSchema>;

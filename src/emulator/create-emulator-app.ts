@@ -22,12 +22,12 @@ import {
   type ParticipantResource,
 } from '../destinations/user-interviews/wire.ts';
 import { ENVIRONMENTS, type Environment } from '../config/schema.ts';
-import { DEFAULT_KNOBS, parseKnobsPatch, type EmulatorKnobs, type FaultKind, type FaultSpec, type KnobsPatch } from './emulator-knobs.ts';
+import { DEFAULT_KNOBS, parseKnobsPatch, type EmulatorKnobs, type FaultKind, type FaultSpec, type KnobsPatch, type RateLimitHeaderStyle } from './emulator-knobs.ts';
 import { EmulatorState } from './emulator-state.ts';
 import { participantError } from './validate-participant.ts';
 import { BUILT_IN_CONTRACT, type EmulatorContract } from './variants.ts';
 import { errorBodyIn, participantInBuiltInKeys } from './contract-forms.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimiter, type RateDecision } from './rate-limiter.ts';
 import { SeededRandom } from './seeded-random.ts';
 
 /** The API key the emulator accepts when none is given. Documented for demos; not a secret. */
@@ -53,6 +53,8 @@ export interface EmulatorOptions {
   characteristics?: CharacteristicInput[];
   /** Requests per second per API key; `null`/absent: unlimited. */
   rateLimit?: number | null;
+  /** Rate-limit headers on the answers of a rate-limited key. Default `none`. */
+  rateLimitHeaders?: RateLimitHeaderStyle;
   /** Added to every `/api` response, ms. */
   latencyMs?: number;
   /** Share (0..1) of `/api` requests failing with a random fault. */
@@ -108,7 +110,9 @@ type Env = { Bindings: Partial<HttpBindings> | undefined };
  * counted in stats, latency, injected fault (`fail_next`, then random), auth (401), rate limit
  * (429), `Accept` (406), the route (404 when unknown), then for writes `Content-Type` (415) and JSON (400).
  * Test routes: `GET /_emulator/state`, `POST /_emulator/reset` (participants, write counts and stats
- * cleared; ids keep counting, never reused), `GET /_emulator/stats`,
+ * cleared; ids keep counting, never reused), `GET /_emulator/stats`
+ * (`{ total, by_route: { "PATCH /api/participants/batches": 40 }, by_status: { "200": 40, "429": 2 } }`:
+ * `/api` requests since the last reset; a dropped connection's status is `none`),
  * `GET /_emulator/writes` (`{ by_email: { "ann@example.com": 2 } }`: writes applied per normalized
  * email since the last reset, see {@link EmulatorState.writeCounts}),
  * `POST /_emulator/characteristics`, `GET|PATCH /_emulator/knobs`.
@@ -125,6 +129,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   let rateLimiter: RateLimiter | null = null;
   let rejectEmail: RegExp | null = null;
   let stats = new Map<string, number>();
+  let statuses = new Map<string, number>();
   let total = 0;
 
   const applyKnobs = (patch: KnobsPatch): void => {
@@ -137,6 +142,7 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   };
   const startKnobs: Record<string, unknown> = {
     rate_limit: options.rateLimit,
+    rate_limit_headers: options.rateLimitHeaders,
     latency_ms: options.latencyMs,
     fault_rate: options.faultRate,
     reject_email_pattern: options.rejectEmailPattern,
@@ -175,11 +181,12 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
   app.post('/_emulator/reset', (c) => {
     state.reset();
     stats = new Map();
+    statuses = new Map();
     total = 0;
     if (knobs.rate_limit !== null) rateLimiter = new RateLimiter(knobs.rate_limit, now);
     return c.json({ ok: true });
   });
-  app.get('/_emulator/stats', (c) => c.json({ total, by_route: Object.fromEntries(stats) }));
+  app.get('/_emulator/stats', (c) => c.json({ total, by_route: Object.fromEntries(stats), by_status: Object.fromEntries(statuses) }));
   app.get('/_emulator/writes', (c) => c.json({ by_email: state.writeCounts() }));
   app.post('/_emulator/characteristics', async (c) => {
     const body = await readJson(c);
@@ -216,6 +223,15 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     total += 1;
     const route = routeKey(c.req.method, c.req.path);
     stats.set(route, (stats.get(route) ?? 0) + 1);
+    const answer = await guard(c, next);
+    // A dropped connection has no status: it is counted under "none".
+    const status = c.env?.incoming?.socket.destroyed ? 'none' : String((answer ?? c.res).status);
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    return answer;
+  });
+
+  /** Latency, faults, auth, rate limit and `Accept` of one `/api` request, then its route. */
+  const guard = async (c: Context<Env>, next: () => Promise<void>): Promise<Response | undefined> => {
     await sleep(knobs.latency_ms, options.signal);
 
     const fault = knobs.fail_next.shift() ?? randomFault();
@@ -238,21 +254,25 @@ export function createEmulatorApp(options: EmulatorOptions = {}): Hono<Env> {
     if (keyEnvironment !== null && keyEnvironment !== environment) {
       return errorResponse(c, 401, 'Unauthorized', `this API key belongs to the ${keyEnvironment} environment, this server is ${environment}: use a ${environment} key or the ${keyEnvironment} base URL`);
     }
-    const retryAfter = rateLimiter?.take(key) ?? null;
-    if (retryAfter !== null) {
-      return errorResponse(c, 429, 'Too Many Requests', `rate limit of ${knobs.rate_limit} requests per second exceeded: retry after ${retryAfter} s`, {
-        'retry-after': String(retryAfter),
+    const decision = rateLimiter?.take(key) ?? null;
+    const limitHeaders = decision === null ? {} : rateLimitHeaders(decision, knobs.rate_limit_headers, now());
+    if (decision?.retryAfter != null) {
+      return errorResponse(c, 429, 'Too Many Requests', `rate limit of ${knobs.rate_limit} requests per second exceeded: retry after ${decision.retryAfter} s`, {
+        'retry-after': String(decision.retryAfter),
+        ...limitHeaders,
       });
     }
     if (!acceptsApiVersion(c.req.header('accept'))) {
       return errorResponse(c, 406, 'Not Acceptable', `send "Accept: ${ACCEPT}" on every request`);
     }
     await next();
+    for (const [name, value] of Object.entries(limitHeaders)) c.res.headers.set(name, value);
     if (c.req.method !== 'GET' && knobs.apply_then_drop_next > 0) {
       knobs.apply_then_drop_next -= 1;
       c.res = dropConnection(c);
     }
-  });
+    return undefined;
+  };
 
   api.get('/participants', (c) => {
     const perPage = contract.paging === 'page_per_page';
@@ -383,6 +403,30 @@ export function routeKey(method: string, path: string): string {
       : segment,
   );
   return `${method} ${normalized.join('/') || '/'}`;
+}
+
+/**
+ * The rate-limit headers of `style` for a key's bucket after `decision` (see
+ * {@link RATE_LIMIT_HEADER_STYLES}); `{}` for `none`. `nowMs`: epoch ms, for `X-RateLimit-Reset`.
+ */
+function rateLimitHeaders(decision: RateDecision, style: RateLimitHeaderStyle, nowMs: number): Record<string, string> {
+  switch (style) {
+    case 'none':
+      return {};
+    case 'ratelimit':
+      return {
+        'ratelimit-limit': String(decision.limit),
+        'ratelimit-remaining': String(decision.remaining),
+        'ratelimit-reset': String(decision.resetSeconds),
+        'ratelimit-policy': `${decision.limit};w=${Number(decision.windowSeconds.toFixed(3))}`,
+      };
+    case 'x-ratelimit':
+      return {
+        'x-ratelimit-limit': String(decision.limit),
+        'x-ratelimit-remaining': String(decision.remaining),
+        'x-ratelimit-reset': String(Math.ceil(nowMs / 1000) + decision.resetSeconds),
+      };
+  }
 }
 
 /** Parses `KEY`, `sandbox:KEY`, `production:KEY` into key -> environment (`null`: both). */

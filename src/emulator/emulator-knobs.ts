@@ -13,6 +13,18 @@ export const FAULT_KINDS = ['500', '429', 'drop', 'slow'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
+ * Which rate-limit headers the emulator adds to every answer of a rate-limited key (knob
+ * `rate_limit_headers`). Whether the real API sends any is not known (see shared docs:
+ * user-interviews-api, "Limits and errors"), so none is the default:
+ * - `ratelimit`: `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the
+ *   bucket is full) and `RateLimit-Policy: LIMIT;w=SECONDS` (IETF draft-ietf-httpapi-ratelimit-headers-07);
+ * - `x-ratelimit`: `X-RateLimit-Limit`, `X-RateLimit-Remaining`, `X-RateLimit-Reset` (epoch seconds
+ *   when the bucket is full, as GitHub sends it).
+ */
+export const RATE_LIMIT_HEADER_STYLES = ['none', 'ratelimit', 'x-ratelimit'] as const;
+export type RateLimitHeaderStyle = (typeof RATE_LIMIT_HEADER_STYLES)[number];
+
+/**
  * One deterministic fault for the next `/api` request (knob `fail_next`, consumed in order):
  * - `{ status: 500 }` answers that status (400..599) with an `errors` body; with 429 a
  *   `Retry-After` of `retry_after` seconds (default 1) is sent;
@@ -31,6 +43,8 @@ export interface FaultSpec {
 export interface EmulatorKnobs {
   /** Requests per second per API key (token bucket, burst = one second's worth); `null`: unlimited. */
   rate_limit: number | null;
+  /** Rate-limit headers sent with the answers of a rate-limited key (see {@link RATE_LIMIT_HEADER_STYLES}). */
+  rate_limit_headers: RateLimitHeaderStyle;
   /** Added to every `/api` response, ms. */
   latency_ms: number;
   /** Share (0..1) of `/api` requests that fail with a random fault of `fault_kinds`. */
@@ -53,6 +67,7 @@ export interface EmulatorKnobs {
 /** Knob values when nothing is set: no limit, no latency, no faults, the API's batch size limit. */
 export const DEFAULT_KNOBS: EmulatorKnobs = {
   rate_limit: null,
+  rate_limit_headers: 'none',
   latency_ms: 0,
   fault_rate: 0,
   fault_kinds: [...FAULT_KINDS],
@@ -91,6 +106,7 @@ const regexSource = z.string().refine(
 export const knobsPatchSchema = z
   .strictObject({
     rate_limit: z.number().positive().nullable(),
+    rate_limit_headers: z.enum(RATE_LIMIT_HEADER_STYLES),
     latency_ms: z.number().int().min(0),
     fault_rate: z.number().min(0).max(1),
     fault_kinds: z.array(z.enum(FAULT_KINDS)).min(1),

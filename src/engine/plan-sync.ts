@@ -106,7 +106,7 @@ export async function planSync(options: {
   const { destination, sync } = resolveSync(project, options.sync);
   const store = options.store ?? new SqliteStateStore(project.statePath);
   let apiCalls = 0;
-  const target = createDestination(project, destination, () => apiCalls++);
+  const target = createDestination(project, destination, () => apiCalls++, undefined, store);
   try {
     // A new API key alone costs one directory read (GET only) to tell the same account from another.
     const moved = options.fullResync

@@ -10,7 +10,7 @@ import { UserInterviewsClient } from '../destinations/user-interviews/client.ts'
 import { UserInterviewsDestination } from '../destinations/user-interviews/user-interviews-destination.ts';
 import { PRODUCTION_BASE_URL, type CharacteristicType } from '../destinations/user-interviews/wire.ts';
 import { HttpClient, redact } from '../http/http-client.ts';
-import { sharedRateLimitGate } from '../http/rate-limit-gate.ts';
+import { sharedRateLimitGate, type RateSlotLedger } from '../http/rate-limit-gate.ts';
 import { createSource } from '../sources/create-source.ts';
 import type { Source } from '../sources/source.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
@@ -145,7 +145,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       const seq = ++apiCalls;
       store.recordCall(runId, seq, call);
       events.emit('call:done', { runId, sync: syncName, seq, call });
-    }, signal);
+    }, signal, store);
 
     let counts: PlanCounts = emptyCounts();
     let result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
@@ -294,14 +294,17 @@ export function resolveSync(project: Project, syncName: string) {
 /**
  * The sync's destination, over its API client; every API call (each attempt, redacted) goes to `onCall`. Its
  * rate-limit gate is the process's one for the destination's base URL and API key, so that runs
- * on one account respect each other's `429 Retry-After`. Once `signal` aborts, a request waiting
- * (gate, backoff) stops with `HTTP_ABORTED`; an exchange on the wire is never cut.
+ * on one account are paced together. The destination's `rate_limit`, when set, takes its slots
+ * from `rateSlots` (the state store), so that every process on that database keeps it together.
+ * Once `signal` aborts, a request waiting (gate, backoff) stops with `HTTP_ABORTED`; an exchange on
+ * the wire is never cut.
  */
 export function createDestination(
   project: Project,
   destination: Project['destinations'][string],
   onCall: (call: ApiCall) => void,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  rateSlots: RateSlotLedger,
 ): Destination {
   const baseUrl = destination.base_url ?? PRODUCTION_BASE_URL;
   const name = Object.entries(project.destinations).find(([, d]) => d === destination)?.[0];
@@ -314,6 +317,14 @@ export function createDestination(
     secrets: project.secrets,
     onCall,
     rateLimitGate: sharedRateLimitGate(baseUrl, destination.api_key),
+    ...(destination.rate_limit === undefined
+      ? {}
+      : {
+          sharedRateLimit: {
+            limit: { requestsPerSecond: destination.rate_limit.requests_per_second, burst: destination.rate_limit.burst },
+            ledger: rateSlots,
+          },
+        }),
     ...(signal === undefined ? {} : { signal }),
   });
   return new UserInterviewsDestination(new UserInterviewsClient(http));

@@ -1,7 +1,8 @@
 /**
  * The request client every destination receives: base URL, auth headers, per-attempt timeouts,
- * retries with exponential backoff and full jitter, a rate-limit gate driven by `429 Retry-After`
- * (shared by every client on one API account, see ./rate-limit-gate.ts), an AbortSignal that ends
+ * retries with exponential backoff and full jitter, a rate-limit gate that paces the exchanges and
+ * learns from `429 Retry-After` and rate-limit headers (shared by every client on one API account,
+ * see ./rate-limit-gate.ts), an AbortSignal that ends
  * its waits, and a call recorder (the live debugger) that never sees a secret.
  *
  * Which failures are retried is decided in ./errors.ts, not here. Built on Node's global fetch
@@ -20,7 +21,7 @@ import {
   HttpUnauthorizedError,
   isRetryableStatus,
 } from './errors.ts';
-import { RateLimitGate } from './rate-limit-gate.ts';
+import { DEFAULT_RETRY_AFTER_MS, parseRetryAfter, RateLimitGate, type SharedRateLimit } from './rate-limit-gate.ts';
 import { redact } from './redact.ts';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'DELETE'] as const;
@@ -68,18 +69,24 @@ export interface HttpClientOptions {
    * Default `{ baseMs: 500, maxMs: 30_000 }`.
    */
   backoff?: { baseMs: number; maxMs: number };
-  /** Total time one request may wait on `429`s before failing with `HTTP_RATE_LIMIT_EXCEEDED`, ms. Default 10 minutes. */
+  /**
+   * Total `Retry-After` time the request's own `429`s may ask for before it fails with
+   * `HTTP_RATE_LIMIT_EXCEEDED`, ms. Waiting for other requests' `429`s and for the gate's pace
+   * does not count. Default 10 minutes.
+   */
   maxRateLimitWaitMs?: number;
   /** Strings replaced by `[REDACTED]` in every recorded URL, body and error, and in thrown messages. */
   secrets: string[];
   /** Receives every exchange, failed ones included. Exceptions it throws are ignored. */
   onCall?: (call: ApiCall) => void;
   /**
-   * The gate `429`s close and every exchange waits at. Give every client of one API account the
-   * same gate (`sharedRateLimitGate` of ./rate-limit-gate.ts) so that they respect each
-   * other's `Retry-After`. Default: a gate of this client alone.
+   * The gate that paces every exchange and learns from `429`s. Give every client of one API
+   * account the same gate (`sharedRateLimitGate` of ./rate-limit-gate.ts) so that they are paced
+   * together. Default: a gate of this client alone.
    */
   rateLimitGate?: RateLimitGate;
+  /** A rate limit the project sets for the account, shared by every process on its ledger: each exchange takes one of its slots. */
+  sharedRateLimit?: SharedRateLimit;
   /**
    * Once aborted, a request waiting before an exchange (at the rate-limit gate, in a backoff)
    * stops at once with `HTTP_ABORTED`, and no new exchange starts. An exchange already on the wire
@@ -133,23 +140,11 @@ export interface HttpResponse<T> {
 
 export const DEFAULT_BACKOFF = { baseMs: 500, maxMs: 30_000 } as const;
 export const DEFAULT_MAX_RATE_LIMIT_WAIT_MS = 10 * 60_000;
-/** Wait after a `429` without a usable `Retry-After`, ms. */
-export const DEFAULT_RETRY_AFTER_MS = 1_000;
 
 /** The one redaction of secrets (see ./redact.ts), exported here too for the callers that imported it from here. */
 export { redact };
-
-/**
- * `Retry-After` as a wait in ms from `nowMs`: delta seconds (`"2"`, decimals accepted) or an HTTP
- * date; `null` when absent or unreadable. Never negative.
- */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | null {
-  if (value == null || value.trim() === '') return null;
-  const text = value.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
-}
+/** `Retry-After` parsing and its default, kept with the rate-limit gate and exported here too for the callers that imported them from here. */
+export { DEFAULT_RETRY_AFTER_MS, parseRetryAfter };
 
 type AttemptOutcome =
   | { kind: 'response'; status: number; text: string; headers: Record<string, string> }
@@ -160,15 +155,16 @@ type AttemptOutcome =
  * {@link HttpError} only when the request as a whole fails:
  * - `HTTP_UNAUTHORIZED` on 401, at once;
  * - `HTTP_TRANSIENT_EXHAUSTED` when `maxAttempts` attempts failed with 5xx/408/timeout/reset;
- * - `HTTP_RATE_LIMIT_EXCEEDED` when `429`s would make it wait over `maxRateLimitWaitMs`;
+ * - `HTTP_RATE_LIMIT_EXCEEDED` when its own `429`s would make it wait over `maxRateLimitWaitMs`;
  * - `HTTP_NETWORK` for a failure that is not retryable (DNS, bad URL, TLS);
  * - `HTTP_CONNECTION_REFUSED` when the connection is refused (`ECONNREFUSED`) on the first attempt
  *   and on its one retry ({@link MAX_REFUSED_ATTEMPTS}): a wrong host or port, not an overload;
  * - `HTTP_ABORTED` when `signal` aborted while the request waited before an exchange.
  *
- * A `429` closes the rate-limit gate until its `Retry-After` time: every request through that gate
- * (of this client, and of every client sharing the gate) waits before its next exchange, so
- * concurrent batches and runs do not hammer the API.
+ * Every exchange passes the rate-limit gate (of this client, or shared by every client of the
+ * account): it spaces them at the pace it learned, holds them all after a `429` until its
+ * `Retry-After`, and lowers the exchanges in flight when throttled, so that concurrent batches and
+ * runs do not hammer the API.
  */
 export class HttpClient {
   private readonly baseUrl: string;
@@ -242,9 +238,12 @@ export class HttpClient {
     let mayHaveApplied = false;
 
     for (;;) {
-      rateLimitWaitedMs += await this.gate.pass((ms) => this.pause(ms, target));
+      const pass = await this.enterGate(target);
       // Nothing of this request is on the wire here: the only place an abort may stop it.
-      if (this.options.signal?.aborted) throw new HttpAbortedError(target, this.options.signal.reason);
+      if (this.options.signal?.aborted) {
+        pass.done({ status: null, headers: {} });
+        throw new HttpAbortedError(target, this.options.signal.reason);
+      }
       exchange += 1;
       context.onAttempt?.(exchange);
       const startedAt = new Date();
@@ -252,10 +251,8 @@ export class HttpClient {
       const outcome = await this.attempt(req.method, url, target, bodyText);
       const retryAfterMs =
         outcome.kind === 'response' ? parseRetryAfter(outcome.headers['retry-after'], Date.now()) : null;
-      if (outcome.kind === 'response' && outcome.status === 429) {
-        // Close the gate before anyone (the recorder included) can start another exchange.
-        this.gate.closeUntil(Date.now() + (retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
-      }
+      // The gate learns (a 429 closes it) before anyone, the recorder included, can start another exchange.
+      pass.done(outcome.kind === 'response' ? { status: outcome.status, headers: outcome.headers } : { status: null, headers: {} });
       this.record({
         method: req.method,
         url: shownUrl,
@@ -276,6 +273,7 @@ export class HttpClient {
           if (rateLimitWaitedMs + wait > this.maxRateLimitWaitMs) {
             throw new HttpRateLimitExceededError(target, rateLimitWaitedMs, wait, this.maxRateLimitWaitMs);
           }
+          rateLimitWaitedMs += wait;
           continue;
         }
         if (status === 401) throw new HttpUnauthorizedError(target);
@@ -310,6 +308,20 @@ export class HttpClient {
         }
       }
       await this.pause(this.backoffMs(failures, retryAfterMs), target);
+    }
+  }
+
+  /**
+   * Waits at the rate-limit gate (and for a slot of the shared rate limit) for the next exchange.
+   * @throws HttpAbortedError when the signal aborts meanwhile
+   */
+  private async enterGate(target: string) {
+    const { signal } = this.options;
+    try {
+      return await this.gate.enter((ms) => this.pause(ms, target), this.options.sharedRateLimit, signal);
+    } catch (error) {
+      if (signal?.aborted && !(error instanceof HttpAbortedError)) throw new HttpAbortedError(target, signal.reason);
+      throw error;
     }
   }
 

@@ -301,6 +301,19 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 12,
+    name: 'rate-limit slots shared by every process',
+    sql: `
+      -- Per API account, the next free request slot under the project's rate_limit (the GCRA's
+      -- theoretical arrival time, epoch ms), shared by every process on this file. The account is
+      -- the SHA-256 of the base URL and the API key, never the key.
+      CREATE TABLE rate_limit_slots (
+        account TEXT PRIMARY KEY,
+        next_slot_ms REAL NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 13,
     name: 'audit log of operator actions',
     sql: `

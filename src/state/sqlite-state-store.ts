@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { withSummaryDefaults, type RunSummary } from '../engine/run-summary.ts';
 import type { ApiCall } from '../http/http-client.ts';
+import type { RateLimit } from '../http/rate-limit-gate.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { assertStateFileWritable, stateFileErrorOf } from './state-file-error.ts';
@@ -154,6 +155,22 @@ export class SqliteStateStore implements StateStore {
         migration.transform?.(this.db);
         record.run(migration.version, migration.name, new Date().toISOString());
       }
+    }).immediate();
+  }
+
+  /**
+   * GCRA over the `rate_limit_slots` row of `account`, in one short BEGIN IMMEDIATE transaction so
+   * that processes on this file never hand out the same slot: the slot starts at
+   * `max(now, next - (burst - 1) * interval)` and the next free one moves to `max(next, now) + interval`.
+   */
+  reserveRateSlot(account: string, limit: RateLimit, nowMs: number): number {
+    const intervalMs = 1000 / limit.requestsPerSecond;
+    return this.db.transaction(() => {
+      const next = (this.db.prepare('SELECT next_slot_ms FROM rate_limit_slots WHERE account = ?').pluck().get(account) as number | undefined) ?? nowMs;
+      this.db
+        .prepare('INSERT INTO rate_limit_slots (account, next_slot_ms) VALUES (?, ?) ON CONFLICT (account) DO UPDATE SET next_slot_ms = excluded.next_slot_ms')
+        .run(account, Math.max(next, nowMs) + intervalMs);
+      return Math.max(nowMs, next - (limit.burst - 1) * intervalMs);
     }).immediate();
   }
 

@@ -3,6 +3,7 @@
  * destination last acknowledged for each primary key), run records, row outcomes and API calls.
  * The diff itself runs as SQL inside the state database, on a staged copy of the model result.
  */
+import type { RateSlotLedger } from '../http/rate-limit-gate.ts';
 import type { ApiCall } from '../http/http-client.ts';
 import type { PruneCounts } from './prune-history.ts';
 
@@ -458,9 +459,10 @@ export interface SnapshotDestination extends DestinationFingerprint {
 
 /**
  * The store interface. The embedded default is SQLite ({@link SqliteStateStore}); every method
- * is synchronous there, so the interface is synchronous too.
+ * is synchronous there, so the interface is synchronous too. As a {@link RateSlotLedger} it hands
+ * out the request slots of the projects' `rate_limit`s, shared by every process on the database.
  */
-export interface StateStore {
+export interface StateStore extends RateSlotLedger {
   /**
    * Takes the sync's run lock with a lease of {@link LOCK_LEASE_MS}, unless another run holds it
    * with a lease not run out. A lease that ran out is taken over; so is a live one whose holder

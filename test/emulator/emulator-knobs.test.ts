@@ -36,6 +36,32 @@ describe('rate limit', () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect((await list()).status).toBe(200);
   });
+
+  it('sends rate-limit headers of the style rate_limit_headers asks for, on answers and on 429s', async () => {
+    await fx.control('PATCH', '/knobs', { rate_limit: 2, rate_limit_headers: 'ratelimit' });
+    const first = await list();
+    expect(first.status).toBe(200);
+    expect(Object.fromEntries([...first.headers].filter(([name]) => name.startsWith('ratelimit-')))).toEqual({
+      'ratelimit-limit': '2',
+      'ratelimit-remaining': '1',
+      'ratelimit-reset': '1',
+      'ratelimit-policy': '2;w=1',
+    });
+    await list();
+    const limited = await list();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    await fx.control('PATCH', '/knobs', { rate_limit_headers: 'x-ratelimit' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const x = await list('key-b');
+    expect(x.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(x.headers.get('x-ratelimit-remaining')).toBe('1');
+    expect(Number(x.headers.get('x-ratelimit-reset')) - Date.now() / 1000).toBeGreaterThan(0);
+    expect(Number(x.headers.get('x-ratelimit-reset')) - Date.now() / 1000).toBeLessThanOrEqual(2);
+    expect(x.headers.get('ratelimit-limit')).toBeNull();
+    await fx.control('PATCH', '/knobs', { rate_limit_headers: 'none' });
+    expect([...(await list('key-b')).headers.keys()].filter((name) => name.includes('ratelimit'))).toEqual([]);
+  });
 });
 
 describe('deterministic faults', () => {
@@ -141,6 +167,7 @@ describe('stats and reset', () => {
         'DELETE /api/participants/{id}': 2,
         'GET /api/nowhere/{id}': 1,
       },
+      by_status: { '200': 3, '401': 1, '404': 3 },
     });
   });
 
@@ -151,7 +178,7 @@ describe('stats and reset', () => {
     const oldId = Number(((await before.json()) as { data: { id: string }[] }).data[0]?.id);
     await fx.control('POST', '/reset');
     expect(await state()).toEqual([]);
-    expect(await fx.control('GET', '/stats')).toEqual({ total: 0, by_route: {} });
+    expect(await fx.control('GET', '/stats')).toEqual({ total: 0, by_route: {}, by_status: {} });
     expect(((await fx.control('GET', '/knobs')) as EmulatorKnobs).max_batch).toBe(7);
     const characteristics = (await (await list()).json()) as ListCharacteristicsResponse;
     expect(characteristics.data.map((c) => c.attributes.slug)).toEqual(['plan', 'seats']);
