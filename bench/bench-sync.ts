@@ -6,7 +6,8 @@
  * - the no-change rerun: time, its ratio to the stream time, and how long `GET /api/v1/healthz`
  *   took at most meanwhile (a server runs in this process, as in `panelsync serve`),
  * - the state database's size after each run, the peak RSS of this process (the sync; the
- *   emulator is another process) and the peak temporary disk the runs used.
+ *   emulator is another process) and the peak temporary disk the runs used,
+ * - one pacing line: a sync of 4,000 rows against a 2 requests/s limit (see ./pacing.ts).
  * Exits 1 when the no-change rerun writes anything or finds a row changed, or RSS reaches 1 GiB.
  * Not a test: timings depend on the machine; compare ratios measured in one run.
  */
@@ -21,6 +22,7 @@ import { loadProject } from '../src/config/load-project.ts';
 import { SyncEvents } from '../src/engine/events.ts';
 import { runSync } from '../src/engine/run-sync.ts';
 import { startServer } from '../src/server/start-server.ts';
+import { measurePacing } from './pacing.ts';
 import { createSource } from '../src/sources/create-source.ts';
 import type { RunSummary } from '../src/engine/run-summary.ts';
 
@@ -201,6 +203,13 @@ try {
       `(${afterRerun >= afterFirst ? '+' : '-'}${(Math.abs(afterRerun - afterFirst) / 1024 ** 2).toFixed(2)} MiB)`,
   );
   console.log(`healthz:         slowest answer ${slowestMs.toFixed(0)} ms of ${probes} during the rerun (a server in this process)`);
+
+  // Pacing: a 2 requests/s limit, 4,000 rows in batches of 100, 8 requests in flight (npm run bench:pacing also does 20/s).
+  const pacing = await measurePacing({ requestsPerSecond: 2, rows: 4_000, concurrency: 8 });
+  console.log(
+    `pacing:          limit ${pacing.limit} req/s: ${pacing.acceptedPerSecond.toFixed(2)} accepted req/s ` +
+      `(${((pacing.acceptedPerSecond / pacing.limit) * 100).toFixed(0)}% of the limit), ${(pacing.share429 * 100).toFixed(1)}% of ${pacing.calls} calls answered 429`,
+  );
 
   const peak = process.resourceUsage().maxRSS * 1024;
   const tempBytes = Math.max(0, disk.stop() - stateBytes());
