@@ -73,6 +73,8 @@ export interface ExecuteOptions {
    * settleInDoubt): not written by this run, they wait (unsent).
    */
   mayStillLand?: ReadonlyMap<string, string>;
+  /** Called when a failure ends the run (no answer, a refused key): requests still waiting to be sent should be dropped. */
+  onFatal?: () => void;
 }
 
 export interface ExecuteResult {
@@ -184,7 +186,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       }
     }
   } catch (error) {
-    ctx.fatal ??= error;
+    endRun(ctx, error);
   }
 
   // Aborted while a request waited: the run stopped as if between batches, it did not fail.
@@ -261,7 +263,7 @@ async function phase(
         // No answer for the batch (attempts ran out: the destination is down; a refused key; the
         // run aborted): the run stops starting batches. Its rows are unsent; their intents stay in
         // doubt unless no attempt can have been applied (only 429s, or nothing sent).
-        ctx.fatal ??= error;
+        endRun(ctx, error);
         if (error instanceof HttpError && !error.mayHaveBeenApplied) settleUnapplied(ctx, batch.map((row) => row.pk));
         return;
       }
@@ -269,7 +271,7 @@ async function phase(
         commit(ctx, batch, outcomes, onSuccess);
       } catch (error) {
         // The state database failed: stop, so that nothing is sent that could not be recorded.
-        ctx.fatal ??= error;
+        endRun(ctx, error);
         return;
       }
     }
@@ -394,7 +396,7 @@ async function writeParticipants(
   // when the destination stopped answering; left without an outcome when the run was stopped or
   // the request refused as a whole (the run's error says it). Their intents stay in doubt unless
   // none of this batch's attempts can have been applied.
-  if (failure !== null) ctx.fatal ??= failure;
+  if (failure !== null) endRun(ctx, failure);
   const applied = !(failure instanceof HttpError) || failure.mayHaveBeenApplied;
   const unanswered = failure instanceof HttpAbortedError || failsEveryRequest(failure) ? null : `not answered, the run stopped: ${errorText(failure)}`;
   const notApplied: string[] = [];
@@ -518,13 +520,13 @@ async function adoptLostCreates(ctx: Context): Promise<void> {
     });
   } catch (error) {
     // The directory could not be read: the creates stay in doubt (their intents), the run stops.
-    ctx.fatal ??= error;
+    endRun(ctx, error);
     return;
   }
   try {
     commit(ctx, lost.map((l) => l.row), outcomes, 'sync');
   } catch (error) {
-    ctx.fatal ??= error;
+    endRun(ctx, error);
   }
 }
 
@@ -611,6 +613,12 @@ async function loadDirectory(ctx: Context, reload = false): Promise<void> {
   return ctx.directory;
 }
 
+
+/** Records the failure that ends the run (the first one stands) and drops the requests still waiting to be sent. */
+function endRun(ctx: Context, failure: unknown): void {
+  ctx.fatal ??= failure;
+  ctx.onFatal?.();
+}
 
 function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
   for (let afterSeq = 0; ; ) {

@@ -141,11 +141,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     await store.pruneHistory(new Date(startedAt.getTime() - project.retention_days * 86_400_000).toISOString(), Object.keys(project.syncs));
 
     let apiCalls = 0;
+    // Once a failure ends the run, requests still waiting to be sent (the rate gate, a backoff) are dropped.
+    const stopSending = new AbortController();
     const target = createDestination(project, destination, (call) => {
       const seq = ++apiCalls;
       store.recordCall(runId, seq, call);
       events.emit('call:done', { runId, sync: syncName, seq, call });
-    }, signal, store);
+    }, AbortSignal.any([signal, stopSending.signal]), store);
 
     let counts: PlanCounts = emptyCounts();
     let result: ExecuteResult = { succeeded: emptyClassCounts(), rejected: emptyClassCounts(), skipped: emptyClassCounts(), interrupted: false };
@@ -216,6 +218,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
         signal,
         lockOwner: lock.lock.owner,
         mayStillLand,
+        onFatal: () => stopSending.abort(new Error('the run stopped after a failure')),
       };
       result = mode.resetCdc ? await resetCdc(executeOptions) : await execute(executeOptions);
       // The run failed part-way: the summary keeps the counts of what was committed.

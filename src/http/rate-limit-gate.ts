@@ -164,9 +164,15 @@ export class RateLimitGate {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
+      // A place freed by an answer is taken a turn of the event loop later: an answer that ends
+      // the run (a refused key) has aborted `signal` by then, and the exchange is not sent.
       const admitted = () => {
         signal?.removeEventListener('abort', aborted);
-        resolve();
+        setImmediate(() => {
+          if (!signal?.aborted) return resolve();
+          this.release();
+          reject(signal.reason);
+        });
       };
       const aborted = () => {
         this.waiting.splice(this.waiting.indexOf(admitted), 1);

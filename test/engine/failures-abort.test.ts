@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SyncEvents } from '../../src/engine/events.ts';
 import { runSync } from '../../src/engine/run-sync.ts';
+import { SqliteRunHistory } from '../../src/state/sqlite-run-history.ts';
 import { expectAddsUp, runProject as run, SYNC } from '../helpers/run-helpers.ts';
 import { peopleProjectPerTest, expectStoppedRunAddsUp } from './people-project.ts';
 
@@ -112,8 +113,8 @@ describe('an aborted run stops waiting', () => {
     expect(rejected).toEqual([]);
     const state = new Database(join(p.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
     try {
-      const outcomes = state.prepare('SELECT pk, result FROM row_outcomes WHERE run_id = ? ORDER BY CAST(pk AS INTEGER)').all(summary.run_id);
-      expect(outcomes).toEqual(['1', '2', '3', '4', '5'].map((pk) => ({ pk, result: 'succeeded' })));
+      const outcomes = new SqliteRunHistory(state).listOutcomes(summary.run_id!).map(({ pk, result }) => ({ pk, result }));
+      expect(outcomes.sort((a, b) => Number(a.pk) - Number(b.pk))).toEqual(['1', '2', '3', '4', '5'].map((pk) => ({ pk, result: 'succeeded' })));
     } finally {
       state.close();
     }
