@@ -7,11 +7,21 @@ import { peopleProjectPerTest, person, participantByEmail as byEmail } from '../
 
 const start = peopleProjectPerTest();
 
+/**
+ * Two runs of 2 rows: the account's rate gate lets a second request in flight once three were
+ * accepted (it starts at one: see src/http/rate-limit-gate.ts), so the next run has both in flight.
+ */
+async function warmUp(p: Awaited<ReturnType<typeof start>>): Promise<void> {
+  await run(p);
+  p.db.prepare(`UPDATE people SET last_name = 'Warm' || id`).run();
+  await run(p);
+}
+
 
 describe('two batches in flight: one refused whole (401), the other applied but never answered', () => {
   it('keeps the applied one in doubt, so a model that goes back to the old value is written back', async () => {
     const p = await start({ rows: 2, destination: { batch_size: 1, concurrency: 2, max_attempts: 1, timeout_ms: 2_000 } });
-    await run(p);
+    await warmUp(p);
     p.db.prepare(`UPDATE people SET first_name = 'Changed' || id`).run();
     // Row 1's batch: 401 at once. Row 2's batch: held 300 ms, applied, then its connection dropped.
     await p.knobs({ fail_next: [{ status: 401 }, { slow_ms: 300 }], apply_then_drop_next: 1 });
@@ -29,7 +39,7 @@ describe('two batches in flight: one refused whole (401), the other applied but 
 describe('Ctrl-C while one batch waits on a 429 and another, applied but unanswered, waits to retry', () => {
   it('keeps the applied one in doubt', async () => {
     const p = await start({ rows: 2, destination: { batch_size: 1, concurrency: 2, max_attempts: 3, timeout_ms: 2_000 } });
-    await run(p);
+    await warmUp(p);
     p.db.prepare(`UPDATE people SET first_name = 'Changed' || id`).run();
     await p.knobs({ fail_next: [{ status: 429, retry_after: 2 }, { slow_ms: 200 }], apply_then_drop_next: 1 });
     const controller = new AbortController();
