@@ -307,8 +307,10 @@ async function sendUnlessInFlight(ctx: Context, batch: PlannedRow[], send: (batc
 async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(batch.length);
   const writes: PlannedWrite[] = [];
+  // One read of the state database for the whole batch's decisions (a holder question per row).
+  const decisions = ctx.stage.readAtOnce(() => batch.map((row) => decideRow(ctx.sync.mode, row, ctx.stage)));
   batch.forEach((row, index) => {
-    const decision = decideRow(ctx.sync.mode, row, ctx.stage);
+    const decision = decisions[index]!;
     if (decision.action === 'skip') outcomes[index] = { skipped: decision.reason };
     else if (decision.action === 'wait') {
       if (ctx.heldMoves === null) outcomes[index] = { waits: decision.reason };

@@ -35,6 +35,17 @@ interface Latest {
   last_run: string;
 }
 
+/** The statements of {@link insertRowOutcomes}, prepared once per connection (it runs for every batch). */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let bySql = statements.get(db);
+  if (bySql === undefined) statements.set(db, (bySql = new Map()));
+  let statement = bySql.get(sql);
+  if (statement === undefined) bySql.set(sql, (statement = db.prepare(sql)));
+  return statement;
+}
+
 /**
  * Records `outcomes` of run `runId` of `sync` at `at` (ISO 8601), as described above. Call inside
  * the transaction that commits them.
@@ -44,8 +55,7 @@ export function insertRowOutcomes(db: Database.Database, runId: string, sync: st
   const pks = [...new Set(outcomes.flatMap((o) => (o.pk === null ? [] : [o.pk])))];
   const latest = new Map<string, Latest>();
   if (pks.length > 0) {
-    const rows = db
-      .prepare(
+    const rows = prepared(db, 
         `SELECT k.value AS pk, o.rowid AS rid, o.class, o.result, o.error, coalesce(o.last_run_id, o.run_id) AS last_run
          FROM json_each(?) AS k
          JOIN row_outcomes AS o ON o.rowid = (SELECT max(rowid) FROM row_outcomes WHERE sync = ? AND pk = k.value)`,
@@ -53,19 +63,18 @@ export function insertRowOutcomes(db: Database.Database, runId: string, sync: st
       .all(JSON.stringify(pks), sync) as Latest[];
     for (const r of rows) latest.set(r.pk, r);
   }
-  const previousRun = db
-    .prepare(
+  const previousRun = prepared(db, 
       `SELECT p.id FROM runs AS p JOIN runs AS r ON r.id = ?
        WHERE p.sync = ? AND (p.started_at < r.started_at OR (p.started_at = r.started_at AND p.id < r.id))
        ORDER BY p.started_at DESC, p.id DESC LIMIT 1`,
     )
     .pluck()
     .get(runId, sync) as string | undefined;
-  const insert = db.prepare(
+  const insert = prepared(db, 
     `INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at, batch, batch_index)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const extend = db.prepare('UPDATE row_outcomes SET last_run_id = ?, runs = runs + 1 WHERE rowid = ?');
+  const extend = prepared(db, 'UPDATE row_outcomes SET last_run_id = ?, runs = runs + 1 WHERE rowid = ?');
   const groups = new Map<string, { class: string; batch: string | null; entries: GroupEntry[]; succeeded: number }>();
   const group = (o: RowOutcome) => {
     const key = `${o.class}\u0000${o.batch?.id ?? ''}`;
@@ -94,7 +103,7 @@ export function insertRowOutcomes(db: Database.Database, runId: string, sync: st
     const rid = Number(insert.run(runId, sync, o.pk, o.class, o.result, o.error, o.participantId, at, o.batch?.id ?? null, o.batch?.index ?? null).lastInsertRowid);
     if (o.pk !== null) latest.set(o.pk, { pk: o.pk, rid, class: o.class, result: o.result, error: o.error, last_run: runId });
   }
-  const insertGroup = db.prepare(
+  const insertGroup = prepared(db, 
     `INSERT INTO row_outcomes (run_id, sync, pk, class, result, error, participant_id, at, batch, batch_index, grouped, grouped_count)
      VALUES (?, ?, NULL, ?, 'succeeded', NULL, NULL, ?, ?, NULL, ?, ?)`,
   );

@@ -74,6 +74,7 @@ export interface SqliteStateStoreOptions {
 export class SqliteStateStore implements StateStore {
   readonly db: Database.Database;
   private stageCount = 0;
+  private readonly statements = new Map<string, Database.Statement>();
   /** The open stage of each run, by run id: the model {@link commitBatch} checks holders against. */
   private readonly stages = new Map<string, SqliteStage>();
   private readonly lockLeaseMs: number;
@@ -248,7 +249,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   readLock(sync: string): RunLock | null {
-    const row = this.db.prepare('SELECT * FROM locks WHERE sync = ?').get(sync) as
+    const row = this.statement('SELECT * FROM locks WHERE sync = ?').get(sync) as
       | {
           sync: string; run_id: string; owner: string | null; pid: number; host: string; pid_namespace: string | null;
           acquired_at: string; renewed_at: string | null; expires_at: string | null;
@@ -335,6 +336,16 @@ export class SqliteStateStore implements StateStore {
     return { id: row.id, status: row.status, options: { full_resync: options.full_resync ?? false, reset_cdc: options.reset_cdc ?? false } };
   }
 
+  /**
+   * The prepared statement of `sql`, prepared once per store: for the fixed statements of the
+   * methods called for every batch or call (a prepare costs more than running a small statement).
+   */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   openStage(sync: string, runId: string): Stage {
     const suffix = `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
     const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), () => {
@@ -359,28 +370,28 @@ export class SqliteStateStore implements StateStore {
 
   commitBatch(commit: BatchCommit): CommitRefusal[] {
     const now = new Date().toISOString();
-    const upsert = this.db.prepare(
+    const upsert = this.statement(
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
          participant_id = coalesce(excluded.participant_id, snapshot.participant_id),
          payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id, resend = 0`,
     );
-    const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const forget = this.statement('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
     // The snapshot's first rows tie it to the destination that acknowledged them (the run's).
-    const bind = this.db.prepare(
+    const bind = this.statement(
       `INSERT INTO snapshot_destinations (sync, destination, environment, base_url, api_key_sha256, recorded_at, run_id)
        SELECT sync, destination ->> '$.destination', destination ->> '$.environment', destination ->> '$.baseUrl',
               destination ->> '$.apiKeySha256', ?, id
        FROM runs WHERE id = ? AND sync = ? AND destination IS NOT NULL
        ON CONFLICT (sync) DO NOTHING`,
     );
-    const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
-    const sent = this.db.prepare('UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
-    const holders = this.db.prepare('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
+    const settle = this.statement('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const sent = this.statement('UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
+    const holders = this.statement('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
     // The holder's participant was found under the email written: its row takes it, to move back.
-    const takeEmail = this.db.prepare('UPDATE snapshot SET email = ?, email_key = ?, resend = 1 WHERE sync = ? AND pk = ?');
-    const storedId = this.db.prepare('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
+    const takeEmail = this.statement('UPDATE snapshot SET email = ?, email_key = ?, resend = 1 WHERE sync = ? AND pk = ?');
+    const storedId = this.statement('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
     // A holder that left the run's model is an old primary key handing its participant over.
     const model = this.stages.get(commit.runId);
     // BEGIN IMMEDIATE: the lock check reads first, and a read transaction that then writes fails at
@@ -430,7 +441,7 @@ export class SqliteStateStore implements StateStore {
 
   recordIntents(sync: string, runId: string, intents: readonly WriteIntent[]): void {
     if (intents.length === 0) return;
-    const insert = this.db.prepare(
+    const insert = this.statement(
       `INSERT OR REPLACE INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -450,7 +461,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   touchIntents(sync: string, pks: readonly string[]): void {
-    const touch = this.db.prepare('UPDATE write_intents SET sent_at = ? WHERE sync = ? AND pk = ?');
+    const touch = this.statement('UPDATE write_intents SET sent_at = ? WHERE sync = ? AND pk = ?');
     const now = new Date().toISOString();
     this.db.transaction(() => {
       for (const pk of pks) touch.run(now, sync, pk);
@@ -466,10 +477,10 @@ export class SqliteStateStore implements StateStore {
 
   settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void {
     const now = new Date().toISOString();
-    const settle = this.db.prepare('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
-    const forget = this.db.prepare('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
-    const untie = this.db.prepare('UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
-    const record = this.db.prepare(
+    const settle = this.statement('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const forget = this.statement('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const untie = this.statement('UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
+    const record = this.statement(
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id, resend)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
@@ -477,7 +488,7 @@ export class SqliteStateStore implements StateStore {
          resend = max(snapshot.resend, excluded.resend)`,
     );
     // One participant is never tied to two primary keys: one another key holds is not recorded.
-    const heldElsewhere = this.db.prepare('SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
+    const heldElsewhere = this.statement('SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
     this.db.transaction(() => {
       if (lockOwner !== undefined) this.checkLock(sync, lockOwner);
       for (const s of settlements) {
@@ -522,8 +533,7 @@ export class SqliteStateStore implements StateStore {
     const request = call.request_body === null ? null : truncateBody(call.request_body, MAX_STORED_BODY_BYTES);
     const response = call.response_body === null ? null : truncateBody(call.response_body, MAX_STORED_BODY_BYTES);
     const batch = parseBatchCallTag(call.tag);
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO api_calls (run_id, seq, method, url, status, duration_ms, attempt, started_at, request_body, response_body, error, tag,
            batch, row_offset, row_count, request_bytes, response_bytes)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -801,6 +811,7 @@ class SqliteStage implements Stage {
   /** Inserts {@link STAGE_INSERT_ROWS} rows: one statement per many rows costs far less than one per row. */
   private readonly insertRows: Database.Statement;
   private readonly holderStatements = new Map<string, Database.Statement>();
+  private directoryIdStatement: Database.Statement | undefined;
   private staged = 0;
 
   /**
@@ -954,6 +965,7 @@ class SqliteStage implements Stage {
 
   async loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number> {
     const name = this.directory;
+    this.directoryIdStatement = undefined;
     this.db.exec(`DROP TABLE IF EXISTS ${name}; CREATE TABLE ${name} (id TEXT PRIMARY KEY, email_key TEXT NOT NULL)`);
     const insert = this.db.prepare(`INSERT OR REPLACE INTO ${name} (id, email_key) VALUES (?, ?)`);
     const flush = this.db.transaction((chunk: DirectoryEntry[]) => {
@@ -978,7 +990,9 @@ class SqliteStage implements Stage {
 
   directoryId(emailKey: string): string | null {
     if (!this.hasDirectory) return null;
-    return (this.db.prepare(`SELECT id FROM ${this.directory} WHERE email_key = ? LIMIT 1`).pluck().get(emailKey) as string | undefined) ?? null;
+    // Asked for every row in update mode: prepared once per directory load.
+    this.directoryIdStatement ??= this.db.prepare(`SELECT id FROM ${this.directory} WHERE email_key = ? LIMIT 1`).pluck();
+    return (this.directoryIdStatement.get(emailKey) as string | undefined) ?? null;
   }
 
   page(classes: readonly ChangeClass[], afterSeq: number, limit: number, filter: PageFilter = {}): PlannedRow[] {
@@ -1032,6 +1046,10 @@ class SqliteStage implements Stage {
 
   emailMoveCount(): number {
     return this.db.prepare(`SELECT count(*) FROM ${this.plan} WHERE moves_email = 1`).pluck().get() as number;
+  }
+
+  readAtOnce<T>(read: () => T): T {
+    return this.db.transaction(read)();
   }
 
   participantHolder(participantId: string, pk: string): string | null {

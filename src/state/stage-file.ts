@@ -67,6 +67,9 @@ function processRuns(pid: number): boolean {
  */
 export function attachStageFile(db: Database.Database, path: string, schema: string): void {
   db.prepare(`ATTACH DATABASE ? AS ${schema}`).run(path);
+  // Held by this connection alone until detached: no file lock taken and dropped per statement
+  // (a run asks the stage twice per row written), no check that another connection changed it.
+  db.pragma(`${schema}.locking_mode = EXCLUSIVE`);
   db.pragma(`${schema}.journal_mode = OFF`);
   db.pragma(`${schema}.synchronous = OFF`);
   db.pragma(`${schema}.cache_size = -${STAGE_CACHE_KIB}`);
@@ -115,6 +118,7 @@ try {
   db.pragma('temp_store = FILE');
   db.pragma('cache_size = -' + w.cacheKib);
   db.prepare('ATTACH DATABASE ? AS ' + w.schema).run(w.stagePath);
+  db.pragma(w.schema + '.locking_mode = EXCLUSIVE');
   db.pragma(w.schema + '.journal_mode = OFF');
   db.pragma(w.schema + '.synchronous = OFF');
   db.pragma(w.schema + '.cache_size = -' + w.cacheKib);

@@ -173,6 +173,12 @@ export interface Stage {
   emailHolder(emailKey: string, pk: string): string | null;
   /** Likewise, the primary key of another row still in the model whose snapshot row names participant `participantId`, or `null`. */
   participantHolder(participantId: string, pk: string): string | null;
+  /**
+   * Runs `read` (synchronous, reads only: e.g. the holder questions of a whole batch) in one read
+   * transaction of the state database: one snapshot of it, taken once rather than per question.
+   * @returns what `read` returns; throws what it throws
+   */
+  readAtOnce<T>(read: () => T): T;
   /** Invalid rows with their reasons, in model order, after `afterSeq`, at most `limit`. */
   invalidRows(afterSeq: number, limit: number): Array<{ seq: number; pk: string | null; reason: string }>;
   /**
