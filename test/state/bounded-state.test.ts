@@ -186,9 +186,11 @@ describe('bounded state', () => {
     const probe = JSON.parse(out.split('\n')[1]!) as { commits: number; maxMs: number };
 
     expect(result).toMatchObject({ runs: 1, calls: 800, outcomes: 150_000 });
-    expect(result.longestSliceMs).toBeLessThan(150);
+    // Slices aim at ~25 ms; the bounds leave room for a loaded 2-core CI machine, and stay far
+    // below one transaction for the whole history (seconds) and busy_timeout (5 s).
+    expect(result.longestSliceMs).toBeLessThan(1_000);
     expect(probe.commits).toBeGreaterThan(10);
-    expect(probe.maxMs).toBeLessThan(200);
+    expect(probe.maxMs).toBeLessThan(1_000);
     expect(stored('SELECT count(*) FROM probe')).toBe(probe.commits);
     expect(result.pagesFreed).toBeGreaterThan(pagesBefore * 0.9);
     expect(store.db.pragma('freelist_count', { simple: true })).toBe(0);
