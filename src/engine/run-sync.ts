@@ -4,7 +4,6 @@
  * a side concern needs is emitted on {@link SyncEvents}; nothing here logs or prints.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Project } from '../config/load-project.ts';
 import type { Destination } from '../destinations/destination.ts';
 import { UserInterviewsClient } from '../destinations/user-interviews/client.ts';
@@ -145,8 +144,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
     // Once a failure ends the run, requests still waiting to be sent (the rate gate, a backoff) are dropped.
     const stopSending = new AbortController();
     const sending = AbortSignal.any([signal, stopSending.signal]);
-    // Each request waiting in the rate gate listens to it (and stops listening once let through).
-    setMaxListeners(0, sending);
     const target = createDestination(project, destination, (call) => {
       const seq = ++apiCalls;
       store.recordCall(runId, seq, call);

@@ -96,7 +96,9 @@ export class RateLimitGate {
   private firstRate: number | null = null;
   private window = 1;
   private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  private waiting: Array<{ admit: () => void; signal: AbortSignal | undefined; reject: (reason: unknown) => void }> = [];
+  /** Signals whose abort drops their waiters (see {@link watch}). */
+  private readonly watched = new WeakSet<AbortSignal>();
   private lastDecreaseAt = -Infinity;
   private lastAnswerAt = -Infinity;
   /** Start times (epoch ms) of the accepted exchanges of the current busy stretch, oldest first. */
@@ -166,21 +168,33 @@ export class RateLimitGate {
     return new Promise((resolve, reject) => {
       // A place freed by an answer is taken a turn of the event loop later: an answer that ends
       // the run (a refused key) has aborted `signal` by then, and the exchange is not sent.
-      const admitted = () => {
-        signal?.removeEventListener('abort', aborted);
+      const admit = () =>
         setImmediate(() => {
           if (!signal?.aborted) return resolve();
           this.release();
           reject(signal.reason);
         });
-      };
-      const aborted = () => {
-        this.waiting.splice(this.waiting.indexOf(admitted), 1);
-        reject(signal!.reason);
-      };
-      signal?.addEventListener('abort', aborted, { once: true });
-      this.waiting.push(admitted);
+      if (signal) this.watch(signal);
+      this.waiting.push({ admit, signal, reject });
     });
+  }
+
+  /**
+   * Drops the waiters of `signal` once it aborts: one listener per signal (a run's), however many
+   * of its exchanges wait, so that a signal never collects a listener per waiting exchange.
+   */
+  private watch(signal: AbortSignal): void {
+    if (this.watched.has(signal)) return;
+    this.watched.add(signal);
+    signal.addEventListener(
+      'abort',
+      () => {
+        const dropped = this.waiting.filter((w) => w.signal === signal);
+        this.waiting = this.waiting.filter((w) => w.signal !== signal);
+        for (const w of dropped) w.reject(signal.reason);
+      },
+      { once: true },
+    );
   }
 
   private release(): void {
@@ -191,7 +205,7 @@ export class RateLimitGate {
   private admitWaiting(): void {
     while (this.waiting.length > 0 && this.inFlight < this.concurrency) {
       this.inFlight += 1;
-      this.waiting.shift()!();
+      this.waiting.shift()!.admit();
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { LogColumnType, LogDatabase, LogTable, LogValue } from './log-database.ts';
+import { inTransaction } from './in-transaction.ts';
 
 const TYPES: Record<LogColumnType, string> = {
   key: 'VARCHAR',
@@ -62,15 +63,8 @@ export class DuckdbLogDatabase implements LogDatabase {
     return (await this.connection.runAndReadAll(sql, params as DuckDBValue[])).getRowObjectsJS() as Array<Record<string, unknown>>;
   }
 
-  async transaction(body: () => Promise<void>): Promise<void> {
-    await this.run('BEGIN TRANSACTION');
-    try {
-      await body();
-      await this.run('COMMIT');
-    } catch (error) {
-      await this.run('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  transaction(body: () => Promise<void>): Promise<void> {
+    return inTransaction(this, 'BEGIN TRANSACTION', body);
   }
 
   async close(): Promise<void> {

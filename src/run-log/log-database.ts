@@ -66,3 +66,4 @@ export async function openLogDatabase(source: SourceConfig, schema: string): Pro
       return DuckdbLogDatabase.open(source.path, schema);
   }
 }
+

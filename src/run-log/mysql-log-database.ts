@@ -5,6 +5,7 @@
 import mysql from 'mysql2/promise';
 import { redactUrl, scrubPassword } from '../sources/redact-url.ts';
 import type { LogColumnType, LogDatabase, LogTable, LogValue } from './log-database.ts';
+import { inTransaction } from './in-transaction.ts';
 
 const TYPES: Record<LogColumnType, string> = {
   key: 'VARCHAR(255)',
@@ -72,15 +73,8 @@ export class MysqlLogDatabase implements LogDatabase {
   }
 
   /** DDL commits by itself in MySQL: only the writes of `body` are one transaction. */
-  async transaction(body: () => Promise<void>): Promise<void> {
-    await this.run('START TRANSACTION');
-    try {
-      await body();
-      await this.run('COMMIT');
-    } catch (error) {
-      await this.run('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  transaction(body: () => Promise<void>): Promise<void> {
+    return inTransaction(this, 'START TRANSACTION', body);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { redactUrl, scrubPassword } from '../sources/redact-url.ts';
 import type { LogColumnType, LogDatabase, LogTable, LogValue } from './log-database.ts';
+import { inTransaction } from './in-transaction.ts';
 
 const TYPES: Record<LogColumnType, string> = {
   key: 'text',
@@ -64,15 +65,8 @@ export class PostgresLogDatabase implements LogDatabase {
     }
   }
 
-  async transaction(body: () => Promise<void>): Promise<void> {
-    await this.run('BEGIN');
-    try {
-      await body();
-      await this.run('COMMIT');
-    } catch (error) {
-      await this.run('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  transaction(body: () => Promise<void>): Promise<void> {
+    return inTransaction(this, 'BEGIN', body);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import { compressBody, readBody } from './compact-body.ts';
+import { prepared } from './prepared.ts';
 import type { OutcomeItem } from './run-history.ts';
 import type { RowOutcome, RowResultKind } from './state-store.ts';
 
@@ -33,17 +34,6 @@ interface Latest {
   result: RowResultKind;
   error: string | null;
   last_run: string;
-}
-
-/** The statements of {@link insertRowOutcomes}, prepared once per connection (it runs for every batch). */
-const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-
-function prepared(db: Database.Database, sql: string): Database.Statement {
-  let bySql = statements.get(db);
-  if (bySql === undefined) statements.set(db, (bySql = new Map()));
-  let statement = bySql.get(sql);
-  if (statement === undefined) bySql.set(sql, (statement = db.prepare(sql)));
-  return statement;
 }
 
 /**
@@ -149,21 +139,8 @@ export function countRunOutcomes(db: Database.Database, run: OutcomeRun): Array<
     .all({ run: run.id, sync: run.sync, started: run.startedAt }) as Array<{ result: RowResultKind; n: number }>;
 }
 
-interface StoredOutcome {
-  rid: number;
-  own: number;
-  run_id: string;
-  sync: string;
-  pk: string | null;
-  class: OutcomeItem['class'];
-  result: RowResultKind;
-  error: string | null;
-  participant_id: string | null;
-  at: string;
-  batch: string | null;
-  batch_index: number | null;
-  grouped: Buffer | null;
-}
+/** A `row_outcomes` row as read: an {@link OutcomeItem} before its id and call are known. */
+type StoredOutcome = Omit<OutcomeItem, 'id' | 'call_seq'> & { rid: number; own: number; grouped: Buffer | null };
 
 /**
  * `run`'s row outcomes in recording order (see {@link RunHistory.listOutcomes}): only of

@@ -5,7 +5,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -19,6 +18,7 @@ import { compressBody } from './compact-body.ts';
 import { pruneHistory } from './prune-history.ts';
 import { insertRowOutcomes, knownInvalidSql } from './row-outcome-log.ts';
 import { truncateBody } from './truncate-body.ts';
+import { prepared, SQLITE_DRIVER_PATH } from './prepared.ts';
 import { attachStageFile, diffInWorker, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, type SqlStatement } from './stage-file.ts';
 import type {
   AlertChannelNotified,
@@ -74,7 +74,6 @@ export interface SqliteStateStoreOptions {
 export class SqliteStateStore implements StateStore {
   readonly db: Database.Database;
   private stageCount = 0;
-  private readonly statements = new Map<string, Database.Statement>();
   /** The open stage of each run, by run id: the model {@link commitBatch} checks holders against. */
   private readonly stages = new Map<string, SqliteStage>();
   private readonly lockLeaseMs: number;
@@ -210,7 +209,7 @@ export class SqliteStateStore implements StateStore {
     const worker = new Worker(HEARTBEAT_WORKER, {
       eval: true,
       workerData: {
-        driver: DRIVER_PATH,
+        driver: SQLITE_DRIVER_PATH,
         path: this.db.name,
         busyTimeoutMs: BUSY_TIMEOUT_MS,
         renewSql: RENEW_LOCK_SQL,
@@ -249,7 +248,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   readLock(sync: string): RunLock | null {
-    const row = this.statement('SELECT * FROM locks WHERE sync = ?').get(sync) as
+    const row = prepared(this.db, 'SELECT * FROM locks WHERE sync = ?').get(sync) as
       | {
           sync: string; run_id: string; owner: string | null; pid: number; host: string; pid_namespace: string | null;
           acquired_at: string; renewed_at: string | null; expires_at: string | null;
@@ -336,16 +335,6 @@ export class SqliteStateStore implements StateStore {
     return { id: row.id, status: row.status, options: { full_resync: options.full_resync ?? false, reset_cdc: options.reset_cdc ?? false } };
   }
 
-  /**
-   * The prepared statement of `sql`, prepared once per store: for the fixed statements of the
-   * methods called for every batch or call (a prepare costs more than running a small statement).
-   */
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
-    return statement;
-  }
-
   openStage(sync: string, runId: string): Stage {
     const suffix = `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
     const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), () => {
@@ -370,28 +359,28 @@ export class SqliteStateStore implements StateStore {
 
   commitBatch(commit: BatchCommit): CommitRefusal[] {
     const now = new Date().toISOString();
-    const upsert = this.statement(
+    const upsert = prepared(this.db, 
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
          participant_id = coalesce(excluded.participant_id, snapshot.participant_id),
          payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id, resend = 0`,
     );
-    const forget = this.statement('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const forget = prepared(this.db, 'DELETE FROM snapshot WHERE sync = ? AND pk = ?');
     // The snapshot's first rows tie it to the destination that acknowledged them (the run's).
-    const bind = this.statement(
+    const bind = prepared(this.db, 
       `INSERT INTO snapshot_destinations (sync, destination, environment, base_url, api_key_sha256, recorded_at, run_id)
        SELECT sync, destination ->> '$.destination', destination ->> '$.environment', destination ->> '$.baseUrl',
               destination ->> '$.apiKeySha256', ?, id
        FROM runs WHERE id = ? AND sync = ? AND destination IS NOT NULL
        ON CONFLICT (sync) DO NOTHING`,
     );
-    const settle = this.statement('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
-    const sent = this.statement('UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
-    const holders = this.statement('SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
+    const settle = prepared(this.db, 'DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const sent = prepared(this.db, 'UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
+    const holders = prepared(this.db, 'SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
     // The holder's participant was found under the email written: its row takes it, to move back.
-    const takeEmail = this.statement('UPDATE snapshot SET email = ?, email_key = ?, resend = 1 WHERE sync = ? AND pk = ?');
-    const storedId = this.statement('SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
+    const takeEmail = prepared(this.db, 'UPDATE snapshot SET email = ?, email_key = ?, resend = 1 WHERE sync = ? AND pk = ?');
+    const storedId = prepared(this.db, 'SELECT participant_id FROM snapshot WHERE sync = ? AND pk = ?').pluck();
     // A holder that left the run's model is an old primary key handing its participant over.
     const model = this.stages.get(commit.runId);
     // BEGIN IMMEDIATE: the lock check reads first, and a read transaction that then writes fails at
@@ -441,7 +430,7 @@ export class SqliteStateStore implements StateStore {
 
   recordIntents(sync: string, runId: string, intents: readonly WriteIntent[]): void {
     if (intents.length === 0) return;
-    const insert = this.statement(
+    const insert = prepared(this.db, 
       `INSERT OR REPLACE INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -461,7 +450,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   touchIntents(sync: string, pks: readonly string[]): void {
-    const touch = this.statement('UPDATE write_intents SET sent_at = ? WHERE sync = ? AND pk = ?');
+    const touch = prepared(this.db, 'UPDATE write_intents SET sent_at = ? WHERE sync = ? AND pk = ?');
     const now = new Date().toISOString();
     this.db.transaction(() => {
       for (const pk of pks) touch.run(now, sync, pk);
@@ -477,10 +466,10 @@ export class SqliteStateStore implements StateStore {
 
   settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void {
     const now = new Date().toISOString();
-    const settle = this.statement('DELETE FROM write_intents WHERE sync = ? AND pk = ?');
-    const forget = this.statement('DELETE FROM snapshot WHERE sync = ? AND pk = ?');
-    const untie = this.statement('UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
-    const record = this.statement(
+    const settle = prepared(this.db, 'DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const forget = prepared(this.db, 'DELETE FROM snapshot WHERE sync = ? AND pk = ?');
+    const untie = prepared(this.db, 'UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
+    const record = prepared(this.db, 
       `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id, resend)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
@@ -488,7 +477,7 @@ export class SqliteStateStore implements StateStore {
          resend = max(snapshot.resend, excluded.resend)`,
     );
     // One participant is never tied to two primary keys: one another key holds is not recorded.
-    const heldElsewhere = this.statement('SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
+    const heldElsewhere = prepared(this.db, 'SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
     this.db.transaction(() => {
       if (lockOwner !== undefined) this.checkLock(sync, lockOwner);
       for (const s of settlements) {
@@ -533,7 +522,7 @@ export class SqliteStateStore implements StateStore {
     const request = call.request_body === null ? null : truncateBody(call.request_body, MAX_STORED_BODY_BYTES);
     const response = call.response_body === null ? null : truncateBody(call.response_body, MAX_STORED_BODY_BYTES);
     const batch = parseBatchCallTag(call.tag);
-    this.statement(
+    prepared(this.db, 
         `INSERT INTO api_calls (run_id, seq, method, url, status, duration_ms, attempt, started_at, request_body, response_body, error, tag,
            batch, row_offset, row_count, request_bytes, response_bytes)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -725,8 +714,6 @@ export function holderIsGone(lock: RunLock): boolean {
 /** Renews a lock's lease while its owner still holds it: (expires_at, renewed_at, sync, owner). */
 const RENEW_LOCK_SQL = 'UPDATE locks SET expires_at = ?, renewed_at = ? WHERE sync = ? AND owner = ?';
 
-/** Where the heartbeat thread loads the SQLite driver from (the one this module uses). */
-const DRIVER_PATH = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /** What {@link HEARTBEAT_WORKER} receives. */
 interface HeartbeatWorkerData {

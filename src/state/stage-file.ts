@@ -12,10 +12,10 @@
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { SQLITE_DRIVER_PATH } from './prepared.ts';
 
 /** One SQL statement and its parameters. */
 export interface SqlStatement {
@@ -83,7 +83,7 @@ export function attachStageFile(db: Database.Database, path: string, schema: str
  */
 export function diffInWorker<T>(job: { statePath: string; stagePath: string; schema: string; statements: SqlStatement[]; counts: SqlStatement }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const worker = new Worker(DIFF_WORKER, { eval: true, workerData: { ...job, driver: DRIVER_PATH, cacheKib: STAGE_CACHE_KIB } });
+    const worker = new Worker(DIFF_WORKER, { eval: true, workerData: { ...job, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB } });
     let settled = false;
     worker.once('message', (message: { counts: T } | { error: { message: string; code?: string } }) => {
       settled = true;
@@ -99,9 +99,6 @@ export function diffInWorker<T>(job: { statePath: string; stagePath: string; sch
     });
   });
 }
-
-/** Where the worker loads the SQLite driver from (the one this module uses). */
-const DRIVER_PATH = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /**
  * The diff worker (plain JavaScript, run with `eval`: a worker thread does not go through the
