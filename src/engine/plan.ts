@@ -34,11 +34,11 @@ const STAGE_SLICE_ROWS = 1_000;
 function stagedRow(mapper: RowMapper, row: Row): StagedRow {
   const mapped = mapper.map(row);
   if (!mapped.ok) return mapped;
-  const { pk, email, payload } = mapped;
+  const { pk, email, values } = mapped;
   // Refused before any call: a participant over the API's size limit would fail its whole batch.
-  const tooLarge = oversizeReason(email, payload);
+  const tooLarge = oversizeReason(email, mapper.layout, values, mapper.layoutLength);
   if (tooLarge !== null) return { ok: false, pk, reason: tooLarge };
-  return { ok: true, pk, email, emailKey: normalizeEmail(email), payload };
+  return { ok: true, pk, email, emailKey: normalizeEmail(email), values };
 }
 
 /**
@@ -58,7 +58,7 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
     // A slice at a time, yielding between slices: the event loop never waits for a whole chunk.
     for (let start = 0; start < chunk.length; start += STAGE_SLICE_ROWS) {
       if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)));
+      stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)), map.layout);
     }
     read += chunk.length;
     options.onProgress?.(read);

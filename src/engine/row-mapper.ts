@@ -15,6 +15,7 @@ import {
 } from '../destinations/user-interviews/fields.ts';
 import { MAX_PARTICIPANT_JSON_BYTES, type CharacteristicType, type CharacteristicValue } from '../destinations/user-interviews/wire.ts';
 import type { JsonValue, Row } from '../sources/source.ts';
+import { decodedLength, decodePayload, VALUE_SEPARATOR, type PayloadLayout } from '../state/payload-codec.ts';
 import { createTemplateEngine } from './template-engine.ts';
 
 /**
@@ -28,11 +29,12 @@ export interface MappedFields {
 
 /**
  * One mapped row, or the reason it is invalid. `pk` is the primary key as text; `null` when
- * missing. `payload` is the {@link MappedFields} as canonical JSON (keys sorted, see
- * {@link RowMapper}): what the snapshot stores and the diff compares.
+ * missing. `values` are the {@link MappedFields} encoded for the mapper's
+ * {@link RowMapper.layout} (see ../state/payload-codec.ts): with it, their canonical JSON (keys
+ * sorted), what the snapshot stores and the diff compares.
  */
 export type MappedRow =
-  | { ok: true; pk: string; email: string; payload: string }
+  | { ok: true; pk: string; email: string; values: string }
   | { ok: false; pk: string | null; reason: string };
 
 interface CompiledMapping {
@@ -66,13 +68,15 @@ export class RowMapperError extends Error {
 export class RowMapper {
   private readonly mappings: CompiledMapping[];
   /**
-   * The mappings in payload order, each with the JSON text that comes before its value: fields
-   * and `characteristics` sorted by name, characteristics by slug within it (the order of
-   * canonical JSON), so the payload is written directly, without an object or a sort per row.
+   * The mappings' indexes in payload order: fields and `characteristics` sorted by name,
+   * characteristics by slug within it (the order of canonical JSON), so the values are written
+   * directly, without an object or a sort per row.
    */
-  private readonly layout: Array<{ index: number; prefix: string }>;
-  /** What closes the payload: `}`, or `}}` after characteristics. */
-  private readonly closing: string;
+  private readonly order: number[];
+  /** The canonical JSON around the values of every row this mapper maps (see ../state/payload-codec.ts). */
+  readonly layout: PayloadLayout;
+  /** The length of {@link layout}'s text, UTF-16 units. */
+  readonly layoutLength: number;
   private checkedColumns = false;
 
   constructor(
@@ -110,7 +114,10 @@ export class RowMapper {
         columns: templateColumns(liquid, template, `${path}.template`),
       };
     });
-    ({ layout: this.layout, closing: this.closing } = payloadLayout(this.mappings));
+    const { order, closing } = payloadLayout(this.mappings);
+    this.order = order.map((o) => o.index);
+    this.layout = [...order.map((o) => o.prefix), closing];
+    this.layoutLength = this.layout.join('').length;
   }
 
   /** Maps one row. Never throws for a bad value: the row comes back invalid with its reason. */
@@ -128,9 +135,9 @@ export class RowMapper {
       if (!cast.ok) return { ok: false, pk, reason: cast.reason };
       values[i] = cast.value;
     }
-    let payload = '';
-    for (const { index, prefix } of this.layout) payload += prefix + JSON.stringify(values[index]);
-    return { ok: true, pk, email: email.value, payload: payload + this.closing };
+    let encoded = '';
+    for (let i = 0; i < this.order.length; i++) encoded += (i === 0 ? '' : VALUE_SEPARATOR) + JSON.stringify(values[this.order[i]!]);
+    return { ok: true, pk, email: email.value, values: encoded };
   }
 
   /** The model's columns are known only from its first row: a missing one is a user error. */
@@ -166,7 +173,7 @@ function castFor(target: FieldTarget, characteristicTypes: ReadonlyMap<string, C
  * UTF-16 code unit order (integer-like keys come first, in numeric order, as in every JavaScript
  * object). `index` is the mapping's position in `mappings`.
  */
-function payloadLayout(mappings: readonly CompiledMapping[]): { layout: Array<{ index: number; prefix: string }>; closing: string } {
+function payloadLayout(mappings: readonly CompiledMapping[]): { order: Array<{ index: number; prefix: string }>; closing: string } {
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const keyOf = (m: CompiledMapping) => (m.target.kind === 'field' ? m.target.field : m.target.slug);
   const indexed = mappings.map((mapping, index) => ({ mapping, index, key: keyOf(mapping) }));
@@ -198,7 +205,7 @@ function payloadLayout(mappings: readonly CompiledMapping[]): { layout: Array<{ 
     }
   });
   const closing = `${before}}`;
-  return { layout, closing };
+  return { order: layout, closing };
 }
 
 /**
@@ -226,13 +233,16 @@ export function primaryKeyText(value: JsonValue): string | null {
 }
 
 /**
- * Why a participant is too large to send, or `null`: its email and mapped fields (`payload`, their
- * canonical JSON) over {@link MAX_PARTICIPANT_JSON_BYTES} bytes of JSON. The reason names its
- * largest fields. Cheap for the usual row: bytes are counted only for a long payload.
+ * Why a participant is too large to send, or `null`: its email and mapped fields (`values` for
+ * `layout`, whose canonical JSON is sent) over {@link MAX_PARTICIPANT_JSON_BYTES} bytes of JSON.
+ * The reason names its largest fields. Cheap for the usual row: bytes are counted only for a long
+ * payload.
+ * @param layoutLength the length of `layout`'s text, when the caller knows it
  */
-export function oversizeReason(email: string, payload: string): string | null {
+export function oversizeReason(email: string, layout: PayloadLayout, values: string, layoutLength?: number): string | null {
   // A UTF-16 unit is at most 3 bytes of UTF-8: a short text cannot be over the limit.
-  if ((payload.length + email.length) * 3 + 16 <= MAX_PARTICIPANT_JSON_BYTES) return null;
+  if ((decodedLength(layout, values, layoutLength) + email.length) * 3 + 16 <= MAX_PARTICIPANT_JSON_BYTES) return null;
+  const payload = decodePayload(layout, values);
   const bytes = Buffer.byteLength(payload) + Buffer.byteLength(JSON.stringify(email)) + '"email":,'.length;
   if (bytes <= MAX_PARTICIPANT_JSON_BYTES) return null;
   const sizes: Array<[string, number]> = [];

@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import { PayloadLayouts } from './payload-layouts.ts';
 export interface Migration {
   version: number;
   name: string;
@@ -341,5 +342,59 @@ export const MIGRATIONS: readonly Migration[] = [
       -- {"hook": NAME, "dbt_job_id"?, "dbt_run_id"?} for a run an inbound webhook started; NULL otherwise.
       ALTER TABLE runs ADD COLUMN triggered_by TEXT;
     `,
+  },
+  {
+    version: 15,
+    name: 'a smaller snapshot: payload values apart from their layout, email only when it differs from its key',
+    sql: `
+      -- Each payload layout (the canonical JSON around the values, see ./payload-codec.ts) once.
+      CREATE TABLE payload_layouts (
+        id INTEGER PRIMARY KEY,
+        parts TEXT NOT NULL UNIQUE      -- JSON array of strings: n + 1 parts around n values
+      );
+      CREATE TABLE snapshot_v15 (
+        sync TEXT NOT NULL,
+        pk TEXT NOT NULL,
+        email TEXT,                     -- as sent (trimmed); NULL when it is email_key itself
+        email_key TEXT NOT NULL,        -- normalized for matching (trimmed, lower case)
+        participant_id TEXT,
+        payload_layout INTEGER NOT NULL, -- payload_layouts.id
+        payload_values TEXT NOT NULL,   -- the mapped fields' values, see ./payload-codec.ts
+        run_id TEXT NOT NULL,           -- the run whose commit recorded it (run ids sort by start time)
+        resend INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (sync, pk)
+      ) WITHOUT ROWID;
+    `,
+    // Rows are copied in key order, each payload encoded (its canonical JSON is kept byte for byte);
+    // synced_at is dropped (nothing reads it: run_id tells when).
+    transform: (db) => {
+      const layouts = new PayloadLayouts(db, { oneTransaction: true });
+      const insert = db.prepare(
+        `INSERT INTO snapshot_v15 (sync, pk, email, email_key, participant_id, payload_layout, payload_values, run_id, resend)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      // A page at a time (a connection cannot write while it iterates), after the last key copied.
+      const page = db
+        .prepare(
+          `SELECT sync, pk, email, email_key, participant_id, payload, run_id, resend FROM snapshot
+           WHERE (sync, pk) > (?, ?) ORDER BY sync, pk LIMIT 10000`,
+        )
+        .raw();
+      let after: [string, string] = ['', ''];
+      for (;;) {
+        const rows = page.all(...after) as Array<[string, string, string, string, string | null, string, string, number]>;
+        if (rows.length === 0) break;
+        for (const [sync, pk, email, emailKey, participantId, payload, runId, resend] of rows) {
+          const { layoutId, values } = layouts.encode(payload);
+          insert.run(sync, pk, email === emailKey ? null : email, emailKey, participantId, layoutId, values, runId, resend);
+        }
+        after = [rows.at(-1)![0], rows.at(-1)![1]];
+      }
+      db.exec(`
+        DROP TABLE snapshot;
+        ALTER TABLE snapshot_v15 RENAME TO snapshot;
+        CREATE INDEX snapshot_by_email ON snapshot (sync, email_key);
+        CREATE INDEX snapshot_by_participant ON snapshot (sync, participant_id);`);
+    },
   },
 ];

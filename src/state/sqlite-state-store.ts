@@ -19,6 +19,8 @@ import { pruneHistory } from './prune-history.ts';
 import { insertRowOutcomes, knownInvalidSql } from './row-outcome-log.ts';
 import { truncateBody } from './truncate-body.ts';
 import { prepared, SQLITE_DRIVER_PATH } from './prepared.ts';
+import { decodePayload, layoutKey, type PayloadLayout } from './payload-codec.ts';
+import { PayloadLayouts } from './payload-layouts.ts';
 import { attachStageFile, diffInWorker, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, type SqlStatement } from './stage-file.ts';
 import type {
   AlertChannelNotified,
@@ -79,6 +81,7 @@ export class SqliteStateStore implements StateStore {
   private readonly lockLeaseMs: number;
   private readonly lockHeartbeatMs: number;
   private readonly stageWorkerFromRows: number;
+  private readonly layouts: PayloadLayouts;
 
   /**
    * @param path a file path, or `:memory:` for tests
@@ -108,6 +111,7 @@ export class SqliteStateStore implements StateStore {
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('temp_store = FILE');
       this.migrate();
+      this.layouts = new PayloadLayouts(this.db);
     } catch (error) {
       db?.close();
       throw stateFileErrorOf(error, path) ?? error;
@@ -337,7 +341,7 @@ export class SqliteStateStore implements StateStore {
 
   openStage(sync: string, runId: string): Stage {
     const suffix = `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
-    const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), () => {
+    const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), this.layouts, () => {
       if (this.stages.get(runId) === stage) this.stages.delete(runId);
     });
     this.stages.set(runId, stage);
@@ -360,12 +364,14 @@ export class SqliteStateStore implements StateStore {
   commitBatch(commit: BatchCommit): CommitRefusal[] {
     const now = new Date().toISOString();
     const upsert = prepared(this.db, 
-      `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id)
+      `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload_layout, payload_values, run_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
          participant_id = coalesce(excluded.participant_id, snapshot.participant_id),
-         payload = excluded.payload, synced_at = excluded.synced_at, run_id = excluded.run_id, resend = 0`,
+         payload_layout = excluded.payload_layout, payload_values = excluded.payload_values, run_id = excluded.run_id, resend = 0`,
     );
+    // Encoded before the transaction: a layout stored on the way is committed whatever the batch's fate.
+    const encoded = commit.synced.map((row) => this.layouts.encode(row.payload));
     const forget = prepared(this.db, 'DELETE FROM snapshot WHERE sync = ? AND pk = ?');
     // The snapshot's first rows tie it to the destination that acknowledged them (the run's).
     const bind = prepared(this.db, 
@@ -388,18 +394,19 @@ export class SqliteStateStore implements StateStore {
     return this.db.transaction(() => {
       if (commit.lockOwner !== undefined) this.checkLock(commit.sync, commit.lockOwner);
       const refusals: CommitRefusal[] = [];
-      for (const row of commit.synced) {
+      commit.synced.forEach((row, i) => {
         const others = row.participantId === null ? [] : (holders.all(commit.sync, row.participantId, row.pk) as string[]);
         const heldBy = others.find((pk) => model?.inModel(pk) ?? true);
         if (heldBy !== undefined) {
           refusals.push({ pk: row.pk, error: heldParticipantError(row.participantId!, heldBy) });
-          takeEmail.run(row.email, row.emailKey, commit.sync, heldBy);
-          continue;
+          takeEmail.run(storedEmail(row.email, row.emailKey), row.emailKey, commit.sync, heldBy);
+          return;
         }
         // Keys that left the model hand their participant over: their rows go with it.
         for (const pk of others) forget.run(commit.sync, pk);
-        upsert.run(commit.sync, row.pk, row.email, row.emailKey, row.participantId, row.payload, now, commit.runId);
-      }
+        const { layoutId, values } = encoded[i]!;
+        upsert.run(commit.sync, row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.participantId, layoutId, values, commit.runId);
+      });
       if (commit.synced.length > 0) bind.run(now, commit.runId, commit.sync);
       for (const pk of commit.forgotten) forget.run(commit.sync, pk);
       for (const pk of commit.settledIntents ?? []) settle.run(commit.sync, pk);
@@ -458,38 +465,40 @@ export class SqliteStateStore implements StateStore {
   }
 
   snapshotEntry(sync: string, pk: string): { email: string; participantId: string | null } | null {
-    const row = this.db.prepare('SELECT email, participant_id FROM snapshot WHERE sync = ? AND pk = ?').get(sync, pk) as
+    const row = this.db.prepare('SELECT coalesce(email, email_key) AS email, participant_id FROM snapshot WHERE sync = ? AND pk = ?').get(sync, pk) as
       | { email: string; participant_id: string | null }
       | undefined;
     return row ? { email: row.email, participantId: row.participant_id } : null;
   }
 
   settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void {
-    const now = new Date().toISOString();
     const settle = prepared(this.db, 'DELETE FROM write_intents WHERE sync = ? AND pk = ?');
     const forget = prepared(this.db, 'DELETE FROM snapshot WHERE sync = ? AND pk = ?');
     const untie = prepared(this.db, 'UPDATE snapshot SET participant_id = NULL, resend = 1 WHERE sync = ? AND participant_id = ?');
     const record = prepared(this.db, 
-      `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload, synced_at, run_id, resend)
+      `INSERT INTO snapshot (sync, pk, email, email_key, participant_id, payload_layout, payload_values, run_id, resend)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sync, pk) DO UPDATE SET email = excluded.email, email_key = excluded.email_key,
-         participant_id = excluded.participant_id, synced_at = excluded.synced_at, run_id = excluded.run_id,
+         participant_id = excluded.participant_id, run_id = excluded.run_id,
          resend = max(snapshot.resend, excluded.resend)`,
     );
+    // Encoded before the transaction: a layout stored on the way is committed whatever comes after.
+    const encoded = settlements.map((s) => (s.snapshot === 'record' ? this.layouts.encode(s.payload) : null));
     // One participant is never tied to two primary keys: one another key holds is not recorded.
     const heldElsewhere = prepared(this.db, 'SELECT 1 FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? LIMIT 1');
     this.db.transaction(() => {
       if (lockOwner !== undefined) this.checkLock(sync, lockOwner);
-      for (const s of settlements) {
+      settlements.forEach((s, i) => {
         settle.run(sync, s.pk);
         if (s.snapshot === 'forget') forget.run(sync, s.pk);
         if (s.snapshot !== 'record' && s.gone !== undefined) untie.run(sync, s.gone);
         else if (s.snapshot === 'record') {
           const held = s.participantId !== null && heldElsewhere.get(sync, s.participantId, s.pk) !== undefined;
           const participantId = held ? (this.snapshotEntry(sync, s.pk)?.participantId ?? null) : s.participantId;
-          record.run(sync, s.pk, s.email, s.emailKey, participantId, s.payload, now, runId, s.resend || held ? 1 : 0);
+          const { layoutId, values } = encoded[i]!;
+          record.run(sync, s.pk, storedEmail(s.email, s.emailKey), s.emailKey, participantId, layoutId, values, runId, s.resend || held ? 1 : 0);
         }
-      }
+      });
     }).immediate();
   }
 
@@ -654,7 +663,7 @@ export class SqliteStateStore implements StateStore {
     return this.db
       .prepare(
         `SELECT participant_id FROM snapshot WHERE sync = ? AND participant_id IS NOT NULL
-         GROUP BY participant_id ORDER BY max(synced_at) DESC, participant_id LIMIT ?`,
+         GROUP BY participant_id ORDER BY max(run_id) DESC, participant_id LIMIT ?`,
       )
       .pluck()
       .all(sync, limit) as string[];
@@ -775,6 +784,11 @@ function heldParticipantError(participantId: string, heldBy: string): string {
   );
 }
 
+/** An email as the snapshot and the stage store it: `null` when it is its normalized key itself (most are). */
+function storedEmail(email: string, emailKey: string): string | null {
+  return email === emailKey ? null : email;
+}
+
 /** How many other primary keys the reason of a row sharing its email names. */
 const SHARED_EMAIL_KEYS_SHOWN = 5;
 
@@ -785,7 +799,7 @@ const MAX_ATTACHED_STAGES = 10;
 const STAGE_INSERT_ROWS = 200;
 
 function insertStageSql(stage: string, rows: number): string {
-  return `INSERT INTO ${stage} (pk, email, email_key, payload, invalid) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+  return `INSERT INTO ${stage} (pk, email, email_key, payload_values, invalid) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
 }
 
 class SqliteStage implements Stage {
@@ -800,6 +814,8 @@ class SqliteStage implements Stage {
   private readonly holderStatements = new Map<string, Database.Statement>();
   private directoryIdStatement: Database.Statement | undefined;
   private staged = 0;
+  /** The layout of every staged row's payload (one mapper's), once a row was inserted. */
+  private layout: PayloadLayout | null = null;
 
   /**
    * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
@@ -812,6 +828,7 @@ class SqliteStage implements Stage {
     private readonly sync: string,
     suffix: string,
     private readonly file: { path: string; schema: string; statePath: string; workerFromRows: number } | null,
+    private readonly layouts: PayloadLayouts,
     private readonly onDrop: () => void,
   ) {
     const schema = file?.schema ?? 'temp';
@@ -821,11 +838,15 @@ class SqliteStage implements Stage {
     this.plan = `${schema}.plan_${suffix}`;
     this.directory = `${schema}.directory_${suffix}`;
     db.exec(`CREATE TABLE ${this.stage} (
-      seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload TEXT, invalid TEXT)`);
+      seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload_values TEXT, invalid TEXT)`);
     this.insertRows = db.prepare(insertStageSql(this.stage, STAGE_INSERT_ROWS));
   }
 
-  insert(rows: readonly StagedRow[]): void {
+  insert(rows: readonly StagedRow[], layout: PayloadLayout): void {
+    if (this.layout === null) this.layout = layout;
+    else if (layout !== this.layout && layoutKey(layout) !== layoutKey(this.layout)) {
+      throw new Error('a stage holds payloads of one layout: rows of another were inserted');
+    }
     const values: Array<string | null> = [];
     const flush = (statement: Database.Statement) => {
       statement.run(values);
@@ -834,7 +855,7 @@ class SqliteStage implements Stage {
     this.db.transaction(() => {
       let i = 0;
       for (const row of rows) {
-        if (row.ok) values.push(row.pk, row.email, row.emailKey, row.payload, null);
+        if (row.ok) values.push(row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.values, null);
         else values.push(row.pk, null, null, null, row.reason);
         if (++i % STAGE_INSERT_ROWS === 0) flush(this.insertRows);
       }
@@ -898,7 +919,7 @@ class SqliteStage implements Stage {
           WHERE s.invalid IS NULL`),
       sql(`CREATE INDEX ${shared}_email ON ${stageName}_shared (email_key, seq)`),
       sql(`
-        UPDATE ${stage} SET invalid = 'email ' || quote(${stageName}.email) || ' is shared by ' || d.copies || ' rows of the model: it is also the email of primary key'
+        UPDATE ${stage} SET invalid = 'email ' || quote(coalesce(${stageName}.email, ${stageName}.email_key)) || ' is shared by ' || d.copies || ' rows of the model: it is also the email of primary key'
           || CASE WHEN d.copies > 2 THEN 's ' ELSE ' ' END
           || (SELECT group_concat(o.pk, ', ') FROM (SELECT pk FROM ${shared} AS o
                 WHERE o.email_key = d.email_key AND o.seq <> d.seq ORDER BY o.seq LIMIT ${SHARED_EMAIL_KEYS_SHOWN}) AS o)
@@ -910,21 +931,27 @@ class SqliteStage implements Stage {
       // moves_email: the row takes its stored participant to a new email (see PageFilter).
       // resend: the snapshot marks the row to be sent again whatever its values (see migration 9);
       // a row with a write still in doubt (not settled yet: it may still land) is never unchanged either.
+      // Payloads as stored (see ./payload-codec.ts): payload_layout NULL is the stage's layout.
+      // The email is NULL when it is email_key itself.
       sql(`CREATE TABLE ${plan} (
-        seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT NOT NULL, email_key TEXT NOT NULL,
-        payload TEXT NOT NULL, participant_id TEXT, previous_payload TEXT, previous_email TEXT,
+        seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT, email_key TEXT NOT NULL,
+        payload_layout INTEGER, payload_values TEXT NOT NULL, participant_id TEXT,
+        previous_layout INTEGER, previous_values TEXT, previous_email TEXT,
         moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`),
       sql(
         `
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, moves_email, resend)
-        SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload,
-               n.participant_id, n.payload, n.email, n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload_values, participant_id, previous_layout, previous_values, previous_email, moves_email, resend)
+        SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload_values,
+               n.participant_id, n.payload_layout, n.payload_values, coalesce(n.email, n.email_key),
+               n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
         FROM ${stage} AS s LEFT JOIN main.snapshot AS n ON n.sync = ? AND n.pk = s.pk
-        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload <> s.payload OR n.email_key <> s.email_key
-          OR EXISTS (SELECT 1 FROM main.write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`,
+        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload_layout IS NOT ? OR n.payload_values <> s.payload_values
+          OR n.email_key <> s.email_key OR EXISTS (SELECT 1 FROM main.write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`,
         fullResync ? 1 : 0,
         this.sync,
         fullResync ? 1 : 0,
+        // The stage's layout as stored; none (no snapshot row has it): every synced row changed.
+        this.layout === null ? -1 : (this.layouts.find(this.layout) ?? -1),
       ),
     ];
     // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
@@ -932,9 +959,11 @@ class SqliteStage implements Stage {
       statements.push(
         sql(
           `
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, resend)
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload_layout, payload_values, participant_id,
+                             previous_layout, previous_values, previous_email, resend)
         SELECT (SELECT coalesce(max(seq), 0) FROM ${stage}) + row_number() OVER (ORDER BY n.pk), n.pk, 'removed',
-               n.email, n.email_key, n.payload, n.participant_id, n.payload, n.email, n.resend
+               n.email, n.email_key, n.payload_layout, n.payload_values, n.participant_id,
+               n.payload_layout, n.payload_values, coalesce(n.email, n.email_key), n.resend
         FROM main.snapshot AS n
         WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`,
           this.sync,
@@ -998,25 +1027,26 @@ class SqliteStage implements Stage {
           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1) END`;
     const rows = this.db
       .prepare(
-        `SELECT seq, pk, class, email, email_key, payload, participant_id, previous_payload, previous_email, resend,
-                ${existing} AS existing_id, ${heldBy} AS held_by
+        `SELECT seq, pk, class, coalesce(email, email_key) AS email, email_key, payload_layout, payload_values, participant_id,
+                previous_layout, previous_values, previous_email, resend, ${existing} AS existing_id, ${heldBy} AS held_by
          FROM ${this.plan} AS p
          WHERE seq > ? AND class IN (${placeholders}) ${moves} ORDER BY seq LIMIT ?`,
       )
       .all(this.sync, afterSeq, ...classes, limit) as Array<{
-      seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload: string;
-      participant_id: string | null; previous_payload: string | null; previous_email: string | null; resend: number;
-      existing_id: string | null; held_by: string | null;
+      seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload_layout: number | null; payload_values: string;
+      participant_id: string | null; previous_layout: number | null; previous_values: string | null; previous_email: string | null;
+      resend: number; existing_id: string | null; held_by: string | null;
     }>;
+    const payload = (layout: number | null, values: string) => decodePayload(layout === null ? this.layout! : this.layouts.layoutOf(layout), values);
     return rows.map((r) => ({
       seq: r.seq,
       pk: r.pk,
       class: r.class,
       email: r.email,
       emailKey: r.email_key,
-      payload: r.payload,
+      payload: payload(r.payload_layout, r.payload_values),
       participantId: r.participant_id,
-      previousPayload: r.previous_payload,
+      previousPayload: r.previous_values === null ? null : payload(r.previous_layout, r.previous_values),
       previousEmail: r.previous_email,
       existingId: r.existing_id,
       heldBy: r.held_by,

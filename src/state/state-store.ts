@@ -6,6 +6,7 @@
 import type { RateSlotLedger } from '../http/rate-limit-gate.ts';
 import type { ApiCall } from '../http/http-client.ts';
 import type { PruneCounts } from './prune-history.ts';
+import type { PayloadLayout } from './payload-codec.ts';
 
 export const RUN_STATUSES = ['running', 'success', 'warning', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -57,9 +58,12 @@ export type ChangeClass = (typeof CHANGE_CLASSES)[number];
 export const ROW_RESULTS = ['succeeded', 'rejected', 'invalid', 'skipped', 'unsent'] as const;
 export type RowResultKind = (typeof ROW_RESULTS)[number];
 
-/** A row of the model after mapping, as staged for the diff. */
+/**
+ * A row of the model after mapping, as staged for the diff: `values` are its mapped fields
+ * encoded for the layout given with them to {@link Stage.insert} (see ./payload-codec.ts).
+ */
 export type StagedRow =
-  | { ok: true; pk: string; email: string; emailKey: string; payload: string }
+  | { ok: true; pk: string; email: string; emailKey: string; values: string }
   | { ok: false; pk: string | null; reason: string };
 
 /** Row counts of a plan. `queried = added + changed + unchanged + invalid`; `removed` is apart. */
@@ -135,8 +139,11 @@ export interface PageFilter {
 
 /** A run's staged model result and its diff against the snapshot. Dropped when the run ends. */
 export interface Stage {
-  /** Adds mapped rows (call with chunks of a few thousand). */
-  insert(rows: readonly StagedRow[]): void;
+  /**
+   * Adds mapped rows (call with chunks of a few thousand) whose values are encoded for `layout`.
+   * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per stage)
+   */
+  insert(rows: readonly StagedRow[], layout: PayloadLayout): void;
   /**
    * Marks duplicates invalid (every copy of a duplicated primary key; every row sharing an email
    * with another valid row) and diffs the stage against the sync's snapshot by primary key, over

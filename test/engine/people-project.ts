@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, expect } from 'vitest';
 import { ACCEPT } from '../../src/destinations/user-interviews/wire.ts';
 import type { RunSummary } from '../../src/engine/run-summary.ts';
+import { decodePayload } from '../../src/state/payload-codec.ts';
 import type { StartEmulatorOptions } from '../../src/emulator/start-emulator.ts';
 import { createChinookProject, NAME_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 import { SYNC } from '../helpers/run-helpers.ts';
@@ -101,10 +102,16 @@ export async function createPeopleProject(
     snapshot() {
       const state = new Database(join(project.dir, 'state', 'state.db'), { readonly: true, fileMustExist: true });
       try {
+        // As stored (migration 15): the email only when it differs from its key, the payload as layout and values.
         const rows = state
-          .prepare('SELECT pk, email, participant_id, payload FROM snapshot WHERE sync = ?')
-          .all(SYNC) as Array<{ pk: string; email: string; participant_id: string | null; payload: string }>;
-        return new Map(rows.map((r) => [r.pk, { email: r.email, participantId: r.participant_id, payload: r.payload }]));
+          .prepare(
+            `SELECT pk, coalesce(email, email_key) AS email, participant_id, l.parts, payload_values
+             FROM snapshot JOIN payload_layouts AS l ON l.id = payload_layout WHERE sync = ?`,
+          )
+          .all(SYNC) as Array<{ pk: string; email: string; participant_id: string | null; parts: string; payload_values: string }>;
+        return new Map(
+          rows.map((r) => [r.pk, { email: r.email, participantId: r.participant_id, payload: decodePayload(JSON.parse(r.parts) as string[], r.payload_values) }]),
+        );
       } finally {
         state.close();
       }

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RowMapper, RowMapperError } from '../../src/engine/row-mapper.ts';
+import { decodePayload } from '../../src/state/payload-codec.ts';
 import { panelsync } from '../debugger/cli-capture.ts';
 import { createChinookProject, STANDARD_MAPPINGS, TEST_API_KEY, type ChinookProject } from '../helpers/chinook-project.ts';
 
@@ -22,12 +23,9 @@ describe('RowMapper templates', () => {
 
   it('renders a template whose columns exist, null included', () => {
     const mapper = new RowMapper('id', 'email', [{ template: '{{ row.City }}|{{ row["Postal Code"] }}', to: 'characteristics.location' }], TYPES);
-    expect(mapper.map({ id: 1, email: 'a@example.com', City: 'Oslo', 'Postal Code': null })).toEqual({
-      ok: true,
-      pk: '1',
-      email: 'a@example.com',
-      payload: '{"characteristics":{"location":"Oslo|"}}',
-    });
+    const mapped = mapper.map({ id: 1, email: 'a@example.com', City: 'Oslo', 'Postal Code': null });
+    expect(mapped).toEqual({ ok: true, pk: '1', email: 'a@example.com', values: '"Oslo|"' });
+    expect(decodePayload(mapper.layout, '"Oslo|"')).toBe('{"characteristics":{"location":"Oslo|"}}');
   });
 
   it('refuses a template that reads a variable other than row', () => {

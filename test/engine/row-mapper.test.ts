@@ -1,12 +1,14 @@
 /**
- * The row mapper writes each row's payload directly in canonical order: the text must be exactly
- * `JSON.stringify` of the mapped fields with sorted keys (what the snapshot stores, so a changed
- * order would make every synced row look changed), whatever fields and characteristics are mapped.
+ * The row mapper writes each row's payload values directly in canonical order: with its layout,
+ * the text must be exactly `JSON.stringify` of the mapped fields with sorted keys (what the
+ * snapshot stores, so a changed order would make every synced row look changed), whatever fields
+ * and characteristics are mapped.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PARTICIPANT_FIELDS, type CharacteristicType } from '../../src/destinations/user-interviews/wire.ts';
 import { RowMapper } from '../../src/engine/row-mapper.ts';
+import { decodePayload, encodeCanonical, encodeWithLayout } from '../../src/state/payload-codec.ts';
 
 function sortedJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -39,8 +41,13 @@ describe('RowMapper payload', () => {
             if (to.startsWith('characteristics.')) ((expected.characteristics ??= {}) as Record<string, unknown>)[to.slice(16)] = values[i];
             else expected[to] = values[i];
           });
-          expect(mapped.payload).toBe(sortedJson(expected));
-          expect(JSON.parse(mapped.payload)).toEqual(expected);
+          const payload = decodePayload(mapper.layout, mapped.values);
+          expect(payload).toBe(sortedJson(expected));
+          expect(JSON.parse(payload)).toEqual(expected);
+          // A snapshot row stored before layouts (canonical JSON) is encoded as the mapper encodes it:
+          // the upgrade does not make a row look changed.
+          expect(encodeCanonical(payload)).toEqual({ layout: mapper.layout, values: mapped.values });
+          expect(encodeWithLayout(payload, mapper.layout)).toBe(mapped.values);
         },
       ),
       { numRuns: 500, seed: 20261207 },
