@@ -58,7 +58,7 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
     // A slice at a time, yielding between slices: the event loop never waits for a whole chunk.
     for (let start = 0; start < chunk.length; start += STAGE_SLICE_ROWS) {
       if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)), map.layout);
+      await stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)), map.layout);
     }
     read += chunk.length;
     options.onProgress?.(read);

@@ -21,7 +21,7 @@ import { truncateBody } from './truncate-body.ts';
 import { prepared, SQLITE_DRIVER_PATH } from './prepared.ts';
 import { decodePayload, layoutKey, type PayloadLayout } from './payload-codec.ts';
 import { PayloadLayouts } from './payload-layouts.ts';
-import { attachStageFile, diffInWorker, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, type SqlStatement } from './stage-file.ts';
+import { attachStageFile, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, StageWorker, type SqlStatement } from './stage-file.ts';
 import type {
   AlertChannelNotified,
   AlertDeliveryRecord,
@@ -798,8 +798,11 @@ const MAX_ATTACHED_STAGES = 10;
 /** Rows per multi-row `INSERT` into a stage (5 parameters each, well under SQLite's 32,766). */
 const STAGE_INSERT_ROWS = 200;
 
+/** The stage's columns written per row, in the order of the values {@link SqliteStage.insert} collects. */
+const STAGE_COLUMNS = ['pk', 'email', 'email_key', 'payload_values', 'invalid'] as const;
+
 function insertStageSql(stage: string, rows: number): string {
-  return `INSERT INTO ${stage} (pk, email, email_key, payload_values, invalid) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
+  return `INSERT INTO ${stage} (${STAGE_COLUMNS.join(', ')}) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?)').join(', ')}`;
 }
 
 class SqliteStage implements Stage {
@@ -816,6 +819,8 @@ class SqliteStage implements Stage {
   private staged = 0;
   /** The layout of every staged row's payload (one mapper's), once a row was inserted. */
   private layout: PayloadLayout | null = null;
+  /** Writes and diffs the stage file once the stage is large (see ./stage-file.ts); the file is detached here meanwhile. */
+  private worker: StageWorker | null = null;
 
   /**
    * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
@@ -842,27 +847,44 @@ class SqliteStage implements Stage {
     this.insertRows = db.prepare(insertStageSql(this.stage, STAGE_INSERT_ROWS));
   }
 
-  insert(rows: readonly StagedRow[], layout: PayloadLayout): void {
+  async insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void> {
     if (this.layout === null) this.layout = layout;
     else if (layout !== this.layout && layoutKey(layout) !== layoutKey(this.layout)) {
       throw new Error('a stage holds payloads of one layout: rows of another were inserted');
     }
+    // Each row's values in STAGE_COLUMNS order.
     const values: Array<string | null> = [];
-    const flush = (statement: Database.Statement) => {
-      statement.run(values);
-      values.length = 0;
-    };
-    this.db.transaction(() => {
-      let i = 0;
-      for (const row of rows) {
-        if (row.ok) values.push(row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.values, null);
-        else values.push(row.pk, null, null, null, row.reason);
-        if (++i % STAGE_INSERT_ROWS === 0) flush(this.insertRows);
-      }
-      if (values.length > 0) flush(this.db.prepare(insertStageSql(this.stage, values.length / 5)));
-    })();
+    for (const row of rows) {
+      if (row.ok) values.push(row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.values, null);
+      else values.push(row.pk, null, null, null, row.reason);
+    }
+    if (this.worker !== null) await this.worker.insert(values);
+    else this.writeHere(values);
     this.staged += rows.length;
+    // Large: a worker thread writes the rest and diffs, while this thread maps the next rows.
+    if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) {
+      this.db.exec(`DETACH DATABASE ${this.file.schema}`);
+      this.worker = new StageWorker({
+        statePath: this.file.statePath,
+        stagePath: this.file.path,
+        schema: this.file.schema,
+        table: this.stage,
+        columns: STAGE_COLUMNS,
+      });
+    }
   }
+
+  /** Writes rows' values (STAGE_COLUMNS order) in this thread, {@link STAGE_INSERT_ROWS} rows per statement. */
+  private writeHere(values: ReadonlyArray<string | null>): void {
+    const width = STAGE_COLUMNS.length;
+    const step = STAGE_INSERT_ROWS * width;
+    this.db.transaction(() => {
+      let at = 0;
+      for (; at + step <= values.length; at += step) this.insertRows.run(values.slice(at, at + step));
+      if (at < values.length) this.db.prepare(insertStageSql(this.stage, (values.length - at) / width)).run(values.slice(at));
+    })();
+  }
+
 
   /**
    * The diff as SQL statements (see {@link Stage.diff}) and the query of its counts. A large stage
@@ -873,13 +895,15 @@ class SqliteStage implements Stage {
   async diff(options: { fullResync?: boolean } = {}): Promise<PlanCounts> {
     const { statements, counts } = this.diffStatements(options.fullResync === true);
     let rows: { queried: number; invalid: number; added: number; changed: number; removed: number };
-    if (this.file && this.staged >= this.file.workerFromRows) {
-      const file = this.file;
-      this.db.exec(`DETACH DATABASE ${file.schema}`);
+    if (this.worker !== null) {
+      const worker = this.worker;
       try {
-        rows = await diffInWorker({ statePath: file.statePath, stagePath: file.path, schema: file.schema, statements, counts });
+        rows = await worker.diff(statements, counts);
       } finally {
-        if (this.db.open) attachStageFile(this.db, file.path, file.schema);
+        // The worker has closed its connection (or is stopped): the file is this thread's again.
+        worker.stop();
+        this.worker = null;
+        if (this.db.open) attachStageFile(this.db, this.file!.path, this.file!.schema);
       }
     } else {
       rows = this.db.transaction(() => {
@@ -911,11 +935,12 @@ class SqliteStage implements Stage {
         WHERE ${stageName}.pk = d.pk`),
       // Every row sharing an email is invalid, and its reason names the other primary keys (up to
       // SHARED_EMAIL_KEYS_SHOWN): read from a table of their own, not from the stage being updated.
+      // The shared emails first (usually none), then their rows through the email index.
       sql(`
         CREATE TABLE ${shared} AS
-          SELECT s.seq, s.pk, s.email_key, d.copies FROM ${stage} AS s
-          JOIN (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
-            ON d.email_key = s.email_key
+          SELECT s.seq, s.pk, s.email_key, d.copies
+          FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
+          CROSS JOIN ${stage} AS s ON s.email_key = d.email_key
           WHERE s.invalid IS NULL`),
       sql(`CREATE INDEX ${shared}_email ON ${stageName}_shared (email_key, seq)`),
       sql(`
@@ -946,12 +971,14 @@ class SqliteStage implements Stage {
                n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
         FROM ${stage} AS s LEFT JOIN main.snapshot AS n ON n.sync = ? AND n.pk = s.pk
         WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload_layout IS NOT ? OR n.payload_values <> s.payload_values
-          OR n.email_key <> s.email_key OR EXISTS (SELECT 1 FROM main.write_intents AS i WHERE i.sync = n.sync AND i.pk = s.pk))`,
+          OR n.email_key <> s.email_key OR s.pk IN (SELECT i.pk FROM main.write_intents AS i WHERE i.sync = ?))
+        ORDER BY s.pk`,
         fullResync ? 1 : 0,
         this.sync,
         fullResync ? 1 : 0,
         // The stage's layout as stored; none (no snapshot row has it): every synced row changed.
         this.layout === null ? -1 : (this.layouts.find(this.layout) ?? -1),
+        this.sync,
       ),
     ];
     // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
@@ -965,7 +992,12 @@ class SqliteStage implements Stage {
                n.email, n.email_key, n.payload_layout, n.payload_values, n.participant_id,
                n.payload_layout, n.payload_values, coalesce(n.email, n.email_key), n.resend
         FROM main.snapshot AS n
-        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`,
+        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)
+          -- Each valid row not added matched its own snapshot row (valid rows have distinct keys):
+          -- when they are as many as the snapshot's rows, none is removed and no row is looked up.
+          AND (SELECT count(*) FROM main.snapshot WHERE sync = ?)
+            > (SELECT count(*) FROM ${stage} WHERE invalid IS NULL) - (SELECT count(*) FROM ${plan} WHERE class = 'added')`,
+          this.sync,
           this.sync,
         ),
       );
@@ -1137,8 +1169,11 @@ class SqliteStage implements Stage {
 
   drop(): void {
     this.onDrop();
+    const detached = this.worker !== null;
+    this.worker?.stop();
+    this.worker = null;
     if (this.db.open) {
-      if (this.file) this.db.exec(`DETACH DATABASE ${this.file.schema}`);
+      if (this.file && !detached) this.db.exec(`DETACH DATABASE ${this.file.schema}`);
       else this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
     }
     if (this.file) rmSync(this.file.path, { force: true });

@@ -1,13 +1,14 @@
 /**
- * A run's stage in a database file of its own, and its diff in a worker thread.
+ * A run's stage in a database file of its own, written and diffed by a worker thread once large.
  *
  * The stage (the model's mapped rows and the plan, see SqliteStage in ./sqlite-state-store.ts)
  * lives in a file under the system's temporary directory, attached to the state database's
- * connection. Its diff (index builds, the join of millions of rows with the snapshot) then runs
- * on another connection in a worker thread, so that the event loop of the process keeps turning
- * (`panelsync serve` answers `GET /api/v1/healthz` while it plans a large model). A file is
- * removed when its stage is dropped; files left by a process that died are removed by the next
- * process that opens a stage ({@link removeStaleStageFiles}).
+ * connection. Once it holds many rows, a {@link StageWorker} takes the file over: it writes the
+ * rest of the rows while the calling thread maps the next ones, then runs the diff (index builds,
+ * the join of millions of rows with the snapshot) on its own connection, so that the event loop
+ * of the process keeps turning (`panelsync serve` answers `GET /api/v1/healthz` while it plans a
+ * large model). A file is removed when its stage is dropped; files left by a process that died
+ * are removed by the next process that opens a stage ({@link removeStaleStageFiles}).
  */
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
@@ -26,7 +27,7 @@ export interface SqlStatement {
 /** Page cache of a stage file, per connection, KiB: index builds over a large stage stay in memory. */
 export const STAGE_CACHE_KIB = 65_536;
 
-/** A stage diffs in a worker thread from this many staged rows; a smaller one diffs at once, in the calling thread. */
+/** A {@link StageWorker} takes a stage over once it holds this many rows; a smaller one is written and diffed in the calling thread. */
 export const STAGE_WORKER_FROM_ROWS = 50_000;
 
 const PREFIX = 'panelsync-stage-';
@@ -75,40 +76,112 @@ export function attachStageFile(db: Database.Database, path: string, schema: str
   db.pragma(`${schema}.cache_size = -${STAGE_CACHE_KIB}`);
 }
 
-/**
- * Runs `statements` in one transaction, then the `counts` query, on a connection of a worker
- * thread that opens `statePath` and attaches `stagePath` as `schema`.
- * @returns the row of the `counts` query
- * @throws Error with the SQLite message (and `code`) of a failing statement
- */
-export function diffInWorker<T>(job: { statePath: string; stagePath: string; schema: string; statements: SqlStatement[]; counts: SqlStatement }): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const worker = new Worker(DIFF_WORKER, { eval: true, workerData: { ...job, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB } });
-    let settled = false;
-    worker.once('message', (message: { counts: T } | { error: { message: string; code?: string } }) => {
-      settled = true;
-      if ('counts' in message) resolve(message.counts);
-      else reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
-    });
-    worker.once('error', (error) => {
-      settled = true;
-      reject(error);
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the diff worker exited (${code}) without an answer`));
-    });
-  });
-}
+/** Slices a {@link StageWorker} may hold unwritten before `insert` waits: bounds the memory of a fast model. */
+const WORKER_SLICES_IN_FLIGHT = 8;
 
 /**
- * The diff worker (plain JavaScript, run with `eval`: a worker thread does not go through the
- * TypeScript loader). The statements write the attached stage file alone; the state database is
- * only read (in WAL mode, beside other connections' writes).
+ * A worker thread that owns a stage file once its stage is large: it writes the rows the calling
+ * thread maps (so that mapping and writing run at once, on two cores), then runs the diff on its
+ * own connection to the state database and ends. Until then the stage file must not be attached
+ * to the calling thread's connection.
  */
-const DIFF_WORKER = `
+export class StageWorker {
+  private readonly worker: Worker;
+  private inFlight = 0;
+  private failure: Error | null = null;
+  private readonly waiting: Array<() => void> = [];
+  private answer: { resolve: (counts: unknown) => void; reject: (error: Error) => void } | null = null;
+  private exited = false;
+  /** The diff's counts came back: the worker ends on its own. */
+  private done = false;
+
+  /**
+   * @param job.table the stage table (`schema.name`) the rows go to, with its `columns` in the
+   *   order of each row's values
+   */
+  constructor(job: { statePath: string; stagePath: string; schema: string; table: string; columns: readonly string[] }) {
+    this.worker = new Worker(STAGE_WORKER, {
+      eval: true,
+      workerData: { ...job, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB, rowsPerStatement: WORKER_ROWS_PER_STATEMENT },
+    });
+    this.worker.on('message', (message: { inserted: true } | { counts: unknown } | { error: { message: string; code?: string } }) => {
+      if ('inserted' in message) {
+        this.inFlight--;
+        this.waiting.shift()?.();
+      } else if ('counts' in message) {
+        this.done = true;
+        this.answer?.resolve(message.counts);
+      }
+      else this.fail(Object.assign(new Error(message.error.message), { code: message.error.code }));
+    });
+    this.worker.once('error', (error) => this.fail(error));
+    this.worker.once('exit', (code) => {
+      this.exited = true;
+      if (!this.done) this.fail(new Error(`the stage worker exited (${code}) before it was done`));
+    });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const wake of this.waiting.splice(0)) wake();
+    this.answer?.reject(this.failure);
+  }
+
+  /**
+   * Hands one slice of rows to the worker: `values` holds each row's values in column order.
+   * Waits while {@link WORKER_SLICES_IN_FLIGHT} slices are not written yet.
+   * @throws the error that stopped the worker (e.g. SQLITE_FULL), at this or a later call
+   */
+  async insert(values: ReadonlyArray<string | null>): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.inFlight++;
+    // One string rather than thousands: a structured clone costs per string, far more than JSON.
+    this.worker.postMessage({ values: JSON.stringify(values) });
+    while (this.inFlight > WORKER_SLICES_IN_FLIGHT && this.failure === null) await new Promise<void>((wake) => this.waiting.push(wake));
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Once every row is written: runs `statements` in one transaction, then the `counts` query; the
+   * worker then closes its connection and ends.
+   * @returns the row of the `counts` query
+   * @throws Error with the SQLite message (and `code`) of a failing statement or write
+   */
+  diff<T>(statements: SqlStatement[], counts: SqlStatement): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.answer = { resolve: resolve as (counts: unknown) => void, reject };
+      this.worker.postMessage({ statements, counts });
+    });
+  }
+
+  /** Ends the worker whatever it is doing (a run that stopped before its diff). */
+  stop(): void {
+    if (!this.exited) void this.worker.terminate();
+  }
+}
+
+/** Rows per multi-row INSERT the worker writes (5 parameters each: well under SQLite's 32,766). */
+const WORKER_ROWS_PER_STATEMENT = 200;
+
+/**
+ * The stage worker (plain JavaScript, run with `eval`: a worker thread does not go through the
+ * TypeScript loader). It opens `statePath`, attaches `stagePath` as `schema`, writes each slice
+ * of rows in a transaction of its own, answering `{inserted}`; then runs the diff's statements in
+ * one transaction, answers `{counts}`, closes its connection and ends. After an error it answers
+ * `{error}` once and ignores every slice that follows. The diff writes the stage file alone; the
+ * state database is only read (in WAL mode, beside other connections' writes).
+ */
+const STAGE_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 const Database = require(w.driver);
 let db;
+let failed = false;
+const fail = (error) => {
+  if (failed) return;
+  failed = true;
+  parentPort.postMessage({ error: { message: error && error.message || String(error), code: error && error.code } });
+};
 try {
   db = new Database(w.statePath, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
@@ -119,14 +192,42 @@ try {
   db.pragma(w.schema + '.journal_mode = OFF');
   db.pragma(w.schema + '.synchronous = OFF');
   db.pragma(w.schema + '.cache_size = -' + w.cacheKib);
-  const counts = db.transaction(() => {
-    for (const s of w.statements) db.prepare(s.sql).run(...s.params);
-    return db.prepare(w.counts.sql).get(...w.counts.params);
-  })();
-  parentPort.postMessage({ counts });
 } catch (error) {
-  parentPort.postMessage({ error: { message: error && error.message || String(error), code: error && error.code } });
-} finally {
-  if (db) db.close();
+  fail(error);
 }
+const width = w.columns.length;
+const insertSql = (rows) => 'INSERT INTO ' + w.table + ' (' + w.columns.join(', ') + ') VALUES ' +
+  Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
+const full = failed ? null : db.prepare(insertSql(w.rowsPerStatement));
+const write = failed ? null : db.transaction((values) => {
+  const step = w.rowsPerStatement * width;
+  let at = 0;
+  for (; at + step <= values.length; at += step) full.run(values.slice(at, at + step));
+  if (at < values.length) db.prepare(insertSql((values.length - at) / width)).run(values.slice(at));
+});
+parentPort.on('message', (message) => {
+  if (failed) return;
+  if (message.values) {
+    try {
+      write(JSON.parse(message.values));
+      parentPort.postMessage({ inserted: true });
+    } catch (error) {
+      fail(error);
+    }
+    return;
+  }
+  let counts;
+  try {
+    counts = db.transaction(() => {
+      for (const s of message.statements) db.prepare(s.sql).run(...s.params);
+      return db.prepare(message.counts.sql).get(...message.counts.params);
+    })();
+  } catch (error) {
+    fail(error);
+  }
+  // Closed before the answer: the calling thread then attaches the file again, held by nobody.
+  db.close();
+  if (!failed) parentPort.postMessage({ counts });
+  parentPort.close();
+});
 `;

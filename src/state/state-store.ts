@@ -140,10 +140,11 @@ export interface PageFilter {
 /** A run's staged model result and its diff against the snapshot. Dropped when the run ends. */
 export interface Stage {
   /**
-   * Adds mapped rows (call with chunks of a few thousand) whose values are encoded for `layout`.
+   * Adds mapped rows (call with chunks of a few thousand) whose values are encoded for `layout`;
+   * waits while a worker writing a large stage is behind (see ./stage-file.ts).
    * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per stage)
    */
-  insert(rows: readonly StagedRow[], layout: PayloadLayout): void;
+  insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void>;
   /**
    * Marks duplicates invalid (every copy of a duplicated primary key; every row sharing an email
    * with another valid row) and diffs the stage against the sync's snapshot by primary key, over

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
-import { CHINOOK_SQLITE_MODEL, createChinookProject, type ChinookProject } from '../helpers/chinook-project.ts';
+import { CHINOOK_SQLITE_MODEL, createChinookProject, generatedModel, NAME_MAPPINGS, type ChinookProject } from '../helpers/chinook-project.ts';
 import { expectAddsUp, runProject as run } from '../helpers/run-helpers.ts';
 import { planSync } from '../../src/engine/plan-sync.ts';
 
@@ -56,6 +56,30 @@ describe('stage files and the diff worker', () => {
       const { summary } = await run(project, { store });
       expectAddsUp(summary);
       expect(summary.rows.removed).toBe(1);
+      expect(stageFiles()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('stops the stage worker and removes its file when the model fails after the worker took the stage over', async () => {
+    // 5,000 rows, then SQLite's integer overflow: the worker holds the first rows when the source fails.
+    project.writeModel(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+      SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName, 'Last' || i AS LastName,
+             CASE WHEN i > 5000 THEN abs(-9223372036854775807 - 1) END AS Boom FROM n`);
+    project.writeSync({ mappings: NAME_MAPPINGS });
+    const store = new SqliteStateStore(join(project.dir, 'state.db'), { stageWorkerFromRows: 0 });
+    try {
+      const { summary } = await run(project, { store });
+      expect(summary.status).toBe('failed');
+      expect(summary.error).toMatch(/integer overflow/);
+      expect(stageFiles()).toEqual([]);
+      expect(store.snapshotSize('customers-to-panel')).toBe(0);
+      // The store is usable after: the model fixed, the next run syncs every row through a worker.
+      project.writeModel(generatedModel(6000));
+      const again = await run(project, { store });
+      expect(again.summary).toMatchObject({ status: 'success', rows: { added: 6000 } });
       expect(stageFiles()).toEqual([]);
     } finally {
       store.close();
