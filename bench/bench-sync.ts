@@ -93,7 +93,7 @@ function writeProject(dir: string, apiUrl: string): void {
 }
 
 /** One run, timed, counting write calls (every method but GET). */
-async function timedRun(dir: string): Promise<{ summary: RunSummary; seconds: number; writes: number }> {
+async function timedRun(dir: string): Promise<{ summary: RunSummary; seconds: number; plannedAt: number; writes: number }> {
   const project = await loadProject({ projectDir: dir, env: { UI_API_KEY: API_KEY } });
   const events = new SyncEvents();
   let writes = 0;
@@ -105,9 +105,11 @@ async function timedRun(dir: string): Promise<{ summary: RunSummary; seconds: nu
     done += e.rows;
     if (done % 100_000 < e.rows) process.stderr.write(`  ${done.toLocaleString('en')} rows sent\n`);
   });
+  let planned = 0;
+  events.on('run:planned', () => (planned = performance.now()));
   const started = performance.now();
   const summary = await runSync({ project, sync: SYNC, events });
-  return { summary, seconds: (performance.now() - started) / 1000, writes };
+  return { summary, seconds: (performance.now() - started) / 1000, plannedAt: (planned - started) / 1000, writes };
 }
 
 /** Streams the model through its source alone: the floor of any plan. */
@@ -198,7 +200,7 @@ try {
   const { slowestMs, probes } = await health.stop();
   const afterRerun = stateBytes();
   console.log(
-    `no-change rerun: ${rerun.seconds.toFixed(1)} s = ${(rerun.seconds / stream).toFixed(2)}x the stream ` +
+    `no-change rerun: ${rerun.seconds.toFixed(1)} s = ${(rerun.seconds / stream).toFixed(2)}x the stream, planned after ${rerun.plannedAt.toFixed(1)} s ` +
       `(${rerun.summary.rows.unchanged.toLocaleString('en')} unchanged, ${rerun.writes} write calls); state database ${mib(afterRerun)} ` +
       `(${afterRerun >= afterFirst ? '+' : '-'}${(Math.abs(afterRerun - afterFirst) / 1024 ** 2).toFixed(2)} MiB)`,
   );
