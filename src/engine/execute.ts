@@ -47,7 +47,7 @@ import {
   type WriteIntent,
 } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
-import { decideRow, needsDirectory } from './identity.ts';
+import { decideRow, needsDirectory, UNMATCHED_REASON } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
@@ -156,7 +156,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
   try {
-    if (mode !== 'upsert' && hasPlanned(ctx, ['added', 'changed'], (row) => needsDirectory(mode, row))) await loadDirectory(ctx);
+    if (mode !== 'upsert' && hasPlanned(ctx.stage, ['added', 'changed'], (row) => needsDirectory(mode, row))) await loadDirectory(ctx);
     if (mode === 'insert') {
       await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
       // After a failure that ends the run, lost creates keep their intents: a later run adopts them.
@@ -176,7 +176,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
       await phase(ctx, ['removed'], PAGE_ROWS, async (batch) => batch.map(() => ({ ok: true, id: '' })), 'forget');
     } else {
       // A removed row without a stored participant id is found by email, if it exists at all.
-      if (ctx.fatal === null && hasPlanned(ctx, ['removed'], (row) => row.participantId === null && row.heldBy === null)) {
+      if (ctx.fatal === null && hasPlanned(ctx.stage, ['removed'], (row) => row.participantId === null && row.heldBy === null)) {
         await loadDirectory(ctx);
       }
       if (deleteBehavior === 'clear') {
@@ -309,6 +309,12 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
   const writes: PlannedWrite[] = [];
   // One read of the state database for the whole batch's decisions (a holder question per row).
   const decisions = ctx.stage.readAtOnce(() => batch.map((row) => decideRow(ctx.sync.mode, row, ctx.stage)));
+  // update: keys the directory read just now found unmatched are skipped without a read for a while.
+  const readAt = ctx.stage.directoryReadAt();
+  if (ctx.sync.mode === 'update' && readAt !== null) {
+    const unmatched = batch.filter((_row, i) => decisions[i]!.action === 'skip' && (decisions[i] as { reason: string }).reason === UNMATCHED_REASON);
+    ctx.store.recordUnmatched(ctx.syncName, ctx.runId, unmatched, readAt);
+  }
   batch.forEach((row, index) => {
     const decision = decisions[index]!;
     if (decision.action === 'skip') outcomes[index] = { skipped: decision.reason };
@@ -622,9 +628,10 @@ function endRun(ctx: Context, failure: unknown): void {
   ctx.onFatal?.();
 }
 
-function hasPlanned(ctx: Context, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
+/** True when the stage plans a row of `classes` for which `where` holds (read a page at a time). */
+export function hasPlanned(stage: Stage, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
   for (let afterSeq = 0; ; ) {
-    const rows = ctx.stage.page(classes, afterSeq, PAGE_ROWS);
+    const rows = stage.page(classes, afterSeq, PAGE_ROWS);
     if (rows.length === 0) return false;
     if (rows.some(where)) return true;
     afterSeq = rows[rows.length - 1]!.seq;

@@ -50,16 +50,38 @@ export type RowDecision =
  *   participant holds is rejected "already exists"; otherwise created.
  */
 /**
- * True when {@link decideRow} needs the directory to decide `row` (update and insert modes): every
- * row in update mode; in insert mode only a key never synced (a synced one is skipped whatever the
- * directory says), so that a run whose rows insert mode will skip again reads no directory.
+ * How long update mode trusts a directory read that found no participant with a row's email, ms:
+ * 24 hours. Until then a run skips that row again without reading the directory (a participant
+ * created meanwhile, e.g. by a sign-up, is found at the first read after, or at any read made for
+ * another row); a row whose email changed is looked up at once.
  */
-export function needsDirectory(mode: SyncMode, row: PlannedRow): boolean {
+export const UNMATCHED_RECHECK_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * True when {@link decideRow} needs the directory to decide `row` (update and insert modes):
+ * - insert: only a key never synced (a synced one is skipped whatever the directory says);
+ * - update: every row but a key with no participant id that the directory found unmatched, with
+ *   its email, less than {@link UNMATCHED_RECHECK_MS} before `nowMs`;
+ * so that a run whose rows these modes will skip again reads no directory.
+ */
+export function needsDirectory(mode: SyncMode, row: PlannedRow, nowMs = Date.now()): boolean {
   if (mode === 'insert') return row.class === 'added' && row.previousPayload === null;
-  return mode === 'update';
+  return mode === 'update' && !recentlyUnmatched(row, nowMs);
 }
 
-export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'directoryId' | 'emailHolder' | 'participantHolder'>): RowDecision {
+/** Update mode: the row's key has no participant id and a directory read found none with its email less than {@link UNMATCHED_RECHECK_MS} ago. */
+function recentlyUnmatched(row: PlannedRow, nowMs: number): boolean {
+  return row.participantId === null && row.unmatchedAt !== null && nowMs - Date.parse(row.unmatchedAt) < UNMATCHED_RECHECK_MS;
+}
+
+/** Why update mode skips a row no participant matched: the directory read now, or the one remembered. */
+export const UNMATCHED_REASON = 'no participant with this email exists (update mode never creates one)';
+
+export function decideRow(
+  mode: SyncMode,
+  row: PlannedRow,
+  stage: Pick<Stage, 'directoryId' | 'directoryReadAt' | 'emailHolder' | 'participantHolder'>,
+): RowDecision {
   if (mode === 'insert') {
     if (row.class === 'changed' || row.previousPayload !== null) return { action: 'skip', reason: 'already synced (insert mode never updates a participant)' };
     if (row.existingId === null) return { action: 'write', id: null };
@@ -70,8 +92,13 @@ export function decideRow(mode: SyncMode, row: PlannedRow, stage: Pick<Stage, 'd
   // Interviews is set back, never a second participant created); a new key writes by email.
   // update: by the participant's id, its stored one if the directory has it, else the one with its
   // email; with neither, skip (update mode never creates a participant).
+  // update, no directory read in this run: a key found unmatched a moment ago (needsDirectory) is skipped again.
+  if (mode === 'update' && stage.directoryReadAt() === null && recentlyUnmatched(row, Date.now())) {
+    const again = new Date(Date.parse(row.unmatchedAt!) + UNMATCHED_RECHECK_MS).toISOString();
+    return { action: 'skip', reason: `${UNMATCHED_REASON}: as of the directory read at ${row.unmatchedAt}; read again after ${again}, or sooner for another row` };
+  }
   const id = mode === 'upsert' ? row.participantId : (row.existingId ?? stage.directoryId(row.emailKey));
-  if (id === null && mode === 'update') return { action: 'skip', reason: 'no participant with this email exists (update mode never creates one)' };
+  if (id === null && mode === 'update') return { action: 'skip', reason: UNMATCHED_REASON };
   // Never onto a participant, or an email, that another key of the model holds in the snapshot.
   const holder = (id !== null && id !== row.participantId ? stage.participantHolder(id, row.pk) : null) ?? stage.emailHolder(row.emailKey, row.pk);
   if (holder !== null) return { action: 'wait', reason: waitReason(holder, moves) };

@@ -15,7 +15,8 @@ import type { DeleteBehavior, SyncMode } from '../config/schema.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
-import { decideRow } from './identity.ts';
+import { hasPlanned } from './execute.ts';
+import { decideRow, needsDirectory } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import {
   createDestination,
@@ -131,15 +132,12 @@ export async function planSync(options: {
           : options.allowMassDelete || finishesResetCdc !== null
             ? null
             : guardRefusal(counts, () => store.snapshotSize(options.sync), sync, stage, options.fullResync === true);
-      // The run reads the directory first in these modes, when it has rows to send.
-      // (insert mode needs it only for added rows: it skips synced keys whatever the directory says).
-      const decides = sync.mode === 'update' ? counts.added + counts.changed > 0 : sync.mode === 'insert' && counts.added > 0;
-      if (decides) await readDirectory(target, stage);
-      // upsert decides without the directory (a row may wait for another key), and insert mode
-      // without it when it has no added row (it skips every synced key).
-      const knows = decides || sync.mode !== 'update';
-      const outcomeOf = (row: PlannedRow) => (knows ? modeOutcome(sync.mode, row, stage) : null);
-      const counted = sync.mode !== 'upsert' && knows;
+      // The run reads the directory first in these modes when a row to send needs it (the run's
+      // own rule): insert mode skips synced keys whatever it says, update mode skips keys found
+      // unmatched a moment ago. upsert decides without it (a row may wait for another key).
+      if (sync.mode !== 'upsert' && hasPlanned(stage, ['added', 'changed'], (row) => needsDirectory(sync.mode, row))) await readDirectory(target, stage);
+      const outcomeOf = (row: PlannedRow) => modeOutcome(sync.mode, row, stage);
+      const counted = sync.mode !== 'upsert';
       const { skipped, alreadyExists } = counted ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
       const size = options.sampleSize ?? 5;
       const sample = (['added', 'changed', 'removed'] as const).flatMap((c) =>

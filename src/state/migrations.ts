@@ -397,4 +397,22 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX snapshot_by_participant ON snapshot (sync, participant_id);`);
     },
   },
+  {
+    version: 16,
+    name: 'update mode: keys no participant matched at the last directory read',
+    sql: `
+      -- Per sync, a key of the model update mode skipped because the directory read that started
+      -- at looked_up_at held no participant with its email (email_key). A later run skips it again
+      -- without reading the directory until UNMATCHED_RECHECK_MS after (src/engine/identity.ts),
+      -- unless its email changed or the directory is read for another row.
+      CREATE TABLE unmatched_rows (
+        sync TEXT NOT NULL,
+        pk TEXT NOT NULL,
+        email_key TEXT NOT NULL,
+        looked_up_at TEXT NOT NULL,     -- ISO 8601: when the directory read started
+        run_id TEXT NOT NULL,
+        PRIMARY KEY (sync, pk)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

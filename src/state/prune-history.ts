@@ -13,7 +13,16 @@ import type Database from 'better-sqlite3';
 import { SlicedWrites } from './sliced-writes.ts';
 
 /** Per-sync tables forgotten with a removed sync (besides runs, api_calls and row_outcomes). */
-export const SYNC_TABLES = ['snapshot', 'write_intents', 'snapshot_destinations', 'snapshot_identity', 'alert_state', 'alert_notified', 'alert_deliveries'] as const;
+export const SYNC_TABLES = [
+  'snapshot',
+  'write_intents',
+  'snapshot_destinations',
+  'snapshot_identity',
+  'alert_state',
+  'alert_notified',
+  'alert_deliveries',
+  'unmatched_rows',
+] as const;
 
 /** What retention removes (see the module doc). */
 export interface RetentionTargets {

@@ -382,6 +382,7 @@ export class SqliteStateStore implements StateStore {
        ON CONFLICT (sync) DO NOTHING`,
     );
     const settle = prepared(this.db, 'DELETE FROM write_intents WHERE sync = ? AND pk = ?');
+    const matched = prepared(this.db, 'DELETE FROM unmatched_rows WHERE sync = ? AND pk = ?');
     const sent = prepared(this.db, 'UPDATE snapshot SET resend = 0 WHERE sync = ? AND pk = ?');
     const holders = prepared(this.db, 'SELECT pk FROM snapshot WHERE sync = ? AND participant_id = ? AND pk <> ? ORDER BY pk').pluck();
     // The holder's participant was found under the email written: its row takes it, to move back.
@@ -406,6 +407,7 @@ export class SqliteStateStore implements StateStore {
         for (const pk of others) forget.run(commit.sync, pk);
         const { layoutId, values } = encoded[i]!;
         upsert.run(commit.sync, row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.participantId, layoutId, values, commit.runId);
+        matched.run(commit.sync, row.pk);
       });
       if (commit.synced.length > 0) bind.run(now, commit.runId, commit.sync);
       for (const pk of commit.forgotten) forget.run(commit.sync, pk);
@@ -682,8 +684,17 @@ export class SqliteStateStore implements StateStore {
     return this.db.transaction(() => {
       this.db.prepare('DELETE FROM snapshot_destinations WHERE sync = ?').run(sync);
       this.db.prepare('DELETE FROM write_intents WHERE sync = ?').run(sync);
+      this.db.prepare('DELETE FROM unmatched_rows WHERE sync = ?').run(sync);
       return this.db.prepare('DELETE FROM snapshot WHERE sync = ?').run(sync).changes;
     }).immediate();
+  }
+
+  recordUnmatched(sync: string, runId: string, rows: ReadonlyArray<{ pk: string; emailKey: string }>, lookedUpAt: string): void {
+    if (rows.length === 0) return;
+    const record = prepared(this.db, 'INSERT OR REPLACE INTO unmatched_rows (sync, pk, email_key, looked_up_at, run_id) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const row of rows) record.run(sync, row.pk, row.emailKey, lookedUpAt, runId);
+    })();
   }
 
   close(): void {
@@ -816,6 +827,8 @@ class SqliteStage implements Stage {
   private readonly insertRows: Database.Statement;
   private readonly holderStatements = new Map<string, Database.Statement>();
   private directoryIdStatement: Database.Statement | undefined;
+  /** When the loaded directory's read started (see {@link directoryReadAt}). */
+  private directoryStartedAt: string | null = null;
   private staged = 0;
   /** The layout of every staged row's payload (one mapper's), once a row was inserted. */
   private layout: PayloadLayout | null = null;
@@ -1013,6 +1026,7 @@ class SqliteStage implements Stage {
 
   async loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number> {
     const name = this.directory;
+    const startedAt = new Date().toISOString();
     this.directoryIdStatement = undefined;
     this.db.exec(`DROP TABLE IF EXISTS ${name}; CREATE TABLE ${name} (id TEXT PRIMARY KEY, email_key TEXT NOT NULL)`);
     const insert = this.db.prepare(`INSERT OR REPLACE INTO ${name} (id, email_key) VALUES (?, ?)`);
@@ -1033,7 +1047,12 @@ class SqliteStage implements Stage {
     loaded += chunk.length;
     this.db.exec(`CREATE INDEX ${name}_email ON ${name.slice(name.indexOf('.') + 1)} (email_key)`);
     this.hasDirectory = true;
+    this.directoryStartedAt = startedAt;
     return loaded;
+  }
+
+  directoryReadAt(): string | null {
+    return this.directoryStartedAt;
   }
 
   directoryId(emailKey: string): string | null {
@@ -1060,14 +1079,15 @@ class SqliteStage implements Stage {
     const rows = this.db
       .prepare(
         `SELECT seq, pk, class, coalesce(email, email_key) AS email, email_key, payload_layout, payload_values, participant_id,
-                previous_layout, previous_values, previous_email, resend, ${existing} AS existing_id, ${heldBy} AS held_by
+                previous_layout, previous_values, previous_email, resend, ${existing} AS existing_id, ${heldBy} AS held_by,
+                (SELECT u.looked_up_at FROM main.unmatched_rows AS u WHERE u.sync = ? AND u.pk = p.pk AND u.email_key = p.email_key) AS unmatched_at
          FROM ${this.plan} AS p
          WHERE seq > ? AND class IN (${placeholders}) ${moves} ORDER BY seq LIMIT ?`,
       )
-      .all(this.sync, afterSeq, ...classes, limit) as Array<{
+      .all(this.sync, this.sync, afterSeq, ...classes, limit) as Array<{
       seq: number; pk: string; class: ChangeClass; email: string; email_key: string; payload_layout: number | null; payload_values: string;
       participant_id: string | null; previous_layout: number | null; previous_values: string | null; previous_email: string | null;
-      resend: number; existing_id: string | null; held_by: string | null;
+      resend: number; existing_id: string | null; held_by: string | null; unmatched_at: string | null;
     }>;
     const payload = (layout: number | null, values: string) => decodePayload(layout === null ? this.layout! : this.layouts.layoutOf(layout), values);
     return rows.map((r) => ({
@@ -1083,6 +1103,7 @@ class SqliteStage implements Stage {
       existingId: r.existing_id,
       heldBy: r.held_by,
       resend: r.resend === 1,
+      unmatchedAt: r.unmatched_at,
     }));
   }
 

@@ -108,6 +108,12 @@ export interface PlannedRow {
   heldBy: string | null;
   /** The snapshot marks the row to be sent again (a write settled in doubt, an unfinished full resync). */
   resend: boolean;
+  /**
+   * Update mode: when a directory read last found no participant with this row's email (the
+   * same normalized email as now), ISO 8601; `null` when none did or the email changed since.
+   * See {@link StateStore.recordUnmatched}.
+   */
+  unmatchedAt: string | null;
 }
 
 /** One participant of the destination's directory: `emailKey` is the normalized email. */
@@ -164,6 +170,8 @@ export interface Stage {
   loadDirectory(entries: AsyncIterable<DirectoryEntry>): Promise<number>;
   /** The participant id of a normalized email in the loaded directory, if any. */
   directoryId(emailKey: string): string | null;
+  /** When the loaded directory's read started, ISO 8601; `null` while none was loaded. */
+  directoryReadAt(): string | null;
   /**
    * Removed rows whose participant another valid row of the model is to take over: a row with the
    * same normalized email written by email (a key new to the snapshot, or synced without an id),
@@ -592,6 +600,13 @@ export interface StateStore extends RateSlotLedger {
    * @returns snapshot rows forgotten
    */
   replaceSnapshot(sync: string): number;
+  /**
+   * Update mode: records that a directory read started at `lookedUpAt` (ISO 8601) found no
+   * participant with these rows' normalized emails, so that a later run may skip them again
+   * without reading the directory (see UNMATCHED_RECHECK_MS in ../engine/identity.ts). A row
+   * committed as synced, a replaced snapshot, or a sync pruned from the project drops its record.
+   */
+  recordUnmatched(sync: string, runId: string, rows: ReadonlyArray<{ pk: string; emailKey: string }>, lookedUpAt: string): void;
   /** The alert state of every trigger of `sync` evaluated so far. */
   alertStates(sync: string): AlertStateRecord[];
   /**

@@ -2,6 +2,8 @@
  * Sync modes (insert, update, upsert), email changes, delete behaviours, full resync, the
  * mass-delete guard and reset-cdc, against the emulator on loopback.
  */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { SyncEvents } from '../../src/engine/events.ts';
@@ -218,6 +220,46 @@ describe('update mode', () => {
     expectAddsUp(again.summary);
     expect(writeCalls(again.calls)).toEqual([]);
     expect(await p.participants()).toHaveLength(250);
+  });
+});
+
+describe('update mode: keys no participant matched', () => {
+  it('skips them again without reading the directory for 24 hours, unless their email changes or another row needs the directory', async () => {
+    const p = await start({ rows: 6, sync: { mode: 'update' } });
+    await p.seed([1, 2, 3].map((i) => ({ email: person(i).email, first_name: 'Old' })));
+    const directoryReads = (calls: ApiCall[]) => calls.filter((c) => c.method === 'GET' && new URL(c.url).pathname.endsWith('/participants')).length;
+    const first = await run(p);
+    expect(first.summary).toMatchObject({ succeeded: { added: 3 }, skipped: { added: 3 } });
+    expect(directoryReads(first.calls)).toBe(1);
+
+    // Nothing changed: the three unmatched keys are skipped from what the last read showed.
+    const second = await run(p);
+    expect(second.summary).toMatchObject({ rows: { added: 3, unchanged: 3 }, skipped: { added: 3 } });
+    expectAddsUp(second.summary);
+    expect(directoryReads(second.calls)).toBe(0);
+    expect(second.calls.filter((c) => c.method !== 'GET')).toEqual([]);
+    const plan = JSON.parse((await runCli(['plan', SYNC, '--project', p.dir, '--json'])).stdout) as PlanReport;
+    expect(plan).toMatchObject({ api_calls: 0, skipped: { added: 3 } });
+    expect(plan.sample.find((r) => r.pk === '4')?.outcome?.reason).toMatch(/as of the directory read at .*; read again after/);
+
+    // A participant signs up for key 4's email: found once the read is 24 hours old.
+    await p.seed([{ email: person(4).email }]);
+    expect((await run(p)).summary).toMatchObject({ skipped: { added: 3 } });
+    const state = new Database(join(p.dir, 'state', 'state.db'));
+    state.prepare(`UPDATE unmatched_rows SET looked_up_at = ?`).run(new Date(Date.now() - 25 * 3_600_000).toISOString());
+    state.close();
+    const later = await run(p);
+    expect(later.summary).toMatchObject({ succeeded: { added: 1 }, skipped: { added: 2 } });
+    expect(directoryReads(later.calls)).toBe(1);
+    expect((await p.participants()).find((x) => x.email === person(4).email)).toMatchObject(person(4));
+
+    // Key 5 changes to an email a participant holds: looked up at once.
+    await p.seed([{ email: 'taken@example.com' }]);
+    p.db.prepare(`UPDATE people SET email = 'taken@example.com' WHERE id = 5`).run();
+    const moved = await run(p);
+    expect(moved.summary).toMatchObject({ succeeded: { added: 1 }, skipped: { added: 1 } });
+    expect(directoryReads(moved.calls)).toBe(1);
+    expect((await p.participants()).find((x) => x.email === 'taken@example.com')).toMatchObject({ first_name: 'First5' });
   });
 });
 
