@@ -505,7 +505,10 @@ export class SqliteStateStore implements StateStore {
   }
 
   markResend(sync: string): number {
-    return this.db.prepare('UPDATE snapshot SET resend = 1 WHERE sync = ?').run(sync).changes;
+    return this.db.transaction(() => {
+      this.db.prepare('DELETE FROM unmatched_rows WHERE sync = ?').run(sync);
+      return this.db.prepare('UPDATE snapshot SET resend = 1 WHERE sync = ?').run(sync).changes;
+    })();
   }
 
   snapshotIdentity(sync: string): SnapshotIdentity | null {

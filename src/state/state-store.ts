@@ -553,7 +553,11 @@ export interface StateStore extends RateSlotLedger {
    * @throws LockLostError when the lock is no longer `lockOwner`'s
    */
   settleIntents(sync: string, runId: string, settlements: readonly IntentSettlement[], lockOwner?: string | null): void;
-  /** Marks every snapshot row of `sync` to be sent again (a full resync starting: an interrupted one is finished by the next run). */
+  /**
+   * Marks every snapshot row of `sync` to be sent again (a full resync starting: an interrupted one
+   * is finished by the next run), and forgets the keys update mode found unmatched (looked up again).
+   * @returns snapshot rows marked
+   */
   markResend(sync: string): number;
   /** The identity configuration the sync's snapshot was recorded with; `null` when none is recorded. */
   snapshotIdentity(sync: string): SnapshotIdentity | null;

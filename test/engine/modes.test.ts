@@ -261,6 +261,17 @@ describe('update mode: keys no participant matched', () => {
     expect(directoryReads(moved.calls)).toBe(1);
     expect((await p.participants()).find((x) => x.email === 'taken@example.com')).toMatchObject({ first_name: 'First5' });
   });
+
+  it('looks every unmatched key up again on a full resync', async () => {
+    const p = await start({ rows: 3, sync: { mode: 'update' } });
+    const directoryReads = (calls: ApiCall[]) => calls.filter((c) => c.method === 'GET' && new URL(c.url).pathname.endsWith('/participants')).length;
+    expect(directoryReads((await run(p)).calls)).toBe(1);
+    expect(directoryReads((await run(p)).calls)).toBe(0);
+    await p.seed([{ email: person(2).email }]);
+    const full = await run(p, { fullResync: true });
+    expect(full.summary).toMatchObject({ succeeded: { added: 1 }, skipped: { added: 2 } });
+    expect(directoryReads(full.calls)).toBe(1);
+  });
 });
 
 describe('upsert mode and email changes', () => {
