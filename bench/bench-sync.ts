@@ -38,19 +38,32 @@ if (!Number.isInteger(rows) || rows < 1) throw new Error(`--rows must be a posit
 
 /** Starts `panelsync emulator` on a free port; resolves with its API URL once it listens. */
 function startEmulator(): Promise<{ child: ChildProcess; apiUrl: string }> {
+  // The emulator keeps every participant in memory, about 500 bytes each: 10M rows outgrow Node's default heap.
+  const heapMib = Math.max(4096, Math.ceil((rows * 800) / 2 ** 20) + 1024);
   const child = spawn(
     process.execPath,
-    [CLI, 'emulator', '--port', '0', '--api-key', API_KEY, '--characteristics', 'score:number,signed_up:date,vip:boolean'],
+    [`--max-old-space-size=${heapMib}`, CLI, 'emulator', '--port', '0', '--api-key', API_KEY, '--characteristics', 'score:number,signed_up:date,vip:boolean'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
     let out = '';
+    let listening = false;
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) resolve({ child, apiUrl: `${match[1]}/api` });
+      if (match && !listening) {
+        listening = true;
+        resolve({ child, apiUrl: `${match[1]}/api` });
+      }
     });
-    child.on('exit', (code) => reject(new Error(`the emulator exited (${code}) before listening`)));
+    child.on('exit', (code, signal) => {
+      if (!listening) return reject(new Error(`the emulator exited (${code}) before listening`));
+      // Stopped by the bench itself at the end (SIGTERM); any other end makes every figure after it wrong.
+      if (signal !== 'SIGTERM') {
+        process.stderr.write(`panelsync bench: the emulator stopped (${signal ?? `exit ${code}`}); no figure is printed\n`);
+        process.exit(1);
+      }
+    });
   });
 }
 
