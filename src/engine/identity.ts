@@ -92,8 +92,9 @@ export function decideRow(
   // Interviews is set back, never a second participant created); a new key writes by email.
   // update: by the participant's id, its stored one if the directory has it, else the one with its
   // email; with neither, skip (update mode never creates a participant).
-  // update, no directory read in this run: a key found unmatched a moment ago (needsDirectory) is skipped again.
-  if (mode === 'update' && stage.directoryReadAt() === null && recentlyUnmatched(row, Date.now())) {
+  // update, no directory read in this run: a key found unmatched a moment ago (needsDirectory) is
+  // skipped again (one whose 24 hours ran out since the run began is looked up by the next run).
+  if (mode === 'update' && stage.directoryReadAt() === null && row.participantId === null && row.unmatchedAt !== null) {
     const again = new Date(Date.parse(row.unmatchedAt!) + UNMATCHED_RECHECK_MS).toISOString();
     return { action: 'skip', reason: `${UNMATCHED_REASON}: as of the directory read at ${row.unmatchedAt}; read again after ${again}, or sooner for another row` };
   }

@@ -135,8 +135,10 @@ export async function planSync(options: {
       // The run reads the directory first in these modes when a row to send needs it (the run's
       // own rule): insert mode skips synced keys whatever it says, update mode skips keys found
       // unmatched a moment ago. upsert decides without it (a row may wait for another key).
-      if (sync.mode !== 'upsert' && hasPlanned(stage, ['added', 'changed'], (row) => needsDirectory(sync.mode, row))) await readDirectory(target, stage);
-      const outcomeOf = (row: PlannedRow) => modeOutcome(sync.mode, row, stage);
+      // A full resync forgets the keys update mode found unmatched (StateStore.markResend): looked up again.
+      const asRun = (row: PlannedRow): PlannedRow => (options.fullResync ? { ...row, unmatchedAt: null } : row);
+      if (sync.mode !== 'upsert' && hasPlanned(stage, ['added', 'changed'], (row) => needsDirectory(sync.mode, asRun(row)))) await readDirectory(target, stage);
+      const outcomeOf = (row: PlannedRow) => modeOutcome(sync.mode, asRun(row), stage);
       const counted = sync.mode !== 'upsert';
       const { skipped, alreadyExists } = counted ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };
       const size = options.sampleSize ?? 5;

@@ -548,8 +548,13 @@ export async function stageModel(options: {
     });
     return { counts, stage, source };
   } catch (error) {
-    stage.drop();
-    await source.close();
+    // Cleaning up never hides why the plan failed, nor leaves the source open.
+    try {
+      stage.drop();
+    } catch {
+      // the plan's own error is the one to report
+    }
+    await source.close().catch(() => undefined);
     throw error;
   }
 }

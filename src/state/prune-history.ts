@@ -126,11 +126,12 @@ async function forgetSync(db: Database.Database, slices: SlicedWrites, sync: str
     ['outcomes', bySync('row_outcomes', 'rowid')],
     ['snapshot', bySync('snapshot', 'pk')],
     ['intents', bySync('write_intents', 'pk')],
+    ['unmatched', bySync('unmatched_rows', 'pk')],
     ['runs', bySync('runs', 'id')],
   ];
   for (const [kind, statement] of steps) await slices.repeat(kind, (limit) => statement.run({ sync, limit }).changes);
   // The one-row-per-sync tables, in one transaction.
-  const small = SYNC_TABLES.filter((table) => table !== 'snapshot' && table !== 'write_intents');
+  const small = SYNC_TABLES.filter((table) => table !== 'snapshot' && table !== 'write_intents' && table !== 'unmatched_rows');
   await slices.repeat('small', () => {
     for (const table of small) db.prepare(`DELETE FROM ${table} WHERE sync = ?`).run(sync);
     return 0;

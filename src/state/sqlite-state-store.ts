@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -21,7 +21,15 @@ import { truncateBody } from './truncate-body.ts';
 import { prepared, SQLITE_DRIVER_PATH } from './prepared.ts';
 import { decodePayload, layoutKey, type PayloadLayout } from './payload-codec.ts';
 import { PayloadLayouts } from './payload-layouts.ts';
-import { attachStageFile, newStageFilePath, removeStaleStageFiles, STAGE_WORKER_FROM_ROWS, StageWorker, type SqlStatement } from './stage-file.ts';
+import {
+  attachStageFile,
+  newStageFilePath,
+  removeStageFile,
+  removeStaleStageFiles,
+  STAGE_WORKER_FROM_ROWS,
+  StageWorker,
+  type SqlStatement,
+} from './stage-file.ts';
 import type {
   AlertChannelNotified,
   AlertDeliveryRecord,
@@ -355,8 +363,8 @@ export class SqliteStateStore implements StateStore {
    */
   private stageFile(suffix: string): ConstructorParameters<typeof SqliteStage>[3] {
     if (this.db.memory) return null;
-    const attached = (this.db.pragma('database_list') as Array<{ name: string }>).filter((d) => d.name !== 'main' && d.name !== 'temp');
-    if (attached.length >= MAX_ATTACHED_STAGES) return null;
+    // Stages with a file: attached here, or detached while a worker owns the file (it attaches again for its diff).
+    if ([...this.stages.values()].filter((stage) => stage.hasFile).length >= MAX_ATTACHED_STAGES) return null;
     if (this.stageCount === 1) removeStaleStageFiles();
     return { path: newStageFilePath(), schema: `stage_${suffix}`, statePath: this.db.name, workerFromRows: this.stageWorkerFromRows };
   }
@@ -837,6 +845,8 @@ class SqliteStage implements Stage {
   private layout: PayloadLayout | null = null;
   /** Writes and diffs the stage file once the stage is large (see ./stage-file.ts); the file is detached here meanwhile. */
   private worker: StageWorker | null = null;
+  /** The stage file is attached to {@link db} (not while a worker owns it, nor after attaching it again failed). */
+  private attached: boolean;
 
   /**
    * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
@@ -854,6 +864,7 @@ class SqliteStage implements Stage {
   ) {
     const schema = file?.schema ?? 'temp';
     if (file) attachStageFile(db, file.path, file.schema);
+    this.attached = file !== null;
     this.stageName = `stage_${suffix}`;
     this.stage = `${schema}.stage_${suffix}`;
     this.plan = `${schema}.plan_${suffix}`;
@@ -880,6 +891,7 @@ class SqliteStage implements Stage {
     // Large: a worker thread writes the rest and diffs, while this thread maps the next rows.
     if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) {
       this.db.exec(`DETACH DATABASE ${this.file.schema}`);
+      this.attached = false;
       this.worker = new StageWorker({
         statePath: this.file.statePath,
         stagePath: this.file.path,
@@ -919,7 +931,10 @@ class SqliteStage implements Stage {
         // The worker has closed its connection (or is stopped): the file is this thread's again.
         worker.stop();
         this.worker = null;
-        if (this.db.open) attachStageFile(this.db, this.file!.path, this.file!.schema);
+        if (this.db.open) {
+          attachStageFile(this.db, this.file!.path, this.file!.schema);
+          this.attached = true;
+        }
       }
     } else {
       rows = this.db.transaction(() => {
@@ -1191,15 +1206,24 @@ class SqliteStage implements Stage {
     return this.db.prepare(`SELECT 1 FROM ${this.stage} WHERE pk = ? LIMIT 1`).get(pk) !== undefined;
   }
 
+  /** The stage has a file of its own (attached here or owned by its worker) until dropped. */
+  get hasFile(): boolean {
+    return this.file !== null;
+  }
+
   drop(): void {
     this.onDrop();
-    const detached = this.worker !== null;
     this.worker?.stop();
     this.worker = null;
-    if (this.db.open) {
-      if (this.file && !detached) this.db.exec(`DETACH DATABASE ${this.file.schema}`);
-      else this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
+    try {
+      if (this.db.open && this.file === null) {
+        this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
+      } else if (this.db.open && this.attached) {
+        this.attached = false;
+        this.db.exec(`DETACH DATABASE ${this.file!.schema}`);
+      }
+    } finally {
+      if (this.file) removeStageFile(this.file.path);
     }
-    if (this.file) rmSync(this.file.path, { force: true });
   }
 }

@@ -32,6 +32,12 @@ export const STAGE_WORKER_FROM_ROWS = 50_000;
 
 const PREFIX = 'panelsync-stage-';
 
+/** Removes a stage file, and the rollback journal a process killed mid-write may have left beside it. */
+export function removeStageFile(path: string): void {
+  rmSync(path, { force: true });
+  rmSync(`${path}-journal`, { force: true });
+}
+
 /** A new stage file's path: `<tmpdir>/panelsync-stage-<pid>-<random>.db` (not created yet). */
 export function newStageFilePath(): string {
   return join(tmpdir(), `${PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.db`);
@@ -46,7 +52,7 @@ export function removeStaleStageFiles(): void {
     return;
   }
   for (const name of names) {
-    const pid = /^panelsync-stage-(\d+)-[0-9a-f]+\.db$/.exec(name)?.[1];
+    const pid = /^panelsync-stage-(\d+)-[0-9a-f]+\.db(?:-journal)?$/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid || processRuns(Number(pid))) continue;
     rmSync(join(tmpdir(), name), { force: true });
   }
@@ -62,8 +68,9 @@ function processRuns(pid: number): boolean {
 }
 
 /**
- * Attaches the stage file at `path` (created when missing) to `db` as `schema`, without a journal
- * and without syncs: a stage is scratch data, dropped with its run.
+ * Attaches the stage file at `path` (created when missing) to `db` as `schema`, its rollback
+ * journal in memory (better-sqlite3's defensive mode refuses `journal_mode = OFF`) and without
+ * syncs: a stage is scratch data, dropped with its run.
  * @throws SqliteError "too many attached databases" when the connection's slots are used up
  */
 export function attachStageFile(db: Database.Database, path: string, schema: string): void {
@@ -71,7 +78,7 @@ export function attachStageFile(db: Database.Database, path: string, schema: str
   // Held by this connection alone until detached: no file lock taken and dropped per statement
   // (a run asks the stage twice per row written), no check that another connection changed it.
   db.pragma(`${schema}.locking_mode = EXCLUSIVE`);
-  db.pragma(`${schema}.journal_mode = OFF`);
+  db.pragma(`${schema}.journal_mode = MEMORY`);
   db.pragma(`${schema}.synchronous = OFF`);
   db.pragma(`${schema}.cache_size = -${STAGE_CACHE_KIB}`);
 }
@@ -189,7 +196,7 @@ try {
   db.pragma('cache_size = -' + w.cacheKib);
   db.prepare('ATTACH DATABASE ? AS ' + w.schema).run(w.stagePath);
   db.pragma(w.schema + '.locking_mode = EXCLUSIVE');
-  db.pragma(w.schema + '.journal_mode = OFF');
+  db.pragma(w.schema + '.journal_mode = MEMORY');
   db.pragma(w.schema + '.synchronous = OFF');
   db.pragma(w.schema + '.cache_size = -' + w.cacheKib);
 } catch (error) {

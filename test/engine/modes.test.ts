@@ -268,6 +268,8 @@ describe('update mode: keys no participant matched', () => {
     expect(directoryReads((await run(p)).calls)).toBe(1);
     expect(directoryReads((await run(p)).calls)).toBe(0);
     await p.seed([{ email: person(2).email }]);
+    const plan = JSON.parse((await runCli(['plan', SYNC, '--project', p.dir, '--json', '--full-resync'])).stdout) as PlanReport;
+    expect(plan.skipped).toMatchObject({ added: 2 });
     const full = await run(p, { fullResync: true });
     expect(full.summary).toMatchObject({ succeeded: { added: 1 }, skipped: { added: 2 } });
     expect(directoryReads(full.calls)).toBe(1);

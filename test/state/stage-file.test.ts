@@ -86,14 +86,38 @@ describe('stage files and the diff worker', () => {
     }
   });
 
+  it('gives eleven large stages at once (serve) a file each only while attachment slots last: every diff attaches its file again', async () => {
+    const store = new SqliteStateStore(join(project.dir, 'state.db'), { stageWorkerFromRows: 0 });
+    const layout = ['{"city":', '}'];
+    try {
+      // Each stage's first slice hands it to a worker, which detaches its file from the connection.
+      const stages = [];
+      for (let i = 0; i < 11; i++) {
+        const stage = store.openStage(`sync${i}`, `run${i}`);
+        await stage.insert([{ ok: true, pk: '1', email: 'a@example.com', emailKey: 'a@example.com', values: '"Oslo"' }], layout);
+        stages.push(stage);
+      }
+      expect(stageFiles()).toHaveLength(10); // the eleventh lives in the temp schema
+      const counts = await Promise.all(stages.map((stage) => stage.diff()));
+      expect(counts.map((c) => c.added)).toEqual(Array(11).fill(1));
+      expect(stages.map((stage) => stage.page(['added'], 0, 5).map((row) => row.payload))).toEqual(Array(11).fill(['{"city":"Oslo"}']));
+      for (const stage of stages) stage.drop();
+      expect(stageFiles()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('removes the stage files of processes that died', () => {
     // pid 2^22 + 1 is above Linux's pid_max default: no such process.
     const stale = join(tmpdir(), 'panelsync-stage-4194305-0123456789ab.db');
     writeFileSync(stale, '');
+    writeFileSync(`${stale}-journal`, ''); // the rollback journal of a process killed mid-write
     const store = new SqliteStateStore(join(project.dir, 'state.db'));
     try {
       store.openStage('customers-to-panel', 'r1').drop();
       expect(existsSync(stale)).toBe(false);
+      expect(existsSync(`${stale}-journal`)).toBe(false);
     } finally {
       store.close();
     }
