@@ -58,8 +58,8 @@ function startEmulator(): Promise<{ child: ChildProcess; apiUrl: string }> {
     });
     child.on('exit', (code, signal) => {
       if (!listening) return reject(new Error(`the emulator exited (${code}) before listening`));
-      // Stopped by the bench itself at the end (SIGTERM); any other end makes every figure after it wrong.
-      if (signal !== 'SIGTERM') {
+      // Stopped by the bench itself at the end; any other end makes every figure after it wrong.
+      if (!child.killed) {
         process.stderr.write(`panelsync bench: the emulator stopped (${signal ?? `exit ${code}`}); no figure is printed\n`);
         process.exit(1);
       }
