@@ -312,7 +312,10 @@ async function upsertRows(ctx: Context, batch: PlannedRow[]): Promise<Outcome[]>
   // update: keys the directory read just now found unmatched are skipped without a read for a while.
   const readAt = ctx.stage.directoryReadAt();
   if (ctx.sync.mode === 'update' && readAt !== null) {
-    const unmatched = batch.filter((_row, i) => decisions[i]!.action === 'skip' && (decisions[i] as { reason: string }).reason === UNMATCHED_REASON);
+    const unmatched = batch.filter((_row, i) => {
+      const decision = decisions[i]!;
+      return decision.action === 'skip' && decision.reason === UNMATCHED_REASON;
+    });
     ctx.store.recordUnmatched(ctx.syncName, ctx.runId, unmatched, readAt);
   }
   batch.forEach((row, index) => {
