@@ -4,6 +4,7 @@
  * assembleReleasePlan / applyReleasePlan split: `execute` applies what `plan` computed).
  */
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
+import { readAhead } from '../sources/read-ahead.ts';
 import type { Row, Source } from '../sources/source.ts';
 import type { PlanCounts, Stage, StagedRow } from '../state/state-store.ts';
 import { oversizeReason, type RowMapper } from './row-mapper.ts';
@@ -16,8 +17,8 @@ export interface PlanOptions {
    * the source refuses (bad SQL, duplicated column names) fails before the mapper's own reads.
    */
   createMapper: () => Promise<RowMapper>;
+  /** The stage, opened for a full resync or not (see StateStore.openStage). */
   stage: Stage;
-  fullResync?: boolean;
   /** Rows per chunk read from the source. */
   chunkSize?: number;
   /** Called after each staged chunk with the number of rows read so far. */
@@ -51,7 +52,8 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
   const { source, sql, stage } = options;
   let mapper: RowMapper | null = null;
   let read = 0;
-  for await (const chunk of source.stream(sql, { chunkSize: options.chunkSize })) {
+  // The next chunk is read while this one is mapped and staged.
+  for await (const chunk of readAhead(source.stream(sql, { chunkSize: options.chunkSize }))) {
     options.signal?.throwIfAborted();
     mapper ??= await options.createMapper();
     const map = mapper;
@@ -66,5 +68,5 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
   // A model with no row still has its mappings checked (an unknown characteristic is an error).
   if (mapper === null) await options.createMapper();
   await options.beforeDiff?.();
-  return await stage.diff({ fullResync: options.fullResync });
+  return await stage.diff();
 }

@@ -197,8 +197,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunSummary> {
       staged = await stageModel({ project, syncName, destination: target, store, runId, fullResync: mode.fullResync, signal, beforeDiff });
       counts = staged.counts;
       modelRead = true;
-      recordInvalid(store, staged.stage, events, runId, syncName);
-      if (counts.invalid > 0) knownInvalid = staged.stage.knownInvalidCount();
+      if (counts.invalid > 0) {
+        recordInvalid(store, staged.stage, events, runId, syncName);
+        knownInvalid = staged.stage.knownInvalidCount();
+      }
       events.emit('run:planned', { runId, sync: syncName, counts });
       if (!options.allowMassDelete && !mode.resetCdc) {
         // A full resync applies no delete behaviour, but it renames participants like any run.
@@ -405,13 +407,13 @@ export function snapshotIdentityOf(project: Project, syncName: string): Snapshot
  */
 export function identityChangeError(store: StateStore, syncName: string, current: SnapshotIdentity, forWhat: 'run' | 'plan' = 'run'): RunError | null {
   const recorded = store.snapshotIdentity(syncName);
-  const rows = store.snapshotSize(syncName);
-  if (recorded === null || rows === 0) return null;
+  if (recorded === null || store.snapshotIsEmpty(syncName)) return null;
   const changes: string[] = [];
   if (recorded.primaryKey !== current.primaryKey) changes.push(`primary_key ${recorded.primaryKey} -> ${current.primaryKey}`);
   if (recorded.matchColumn !== current.matchColumn) changes.push(`match ${recorded.matchColumn} -> ${current.matchColumn}`);
   if (changes.length === 0) return null;
   const consequence = forWhat === 'plan' ? 'so the run will send nothing' : 'so nothing was sent';
+  const rows = store.snapshotSize(syncName);
   return new RunError(
     'IDENTITY_CHANGED',
     `the identity of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}): the snapshot's ${rows} rows ` +
@@ -465,10 +467,10 @@ export async function destinationChangeError(
   forWhat: 'run' | 'plan' = 'run',
 ): Promise<RunError | null> {
   const recorded = store.snapshotDestination(syncName);
-  const rows = store.snapshotSize(syncName);
-  if (recorded === null || rows === 0) return null;
+  if (recorded === null || store.snapshotIsEmpty(syncName)) return null;
   const consequence = forWhat === 'plan' ? 'so the run will send nothing' : 'so nothing was sent';
-  const acknowledged = `The snapshot's ${rows} rows were acknowledged by the old destination, ${consequence}. `;
+  // Counted only for a message (a count of a large snapshot is not free).
+  const acknowledged = () => `The snapshot's ${store.snapshotSize(syncName)} rows were acknowledged by the old destination, ${consequence}. `;
   const changes: string[] = [];
   if (recorded.destination !== current.destination) changes.push(`destination "${recorded.destination}" -> "${current.destination}"`);
   if (recorded.environment !== current.environment) changes.push(`environment ${recorded.environment} -> ${current.environment}`);
@@ -476,7 +478,7 @@ export async function destinationChangeError(
   if (changes.length > 0) {
     return new RunError(
       'DESTINATION_CHANGED',
-      `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ${acknowledged}${WAYS_FORWARD}`,
+      `the destination of sync "${syncName}" changed since its snapshot was recorded (${changes.join('; ')}). ${acknowledged()}${WAYS_FORWARD}`,
     );
   }
   if (recorded.apiKeySha256 === current.apiKeySha256) return null;
@@ -485,7 +487,7 @@ export async function destinationChangeError(
     return new RunError(
       'DESTINATION_CHANGED',
       `the API key of sync "${syncName}"'s destination changed since its snapshot was recorded, and the snapshot holds no ` +
-        `participant id to tell whether the new key opens the same User Interviews account. ${acknowledged}${WAYS_FORWARD}`,
+        `participant id to tell whether the new key opens the same User Interviews account. ${acknowledged()}${WAYS_FORWARD}`,
     );
   }
   const wanted = new Set(sample);
@@ -496,7 +498,7 @@ export async function destinationChangeError(
     'DESTINATION_CHANGED',
     `the API key of sync "${syncName}"'s destination changed since its snapshot was recorded, and the panel the new key opens ` +
       `holds none of ${sample.length} of the snapshot's participants (looked up by id): the new key belongs to another ` +
-      `User Interviews account, or those participants were deleted. ${acknowledged}${WAYS_FORWARD}`,
+      `User Interviews account, or those participants were deleted. ${acknowledged()}${WAYS_FORWARD}`,
   );
 }
 
@@ -535,14 +537,13 @@ export async function stageModel(options: {
     return new RowMapper(model.primary_key, sync.match, sync.mappings, types, syncName);
   };
   const source = createSource(project.sources[model.source]!, project.projectDir);
-  const stage = store.openStage(syncName, options.runId);
+  const stage = store.openStage(syncName, options.runId, { fullResync: options.fullResync === true });
   try {
     const counts = await plan({
       source,
       sql: model.sql,
       createMapper,
       stage,
-      fullResync: options.fullResync,
       signal: options.signal,
       ...(options.beforeDiff === undefined ? {} : { beforeDiff: options.beforeDiff }),
     });

@@ -28,6 +28,7 @@ import {
   removeStaleStageFiles,
   STAGE_WORKER_FROM_ROWS,
   StageWorker,
+  type SliceStatement,
   type SqlStatement,
 } from './stage-file.ts';
 import type {
@@ -347,9 +348,9 @@ export class SqliteStateStore implements StateStore {
     return { id: row.id, status: row.status, options: { full_resync: options.full_resync ?? false, reset_cdc: options.reset_cdc ?? false } };
   }
 
-  openStage(sync: string, runId: string): Stage {
+  openStage(sync: string, runId: string, options: { fullResync?: boolean } = {}): Stage {
     const suffix = `${++this.stageCount}_${runId.replace(/[^A-Za-z0-9]/g, '')}`;
-    const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), this.layouts, () => {
+    const stage = new SqliteStage(this.db, sync, suffix, this.stageFile(suffix), this.layouts, options.fullResync === true, () => {
       if (this.stages.get(runId) === stage) this.stages.delete(runId);
     });
     this.stages.set(runId, stage);
@@ -833,25 +834,36 @@ class SqliteStage implements Stage {
   private readonly directory: string;
   /** The stage tables' names without their schema (as an `UPDATE ... FROM` names its target). */
   private readonly stageName: string;
+  /** The schema the stage's tables live in: the stage file's, or `temp`. */
+  private readonly schema: string;
   private hasDirectory = false;
   /** Inserts {@link STAGE_INSERT_ROWS} rows: one statement per many rows costs far less than one per row. */
   private readonly insertRows: Database.Statement;
+  /** The {@link afterSliceStatements}, prepared for the slices this thread writes. */
+  private readonly afterSlice: Array<{ statement: Database.Statement; params: Record<string, string | number> }>;
   private readonly holderStatements = new Map<string, Database.Statement>();
   private directoryIdStatement: Database.Statement | undefined;
   /** When the loaded directory's read started (see {@link directoryReadAt}). */
   private directoryStartedAt: string | null = null;
   private staged = 0;
+  /** Rows staged invalid by the mapper (the diff adds repeated keys and shared emails). */
+  private stagedInvalid = 0;
   /** The layout of every staged row's payload (one mapper's), once a row was inserted. */
   private layout: PayloadLayout | null = null;
   /** Writes and diffs the stage file once the stage is large (see ./stage-file.ts); the file is detached here meanwhile. */
   private worker: StageWorker | null = null;
+  /** The worker joins each slice with the snapshot as it is written: its diff only completes the plan. */
+  private eager = false;
   /** The stage file is attached to {@link db} (not while a worker owns it, nor after attaching it again failed). */
   private attached: boolean;
+  /** The stage has an index on `email_key` (built when a query first needs it). */
+  private emailIndexed = false;
 
   /**
    * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
    *   model then runs in a worker thread: see {@link diff}); `null`: the stage lives in `db`'s temp
    *   schema (an in-memory state database, or every attachment slot in use)
+   * @param fullResync the plan of a full resync (see {@link Stage.diff})
    * @param onDrop called once the stage is dropped
    */
   constructor(
@@ -860,18 +872,38 @@ class SqliteStage implements Stage {
     suffix: string,
     private readonly file: { path: string; schema: string; statePath: string; workerFromRows: number } | null,
     private readonly layouts: PayloadLayouts,
+    private readonly fullResync: boolean,
     private readonly onDrop: () => void,
   ) {
     const schema = file?.schema ?? 'temp';
     if (file) attachStageFile(db, file.path, file.schema);
     this.attached = file !== null;
+    this.schema = schema;
     this.stageName = `stage_${suffix}`;
     this.stage = `${schema}.stage_${suffix}`;
     this.plan = `${schema}.plan_${suffix}`;
     this.directory = `${schema}.directory_${suffix}`;
-    db.exec(`CREATE TABLE ${this.stage} (
-      seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload_values TEXT, invalid TEXT)`);
+    // The key index is kept up as rows are written: repeated keys are found slice by slice.
+    // moves_email: the row takes its stored participant to a new email (see PageFilter).
+    // resend: the snapshot marks the row to be sent again whatever its values (see migration 9).
+    // Payloads as stored (see ./payload-codec.ts): payload_layout NULL is the stage's layout.
+    // The email is NULL when it is email_key itself.
+    db.exec(`
+      CREATE TABLE ${this.stage} (seq INTEGER PRIMARY KEY, pk TEXT, email TEXT, email_key TEXT, payload_values TEXT, invalid TEXT);
+      CREATE INDEX ${schema}.${this.stageName}_pk ON ${this.stageName} (pk);
+      CREATE TABLE ${this.helper('repeated')} (pk TEXT PRIMARY KEY);
+      CREATE TABLE ${this.plan} (
+        seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT, email_key TEXT NOT NULL,
+        payload_layout INTEGER, payload_values TEXT NOT NULL, participant_id TEXT,
+        previous_layout INTEGER, previous_values TEXT, previous_email TEXT,
+        moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`);
     this.insertRows = db.prepare(insertStageSql(this.stage, STAGE_INSERT_ROWS));
+    this.afterSlice = this.afterSliceStatements().map(({ sql, params }) => ({ statement: db.prepare(sql), params }));
+  }
+
+  /** The name of one of the diff's own tables, in the stage's schema. */
+  private helper(name: string): string {
+    return `${this.schema}.${this.stageName}_${name}`;
   }
 
   async insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void> {
@@ -883,23 +915,40 @@ class SqliteStage implements Stage {
     const values: Array<string | null> = [];
     for (const row of rows) {
       if (row.ok) values.push(row.pk, storedEmail(row.email, row.emailKey), row.emailKey, row.values, null);
-      else values.push(row.pk, null, null, null, row.reason);
+      else {
+        values.push(row.pk, null, null, null, row.reason);
+        this.stagedInvalid++;
+      }
     }
     if (this.worker !== null) await this.worker.insert(values);
     else this.writeHere(values);
     this.staged += rows.length;
     // Large: a worker thread writes the rest and diffs, while this thread maps the next rows.
-    if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) {
-      this.db.exec(`DETACH DATABASE ${this.file.schema}`);
-      this.attached = false;
-      this.worker = new StageWorker({
-        statePath: this.file.statePath,
-        stagePath: this.file.path,
-        schema: this.file.schema,
-        table: this.stage,
-        columns: STAGE_COLUMNS,
-      });
-    }
+    if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) this.startWorker(this.file);
+  }
+
+  /**
+   * Hands the stage file to a {@link StageWorker}. It joins each slice with the snapshot as it
+   * writes it (eager) unless the plan is a full resync (the run marks every snapshot row before
+   * its diff) or writes of an earlier run are in doubt (the run settles them before its diff,
+   * changing the snapshot): then the whole diff waits for the last row.
+   */
+  private startWorker(file: NonNullable<SqliteStage['file']>): void {
+    this.eager = !this.fullResync && this.db.prepare('SELECT 1 FROM write_intents WHERE sync = ? LIMIT 1').get(this.sync) === undefined;
+    this.db.exec(`DETACH DATABASE ${file.schema}`);
+    this.attached = false;
+    this.worker = new StageWorker({
+      statePath: file.statePath,
+      stagePath: file.path,
+      schema: file.schema,
+      table: this.stage,
+      columns: STAGE_COLUMNS,
+      written: this.staged,
+      plan: {
+        afterSlice: this.afterSliceStatements(),
+        eager: this.eager ? { start: this.snapshotFactStatements(), join: this.joinStatement() } : null,
+      },
+    });
   }
 
   /** Writes rows' values (STAGE_COLUMNS order) in this thread, {@link STAGE_INSERT_ROWS} rows per statement. */
@@ -910,18 +959,85 @@ class SqliteStage implements Stage {
       let at = 0;
       for (; at + step <= values.length; at += step) this.insertRows.run(values.slice(at, at + step));
       if (at < values.length) this.db.prepare(insertStageSql(this.stage, (values.length - at) / width)).run(values.slice(at));
+      const bounds = { from: this.staged, to: this.staged + values.length / width };
+      for (const { statement, params } of this.afterSlice) statement.run({ ...params, ...bounds });
     })();
   }
 
+  /**
+   * Run for each slice written (rows `@from` < seq <= `@to`): the slice's primary keys already
+   * staged by an earlier row are noted (each key once), so that the diff marks repeated keys
+   * without grouping the whole stage.
+   */
+  private afterSliceStatements(): SliceStatement[] {
+    const { stage } = this;
+    return [
+      {
+        sql: `
+          INSERT OR IGNORE INTO ${this.helper('repeated')} (pk)
+          SELECT s.pk FROM ${stage} AS s
+          WHERE s.seq > @from AND s.seq <= @to AND s.pk IS NOT NULL
+            AND EXISTS (SELECT 1 FROM ${stage} AS o WHERE o.pk = s.pk AND o.seq < s.seq)`,
+        params: {},
+      },
+    ];
+  }
 
   /**
-   * The diff as SQL statements (see {@link Stage.diff}) and the query of its counts. A large stage
-   * with a file of its own is diffed by a worker thread on its own connection (the stage file is
+   * What the diff needs to know of the snapshot beyond the join: its number of rows and the emails
+   * two of its rows hold (see {@link diffStatements}). Eager, read when the worker starts, in the
+   * transaction of every join.
+   */
+  private snapshotFactStatements(): SqlStatement[] {
+    return [
+      {
+        sql: `CREATE TABLE ${this.helper('snapshot_facts')} AS SELECT count(*) AS rows FROM main.snapshot WHERE sync = ?`,
+        params: [this.sync],
+      },
+      {
+        sql: `CREATE TABLE ${this.helper('snapshot_shared')} AS
+                SELECT email_key FROM main.snapshot WHERE sync = ? GROUP BY email_key HAVING count(*) > 1`,
+        params: [this.sync],
+      },
+    ];
+  }
+
+  /**
+   * The join of the stage's rows `@from` < seq <= `@to` with the snapshot: the rows of the model
+   * valid so far (repeated keys and shared emails are found after the last row) that are added or
+   * changed, into the plan. A row with a write still in doubt (not settled yet: it may still land)
+   * is never unchanged, nor one the snapshot marks to be sent again (`resend`).
+   */
+  private joinStatement(): SliceStatement {
+    const { stage, plan } = this;
+    return {
+      sql: `
+        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload_values, participant_id, previous_layout, previous_values, previous_email, moves_email, resend)
+        SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR @full THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload_values,
+               n.participant_id, n.payload_layout, n.payload_values, coalesce(n.email, n.email_key),
+               n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
+        FROM ${stage} AS s LEFT JOIN main.snapshot AS n ON n.sync = @sync AND n.pk = s.pk
+        WHERE s.seq > @from AND s.seq <= @to AND s.invalid IS NULL
+          AND (@full OR n.pk IS NULL OR n.resend = 1 OR n.payload_layout IS NOT @layout OR n.payload_values <> s.payload_values
+            OR n.email_key <> s.email_key OR s.pk IN (SELECT i.pk FROM main.write_intents AS i WHERE i.sync = @sync))
+        ORDER BY s.pk`,
+      params: {
+        full: this.fullResync ? 1 : 0,
+        sync: this.sync,
+        // The stage's layout as stored; none (no snapshot row has it): every synced row changed.
+        layout: this.layout === null ? -1 : (this.layouts.find(this.layout) ?? -1),
+      },
+    };
+  }
+
+  /**
+   * The diff's statements (see {@link Stage.diff}) and the query of its counts. A large stage
+   * with a file of its own is diffed by its worker thread on its own connection (the stage file is
    * detached from this connection meanwhile, so that no transaction here waits for it); any
    * other is diffed here, in one transaction.
    */
-  async diff(options: { fullResync?: boolean } = {}): Promise<PlanCounts> {
-    const { statements, counts } = this.diffStatements(options.fullResync === true);
+  async diff(): Promise<PlanCounts> {
+    const { statements, counts } = this.diffStatements();
     let rows: { queried: number; invalid: number; added: number; changed: number; removed: number };
     if (this.worker !== null) {
       const worker = this.worker;
@@ -952,28 +1068,61 @@ class SqliteStage implements Stage {
     };
   }
 
-  private diffStatements(fullResync: boolean): { statements: SqlStatement[]; counts: SqlStatement } {
+  /**
+   * The diff after the last row is written. Unless the worker joined every slice as it came
+   * (eager), the snapshot's facts are read and every row is joined now. Then:
+   * - every copy of a repeated primary key is invalid, and leaves the plan;
+   * - every row sharing an email with another valid row is invalid, and leaves the plan. Such a
+   *   group holds a planned row (a row not planned has its snapshot row's email) or only rows
+   *   whose snapshot rows share that email: both are found from the plan and the snapshot's email
+   *   index, not by grouping the whole stage;
+   * - removed rows (snapshot rows the model no longer has) follow every current row in plan order;
+   *   none when each valid row not added matched a snapshot row of its own and they are as many
+   *   as the snapshot's rows. A full resync applies no delete behaviour.
+   */
+  private diffStatements(): { statements: SqlStatement[]; counts: SqlStatement } {
     const { stage, plan, stageName } = this;
-    const schema = stage.slice(0, stage.indexOf('.'));
-    const shared = `${schema}.${stageName}_shared`;
+    const repeated = this.helper('repeated');
+    const duplicates = this.helper('duplicates');
+    const shared = this.helper('shared');
+    const facts = this.helper('snapshot_facts');
+    const sharedInSnapshot = this.helper('snapshot_shared');
     const sql = (text: string, ...params: Array<string | number>): SqlStatement => ({ sql: text, params });
-    const statements = [
-      sql(`CREATE INDEX ${schema}.${stageName}_pk ON ${stageName} (pk)`),
-      sql(`CREATE INDEX ${schema}.${stageName}_email ON ${stageName} (email_key)`),
+    const statements: SqlStatement[] = [];
+    if (!this.eager) {
+      const join = this.joinStatement();
+      statements.push(...this.snapshotFactStatements(), { sql: join.sql, params: [{ ...join.params, from: 0, to: this.staged }] });
+    }
+    statements.push(
       sql(`
-        UPDATE ${stage} SET invalid = 'primary key ' || quote(${stageName}.pk) || ' appears ' || d.copies || ' times in the model'
-        FROM (SELECT pk, count(*) AS copies FROM ${stage} WHERE pk IS NOT NULL GROUP BY pk HAVING count(*) > 1) AS d
-        WHERE ${stageName}.pk = d.pk`),
-      // Every row sharing an email is invalid, and its reason names the other primary keys (up to
-      // SHARED_EMAIL_KEYS_SHOWN): read from a table of their own, not from the stage being updated.
-      // The shared emails first (usually none), then their rows through the email index.
+        CREATE TABLE ${duplicates} AS
+          SELECT s.seq, s.pk, s.invalid IS NULL AS was_valid, count(*) OVER (PARTITION BY s.pk) AS copies
+          FROM ${repeated} AS r CROSS JOIN ${stage} AS s ON s.pk = r.pk`),
       sql(`
+        UPDATE ${stage} SET invalid = 'primary key ' || quote(d.pk) || ' appears ' || d.copies || ' times in the model'
+        FROM ${duplicates} AS d WHERE ${stageName}.seq = d.seq`),
+      sql(`DELETE FROM ${plan} WHERE seq IN (SELECT seq FROM ${duplicates})`),
+      // The rows of every email a planned row or two snapshot rows have, each once: a group of
+      // more than one valid row shares its email.
+      sql(
+        `
         CREATE TABLE ${shared} AS
-          SELECT s.seq, s.pk, s.email_key, d.copies
-          FROM (SELECT email_key, count(*) AS copies FROM ${stage} WHERE invalid IS NULL GROUP BY email_key HAVING count(*) > 1) AS d
-          CROSS JOIN ${stage} AS s ON s.email_key = d.email_key
-          WHERE s.invalid IS NULL`),
+          WITH candidates (seq, pk, email_key) AS (
+            SELECT s.seq, s.pk, s.email_key FROM ${plan} AS p CROSS JOIN ${stage} AS s ON s.seq = p.seq
+            UNION
+            SELECT s.seq, s.pk, s.email_key
+            FROM (SELECT email_key FROM ${plan} UNION SELECT email_key FROM ${sharedInSnapshot}) AS k
+            CROSS JOIN main.snapshot AS n ON n.sync = ? AND n.email_key = k.email_key
+            CROSS JOIN ${stage} AS s ON s.pk = n.pk
+            WHERE s.email_key = k.email_key AND s.invalid IS NULL)
+          SELECT c.seq, c.pk, c.email_key, g.copies
+          FROM (SELECT email_key, count(*) AS copies FROM candidates GROUP BY email_key HAVING count(*) > 1) AS g
+          CROSS JOIN candidates AS c ON c.email_key = g.email_key`,
+        this.sync,
+      ),
       sql(`CREATE INDEX ${shared}_email ON ${stageName}_shared (email_key, seq)`),
+      // Every row sharing an email is invalid, and its reason names the other primary keys (up to
+      // SHARED_EMAIL_KEYS_SHOWN).
       sql(`
         UPDATE ${stage} SET invalid = 'email ' || quote(coalesce(${stageName}.email, ${stageName}.email_key)) || ' is shared by ' || d.copies || ' rows of the model: it is also the email of primary key'
           || CASE WHEN d.copies > 2 THEN 's ' ELSE ' ' END
@@ -983,59 +1132,30 @@ class SqliteStage implements Stage {
           || '; every row sharing an email is invalid: give each its own email'
         FROM ${shared} AS d
         WHERE ${stageName}.seq = d.seq`),
-      sql(`DROP TABLE ${shared}`),
-      // moves_email: the row takes its stored participant to a new email (see PageFilter).
-      // resend: the snapshot marks the row to be sent again whatever its values (see migration 9);
-      // a row with a write still in doubt (not settled yet: it may still land) is never unchanged either.
-      // Payloads as stored (see ./payload-codec.ts): payload_layout NULL is the stage's layout.
-      // The email is NULL when it is email_key itself.
-      sql(`CREATE TABLE ${plan} (
-        seq INTEGER PRIMARY KEY, pk TEXT NOT NULL, class TEXT NOT NULL, email TEXT, email_key TEXT NOT NULL,
-        payload_layout INTEGER, payload_values TEXT NOT NULL, participant_id TEXT,
-        previous_layout INTEGER, previous_values TEXT, previous_email TEXT,
-        moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`),
-      sql(
-        `
-        INSERT INTO ${plan} (seq, pk, class, email, email_key, payload_values, participant_id, previous_layout, previous_values, previous_email, moves_email, resend)
-        SELECT s.seq, s.pk, CASE WHEN n.pk IS NULL OR ? THEN 'added' ELSE 'changed' END, s.email, s.email_key, s.payload_values,
-               n.participant_id, n.payload_layout, n.payload_values, coalesce(n.email, n.email_key),
-               n.participant_id IS NOT NULL AND n.email_key <> s.email_key, coalesce(n.resend, 0)
-        FROM ${stage} AS s LEFT JOIN main.snapshot AS n ON n.sync = ? AND n.pk = s.pk
-        WHERE s.invalid IS NULL AND (? OR n.pk IS NULL OR n.resend = 1 OR n.payload_layout IS NOT ? OR n.payload_values <> s.payload_values
-          OR n.email_key <> s.email_key OR s.pk IN (SELECT i.pk FROM main.write_intents AS i WHERE i.sync = ?))
-        ORDER BY s.pk`,
-        fullResync ? 1 : 0,
-        this.sync,
-        fullResync ? 1 : 0,
-        // The stage's layout as stored; none (no snapshot row has it): every synced row changed.
-        this.layout === null ? -1 : (this.layouts.find(this.layout) ?? -1),
-        this.sync,
-      ),
-    ];
-    // Removed rows follow every current row in plan order. A full resync applies no delete behaviour.
-    if (!fullResync) {
+      sql(`DELETE FROM ${plan} WHERE seq IN (SELECT seq FROM ${shared})`),
+    );
+    // Rows the mapper refused, copies of repeated keys that were valid, rows sharing an email.
+    const invalid = `(${this.stagedInvalid} + (SELECT count(*) FROM ${duplicates} WHERE was_valid) + (SELECT count(*) FROM ${shared}))`;
+    if (!this.fullResync) {
       statements.push(
         sql(
           `
         INSERT INTO ${plan} (seq, pk, class, email, email_key, payload_layout, payload_values, participant_id,
                              previous_layout, previous_values, previous_email, resend)
-        SELECT (SELECT coalesce(max(seq), 0) FROM ${stage}) + row_number() OVER (ORDER BY n.pk), n.pk, 'removed',
+        SELECT ${this.staged} + row_number() OVER (ORDER BY n.pk), n.pk, 'removed',
                n.email, n.email_key, n.payload_layout, n.payload_values, n.participant_id,
                n.payload_layout, n.payload_values, coalesce(n.email, n.email_key), n.resend
-        FROM main.snapshot AS n
-        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)
-          -- Each valid row not added matched its own snapshot row (valid rows have distinct keys):
-          -- when they are as many as the snapshot's rows, none is removed and no row is looked up.
-          AND (SELECT count(*) FROM main.snapshot WHERE sync = ?)
-            > (SELECT count(*) FROM ${stage} WHERE invalid IS NULL) - (SELECT count(*) FROM ${plan} WHERE class = 'added')`,
-          this.sync,
+        -- Each valid row not added matched its own snapshot row (valid rows have distinct keys):
+        -- when they are as many as the snapshot's rows, none is removed and the snapshot is not read.
+        FROM (SELECT 1 WHERE (SELECT rows FROM ${facts}) > ${this.staged} - ${invalid} - (SELECT count(*) FROM ${plan} WHERE class = 'added')) AS some
+        CROSS JOIN main.snapshot AS n
+        WHERE n.sync = ? AND NOT EXISTS (SELECT 1 FROM ${stage} AS s WHERE s.pk = n.pk)`,
           this.sync,
         ),
       );
     }
     const counts = sql(`
-      SELECT (SELECT count(*) FROM ${stage}) AS queried,
-             (SELECT count(*) FROM ${stage} WHERE invalid IS NOT NULL) AS invalid,
+      SELECT ${this.staged} AS queried, ${invalid} AS invalid,
              (SELECT count(*) FROM ${plan} WHERE class = 'added') AS added,
              (SELECT count(*) FROM ${plan} WHERE class = 'changed') AS changed,
              (SELECT count(*) FROM ${plan} WHERE class = 'removed') AS removed`);
@@ -1126,6 +1246,10 @@ class SqliteStage implements Stage {
   }
 
   heldRemovedCount(): number {
+    if (!this.emailIndexed) {
+      this.db.exec(`CREATE INDEX ${this.schema}.${this.stageName}_email ON ${this.stageName} (email_key)`);
+      this.emailIndexed = true;
+    }
     return this.db
       .prepare(`SELECT count(*) FROM ${this.plan} AS p WHERE p.class = 'removed' AND (${this.heldBySql()}) IS NOT NULL`)
       .pluck()
@@ -1217,7 +1341,8 @@ class SqliteStage implements Stage {
     this.worker = null;
     try {
       if (this.db.open && this.file === null) {
-        this.db.exec(`DROP TABLE IF EXISTS ${this.plan}; DROP TABLE IF EXISTS ${this.stage}; DROP TABLE IF EXISTS ${this.directory}`);
+        const helpers = ['repeated', 'duplicates', 'shared', 'snapshot_facts', 'snapshot_shared'].map((name) => this.helper(name));
+        this.db.exec([this.plan, this.stage, this.directory, ...helpers].map((table) => `DROP TABLE IF EXISTS ${table};`).join(' '));
       } else if (this.db.open && this.attached) {
         this.attached = false;
         this.db.exec(`DETACH DATABASE ${this.file!.schema}`);

@@ -21,7 +21,8 @@ import { SQLITE_DRIVER_PATH } from './prepared.ts';
 /** One SQL statement and its parameters. */
 export interface SqlStatement {
   sql: string;
-  params: Array<string | number>;
+  /** Anonymous parameters, or one object of named ones (`@name`). */
+  params: Array<string | number> | [Record<string, string | number>];
 }
 
 /** Page cache of a stage file, per connection, KiB: index builds over a large stage stay in memory. */
@@ -84,7 +85,30 @@ export function attachStageFile(db: Database.Database, path: string, schema: str
 }
 
 /** Slices a {@link StageWorker} may hold unwritten before `insert` waits: bounds the memory of a fast model. */
-const WORKER_SLICES_IN_FLIGHT = 8;
+const WORKER_SLICES_IN_FLIGHT = 64;
+
+/**
+ * A statement run for each slice of rows written, with the slice's sequence numbers bound as
+ * `@from` (exclusive) and `@to` (inclusive) beside its own named `params`.
+ */
+export interface SliceStatement {
+  sql: string;
+  params: Record<string, string | number>;
+}
+
+/**
+ * What a {@link StageWorker} does besides writing rows.
+ * - `afterSlice`: run for each slice written (the rows the calling thread wrote before the worker
+ *   took over were handled by it), e.g. the search for repeated primary keys.
+ * - `eager`: the diff is computed slice by slice while the model is read: `start` runs once, then
+ *   `join` for the rows written before and for each slice, all in one transaction that stays open
+ *   until the diff's statements, so that every slice is compared with the same snapshot. `null`:
+ *   each slice is committed on its own and the whole diff runs at the end.
+ */
+export interface StageWorkerPlan {
+  afterSlice: SliceStatement[];
+  eager: { start: SqlStatement[]; join: SliceStatement } | null;
+}
 
 /**
  * A worker thread that owns a stage file once its stage is large: it writes the rows the calling
@@ -104,9 +128,17 @@ export class StageWorker {
 
   /**
    * @param job.table the stage table (`schema.name`) the rows go to, with its `columns` in the
-   *   order of each row's values
+   *   order of each row's values; `written` rows are in it already (sequence numbers 1 to `written`)
    */
-  constructor(job: { statePath: string; stagePath: string; schema: string; table: string; columns: readonly string[] }) {
+  constructor(job: {
+    statePath: string;
+    stagePath: string;
+    schema: string;
+    table: string;
+    columns: readonly string[];
+    written: number;
+    plan: StageWorkerPlan;
+  }) {
     this.worker = new Worker(STAGE_WORKER, {
       eval: true,
       workerData: { ...job, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB, rowsPerStatement: WORKER_ROWS_PER_STATEMENT },
@@ -149,8 +181,8 @@ export class StageWorker {
   }
 
   /**
-   * Once every row is written: runs `statements` in one transaction, then the `counts` query; the
-   * worker then closes its connection and ends.
+   * Once every row is written: runs `statements`, then the `counts` query, in one transaction
+   * (the eager plan's, still open, or a new one); the worker then closes its connection and ends.
    * @returns the row of the `counts` query
    * @throws Error with the SQLite message (and `code`) of a failing statement or write
    */
@@ -173,11 +205,13 @@ const WORKER_ROWS_PER_STATEMENT = 200;
 
 /**
  * The stage worker (plain JavaScript, run with `eval`: a worker thread does not go through the
- * TypeScript loader). It opens `statePath`, attaches `stagePath` as `schema`, writes each slice
- * of rows in a transaction of its own, answering `{inserted}`; then runs the diff's statements in
- * one transaction, answers `{counts}`, closes its connection and ends. After an error it answers
- * `{error}` once and ignores every slice that follows. The diff writes the stage file alone; the
- * state database is only read (in WAL mode, beside other connections' writes).
+ * TypeScript loader). It opens `statePath`, attaches `stagePath` as `schema`, and runs its
+ * {@link StageWorkerPlan}: each slice of rows is written (then its `afterSlice` statements run)
+ * in a transaction of its own, or, eager, in the one transaction that also joins each slice with
+ * the snapshot. Each slice is answered `{inserted}`. Then it runs the diff's statements, answers
+ * `{counts}`, closes its connection and ends. After an error it answers `{error}` once and
+ * ignores every slice that follows. The worker writes the stage file alone; the state database
+ * is only read (in WAL mode, beside other connections' writes).
  */
 const STAGE_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
@@ -189,6 +223,13 @@ const fail = (error) => {
   failed = true;
   parentPort.postMessage({ error: { message: error && error.message || String(error), code: error && error.code } });
 };
+const width = w.columns.length;
+const insertSql = (rows) => 'INSERT INTO ' + w.table + ' (' + w.columns.join(', ') + ') VALUES ' +
+  Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
+let full, afterSlice, join;
+let written = w.written;
+const eager = w.plan.eager;
+const sliceRun = (statement, from, to) => statement.run(Object.assign({}, statement.params, { from, to }));
 try {
   db = new Database(w.statePath, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
@@ -199,19 +240,30 @@ try {
   db.pragma(w.schema + '.journal_mode = MEMORY');
   db.pragma(w.schema + '.synchronous = OFF');
   db.pragma(w.schema + '.cache_size = -' + w.cacheKib);
+  full = db.prepare(insertSql(w.rowsPerStatement));
+  const prepare = (s) => Object.assign(db.prepare(s.sql), { params: s.params });
+  afterSlice = w.plan.afterSlice.map(prepare);
+  if (eager) {
+    // One transaction until the diff: every slice is compared with the same snapshot.
+    db.exec('BEGIN');
+    for (const s of eager.start) db.prepare(s.sql).run(...s.params);
+    join = prepare(eager.join);
+    sliceRun(join, 0, written);
+  }
 } catch (error) {
   fail(error);
 }
-const width = w.columns.length;
-const insertSql = (rows) => 'INSERT INTO ' + w.table + ' (' + w.columns.join(', ') + ') VALUES ' +
-  Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
-const full = failed ? null : db.prepare(insertSql(w.rowsPerStatement));
-const write = failed ? null : db.transaction((values) => {
+const writeSlice = (values) => {
   const step = w.rowsPerStatement * width;
   let at = 0;
   for (; at + step <= values.length; at += step) full.run(values.slice(at, at + step));
   if (at < values.length) db.prepare(insertSql((values.length - at) / width)).run(values.slice(at));
-});
+  const from = written;
+  written += values.length / width;
+  for (const statement of afterSlice) sliceRun(statement, from, written);
+  if (eager) sliceRun(join, from, written);
+};
+const write = failed ? null : eager ? writeSlice : db.transaction(writeSlice);
 parentPort.on('message', (message) => {
   if (failed) return;
   if (message.values) {
@@ -225,14 +277,15 @@ parentPort.on('message', (message) => {
   }
   let counts;
   try {
-    counts = db.transaction(() => {
-      for (const s of message.statements) db.prepare(s.sql).run(...s.params);
-      return db.prepare(message.counts.sql).get(...message.counts.params);
-    })();
+    if (!eager) db.exec('BEGIN');
+    for (const s of message.statements) db.prepare(s.sql).run(...s.params);
+    counts = db.prepare(message.counts.sql).get(...message.counts.params);
+    db.exec('COMMIT');
   } catch (error) {
     fail(error);
   }
-  // Closed before the answer: the calling thread then attaches the file again, held by nobody.
+  // Closed before the answer (a transaction still open is rolled back): the calling thread then
+  // attaches the file again, held by nobody.
   db.close();
   if (!failed) parentPort.postMessage({ counts });
   parentPort.close();

@@ -155,11 +155,11 @@ export interface Stage {
    * Marks duplicates invalid (every copy of a duplicated primary key; every row sharing an email
    * with another valid row) and diffs the stage against the sync's snapshot by primary key, over
    * the mapped values and the normalized email. Call once, after the last insert.
-   * With `fullResync`, every valid row is planned as `added` (keeping its known participant id)
-   * and no row is planned as `removed`. A large stage is diffed off the event loop (a worker
+   * A stage opened for a full resync plans every valid row as `added` (keeping its known
+   * participant id) and no row as `removed`. A large stage is diffed off the event loop (a worker
    * thread): no other call on the stage may be made until the promise settles.
    */
-  diff(options?: { fullResync?: boolean }): Promise<PlanCounts>;
+  diff(): Promise<PlanCounts>;
   /** Planned rows of the given classes after `afterSeq` (and `filter`), in order, at most `limit`. */
   page(classes: readonly ChangeClass[], afterSeq: number, limit: number, filter?: PageFilter): PlannedRow[];
   /**
@@ -526,8 +526,12 @@ export interface StateStore extends RateSlotLedger {
   getRun(id: string): RunRecord | null;
   /** The latest run of `sync` that is no longer running (by start), with the options it was started with; `null` when none. */
   lastEndedRun(sync: string): { id: string; status: RunStatus; options: RunOptions } | null;
-  /** Opens a stage for a run of `sync`. */
-  openStage(sync: string, runId: string): Stage;
+  /**
+   * Opens a stage for a run of `sync`. `fullResync`: the stage plans a full resync (see
+   * {@link Stage.diff}). A run settles its writes in doubt before the diff: until then the
+   * snapshot changes only through that settlement (the sync's lock keeps other runs out).
+   */
+  openStage(sync: string, runId: string, options?: { fullResync?: boolean }): Stage;
   /**
    * Commits a batch's outcome in one transaction. One participant is never stored for two primary
    * keys of the model: a synced row whose participant id another primary key of the sync holds is

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RunSummary } from '../../src/engine/run-summary.ts';
+import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
 import { TEST_API_KEY, type EmulatorParticipant } from '../helpers/chinook-project.ts';
 import { runProject, SYNC } from '../helpers/run-helpers.ts';
 import { createPeopleProject, PATCH_BATCHES, REPO, type PeopleProject } from '../engine/people-project.ts';
@@ -159,10 +160,21 @@ export class LedgerWorld {
 
   private rejections: RecordedRun['rejected'] = [];
 
+  /**
+   * One run in this process. Runs take turns at where the stage is written and diffed: in this
+   * thread, by a stage worker from the first row, or by a worker taking over after two rows (the
+   * worker joins what this thread wrote, then each slice as it comes, unless writes are in doubt).
+   */
   private async runInProcess(options: { fullResync?: boolean; signal?: AbortSignal }): Promise<RunSummary> {
-    const { summary, rejected } = await runProject(this.project, { allowMassDelete: true, ...options });
-    this.rejections = rejected;
-    return summary;
+    const stageWorkerFromRows = [Number.MAX_SAFE_INTEGER, 0, 2][this.runs.length % 3]!;
+    const store = new SqliteStateStore((await this.project.load()).statePath, { stageWorkerFromRows });
+    try {
+      const { summary, rejected } = await runProject(this.project, { allowMassDelete: true, store, ...options });
+      this.rejections = rejected;
+      return summary;
+    } finally {
+      store.close();
+    }
   }
 
   /** The CLI with 40 ms of latency per request, killed once `afterBatches` more batch requests arrived. */

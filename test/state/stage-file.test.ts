@@ -3,6 +3,7 @@
  * as a diff in the calling thread, on the Chinook sync with duplicates, shared emails, changed and
  * removed rows; its file is gone once the run ends, and files of dead processes are removed.
  */
+import Database from 'better-sqlite3';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,18 +40,38 @@ describe('stage files and the diff worker', () => {
       SELECT * FROM (${CHINOOK_SQLITE_MODEL}) WHERE CustomerId <> 59
       UNION ALL SELECT 3, 'Dup', 'Key', NULL, NULL, NULL, NULL, NULL, 'dup@example.com', '1.00', NULL
       UNION ALL SELECT 1000, 'Shared', 'Email', NULL, NULL, NULL, NULL, NULL, 'leonekohler@surfeu.de', '1.00', NULL`);
-    const plans = [];
-    for (const open of [inWorker, here]) {
+    // In this thread; by a worker from the first row; by a worker taking over after 2 rows (it
+    // joins those, then each slice as it comes).
+    const takesOver = () => new SqliteStateStore(statePath, { stageWorkerFromRows: 2 });
+    const planWith = async (open: () => SqliteStateStore) => {
       const store = open();
       try {
-        const plan = await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 });
-        plans.push({ ...plan, duration_ms: 0 });
+        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 })), duration_ms: 0 };
       } finally {
         store.close();
       }
-    }
+    };
+    const plans = [await planWith(inWorker), await planWith(here), await planWith(takesOver)];
     expect(plans[0]).toEqual(plans[1]);
+    expect(plans[2]).toEqual(plans[1]);
     expect(plans[0]!.rows).toMatchObject({ changed: expect.any(Number), removed: 1, invalid: 4 });
+    // A write still in doubt: the worker diffs once the last row is written (the run settles first).
+    const state = new Database(statePath);
+    try {
+      state
+        .prepare(`INSERT INTO write_intents (sync, pk, kind, email, email_key, participant_id, payload, run_id, sent_at)
+                  VALUES ('customers-to-panel', '7', 'update', NULL, NULL, NULL, NULL, 'r0', '2026-01-01T00:00:00.000Z')`)
+        .run();
+    } finally {
+      state.close();
+    }
+    const inDoubt = [await planWith(inWorker), await planWith(here), await planWith(takesOver)];
+    expect(inDoubt[0]).toEqual(inDoubt[1]);
+    expect(inDoubt[2]).toEqual(inDoubt[1]);
+    expect(inDoubt[1]!.rows.changed).toBe(plans[1]!.rows.changed + 1);
+    const cleared = new Database(statePath);
+    cleared.prepare('DELETE FROM write_intents').run();
+    cleared.close();
     const store = inWorker();
     try {
       const { summary } = await run(project, { store });
@@ -59,6 +80,35 @@ describe('stage files and the diff worker', () => {
       expect(stageFiles()).toEqual([]);
     } finally {
       store.close();
+    }
+  });
+
+  it('marks invalid every row sharing an email, also unchanged rows whose snapshot rows share it', async () => {
+    const statePath = join(project.dir, 'state.db');
+    const first = new SqliteStateStore(statePath);
+    try {
+      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 59 } });
+    } finally {
+      first.close();
+    }
+    // Keys 5 and 6 now share an email in the model, and their snapshot rows already say so (as
+    // if recorded so by hand): neither row changed, neither is planned, both are invalid.
+    project.db.prepare(`UPDATE Customer SET Email = 'twins@example.com' WHERE CustomerId IN (5, 6)`).run();
+    const state = new Database(statePath);
+    state.prepare(`UPDATE snapshot SET email = NULL, email_key = 'twins@example.com' WHERE pk IN ('5', '6')`).run();
+    state.close();
+    for (const stageWorkerFromRows of [0, 2, Number.MAX_SAFE_INTEGER]) {
+      const store = new SqliteStateStore(statePath, { stageWorkerFromRows });
+      try {
+        const plan = await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 });
+        expect(plan.rows).toMatchObject({ queried: 59, invalid: 2, unchanged: 57, added: 0, changed: 0, removed: 0 });
+        expect(plan.invalid_rows.map((row) => row.reason)).toEqual([
+          expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 6;/),
+          expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 5;/),
+        ]);
+      } finally {
+        store.close();
+      }
     }
   });
 

@@ -234,7 +234,10 @@ export function isUnknownParticipantError(entry: ApiErrorEntry, index: number, i
  * `email_key` (see src/state/migrations.ts, version 10, for keys recorded before NFC and IDNA).
  */
 export function normalizeEmail(email: string): string {
-  const text = email.trim().toLowerCase().normalize('NFC');
+  const lower = email.trim().toLowerCase();
+  // ASCII text is its own NFC, and its domain needs no IDNA form (the usual address: no ICU call).
+  if (ASCII.test(lower)) return lower;
+  const text = lower.normalize('NFC');
   const at = text.lastIndexOf('@');
   const domain = text.slice(at + 1);
   if (at === -1 || ASCII.test(domain)) return text;
