@@ -25,8 +25,12 @@ export interface SqlStatement {
   params: Array<string | number> | [Record<string, string | number>];
 }
 
-/** Page cache of a stage file, per connection, KiB: index builds over a large stage stay in memory. */
-export const STAGE_CACHE_KIB = 65_536;
+/**
+ * Page cache of a stage file per connection, and of a stage worker's own connection to the state
+ * database, KiB. Small: the diff builds no index over a large stage (its key index is kept up as
+ * rows are written), and each cache counts in the process's RSS.
+ */
+export const STAGE_CACHE_KIB = 16_384;
 
 /** A {@link StageWorker} takes a stage over once it holds this many rows; a smaller one is written and diffed in the calling thread. */
 export const STAGE_WORKER_FROM_ROWS = 50_000;
@@ -85,7 +89,7 @@ export function attachStageFile(db: Database.Database, path: string, schema: str
 }
 
 /** Slices a {@link StageWorker} may hold unwritten before `insert` waits: bounds the memory of a fast model. */
-const WORKER_SLICES_IN_FLIGHT = 64;
+const WORKER_SLICES_IN_FLIGHT = 16;
 
 /**
  * A statement run for each slice of rows written, with the slice's sequence numbers bound as
