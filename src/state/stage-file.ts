@@ -4,9 +4,9 @@
  * The stage (the model's mapped rows and the plan, see SqliteStage in ./sqlite-state-store.ts)
  * lives in a file under the system's temporary directory, attached to the state database's
  * connection. Once it holds many rows, a {@link StageWorker} takes the file over: it writes the
- * rest of the rows while the calling thread maps the next ones, then runs the diff (index builds,
- * the join of millions of rows with the snapshot) on its own connection, so that the event loop
- * of the process keeps turning (`panelsync serve` answers `GET /api/v1/healthz` while it plans a
+ * rest of the rows while the calling thread maps the next ones, and diffs them (the join of
+ * millions of rows with the snapshot: slice by slice as they are written, or once at the end, see
+ * {@link StageWorkerPlan}) on its own connection, so that the event loop of the process keeps turning (`panelsync serve` answers `GET /api/v1/healthz` while it plans a
  * large model). A file is removed when its stage is dropped; files left by a process that died
  * are removed by the next process that opens a stage ({@link removeStaleStageFiles}).
  */
