@@ -856,8 +856,6 @@ class SqliteStage implements Stage {
   private eager = false;
   /** The stage file is attached to {@link db} (not while a worker owns it, nor after attaching it again failed). */
   private attached: boolean;
-  /** The stage has an index on `email_key` (built when a query first needs it). */
-  private emailIndexed = false;
 
   /**
    * @param file the stage's own database file, attached to `db` as `schema` (the diff of a large
@@ -1154,6 +1152,8 @@ class SqliteStage implements Stage {
         ),
       );
     }
+    // For the mass-delete guard's questions by email (see heldBySql).
+    statements.push(sql(`CREATE INDEX ${plan}_email ON ${plan.slice(plan.indexOf('.') + 1)} (email_key)`));
     const counts = sql(`
       SELECT ${this.staged} AS queried, ${invalid} AS invalid,
              (SELECT count(*) FROM ${plan} WHERE class = 'added') AS added,
@@ -1246,10 +1246,6 @@ class SqliteStage implements Stage {
   }
 
   heldRemovedCount(): number {
-    if (!this.emailIndexed) {
-      this.db.exec(`CREATE INDEX ${this.schema}.${this.stageName}_email ON ${this.stageName} (email_key)`);
-      this.emailIndexed = true;
-    }
     return this.db
       .prepare(`SELECT count(*) FROM ${this.plan} AS p WHERE p.class = 'removed' AND (${this.heldBySql()}) IS NOT NULL`)
       .pluck()
@@ -1296,14 +1292,19 @@ class SqliteStage implements Stage {
 
   /**
    * SQL of a removed plan row `p`'s future holder, for the mass-delete guard (two `?` parameters,
-   * both the sync's name): a valid row of the model that is to write to its participant (the
-   * primary key changes hands): a row with its email written by email (a key new to the snapshot,
-   * or synced without an id), or a synced key still in the model with its participant id.
+   * both the sync's name): a valid row of the model that is to write to its
+   * participant (the primary key changes hands): a row with its email written by email (a key new
+   * to the snapshot, or synced without an id), or a synced key still in the model with its
+   * participant id. The first is a planned row (through the plan's email index) or an unchanged
+   * one, whose email is its snapshot row's (through the snapshot's email index): the stage has no
+   * index on emails.
    */
   private heldBySql(): string {
     return `CASE WHEN p.class = 'removed' THEN coalesce(
-        (SELECT s.pk FROM ${this.stage} AS s LEFT JOIN snapshot AS n ON n.sync = ? AND n.pk = s.pk
-           WHERE s.email_key = p.email_key AND s.invalid IS NULL AND (n.pk IS NULL OR n.participant_id IS NULL) LIMIT 1),
+        (SELECT q.pk FROM ${this.plan} AS q
+           WHERE q.email_key = p.email_key AND q.class IN ('added', 'changed') AND q.participant_id IS NULL LIMIT 1),
+        (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.email_key = p.email_key AND n.participant_id IS NULL
+           AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk AND s.email_key = n.email_key AND s.invalid IS NULL) LIMIT 1),
         (SELECT n.pk FROM snapshot AS n WHERE n.sync = ? AND n.participant_id = p.participant_id AND n.pk <> p.pk
            AND EXISTS (SELECT 1 FROM ${this.stage} AS s WHERE s.pk = n.pk) LIMIT 1)) END`;
   }

@@ -12,7 +12,8 @@
  */
 import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -37,10 +38,18 @@ export const STAGE_WORKER_FROM_ROWS = 50_000;
 
 const PREFIX = 'panelsync-stage-';
 
-/** Removes a stage file, and the rollback journal a process killed mid-write may have left beside it. */
+/** From this size a stage file is unlinked off the event loop: freeing gigabytes takes hundreds of ms. */
+const UNLINK_OFF_LOOP_BYTES = 64 * 1024 ** 2;
+
+/**
+ * Removes a stage file, and the rollback journal a process killed mid-write may have left beside
+ * it. A large file is unlinked in the background (`serve` keeps answering); if that fails, the
+ * file is left to {@link removeStaleStageFiles} once this process has ended.
+ */
 export function removeStageFile(path: string): void {
-  rmSync(path, { force: true });
   rmSync(`${path}-journal`, { force: true });
+  if ((statSync(path, { throwIfNoEntry: false })?.size ?? 0) < UNLINK_OFF_LOOP_BYTES) rmSync(path, { force: true });
+  else void rm(path, { force: true }).catch(() => undefined);
 }
 
 /** A new stage file's path: `<tmpdir>/panelsync-stage-<pid>-<random>.db` (not created yet). */
@@ -104,10 +113,12 @@ export interface SliceStatement {
  * What a {@link StageWorker} does besides writing rows.
  * - `afterSlice`: run for each slice written (the rows the calling thread wrote before the worker
  *   took over were handled by it), e.g. the search for repeated primary keys.
- * - `eager`: the diff is computed slice by slice while the model is read: `start` runs once, then
- *   `join` for the rows written before and for each slice, all in one transaction that stays open
- *   until the diff's statements, so that every slice is compared with the same snapshot. `null`:
- *   each slice is committed on its own and the whole diff runs at the end.
+ * - `eager`: the diff is computed slice by slice while the model is read: `start` runs once with
+ *   `join` for the rows written before, then `join` runs for each slice in the slice's transaction.
+ *   Only for a snapshot nothing changes until the diff (a run holds its sync's lock; a `plan`
+ *   made while a run of the same sync commits may compare slices with different moments of the
+ *   snapshot, as a preview). No read of the state database is held open across slices, so its
+ *   log (WAL) is checkpointed meanwhile. `null`: the whole diff runs at the end.
  */
 export interface StageWorkerPlan {
   afterSlice: SliceStatement[];
@@ -185,8 +196,8 @@ export class StageWorker {
   }
 
   /**
-   * Once every row is written: runs `statements`, then the `counts` query, in one transaction
-   * (the eager plan's, still open, or a new one); the worker then closes its connection and ends.
+   * Once every row is written: runs `statements`, then the `counts` query, in one transaction;
+   * the worker then closes its connection and ends.
    * @returns the row of the `counts` query
    * @throws Error with the SQLite message (and `code`) of a failing statement or write
    */
@@ -210,9 +221,9 @@ const WORKER_ROWS_PER_STATEMENT = 200;
 /**
  * The stage worker (plain JavaScript, run with `eval`: a worker thread does not go through the
  * TypeScript loader). It opens `statePath`, attaches `stagePath` as `schema`, and runs its
- * {@link StageWorkerPlan}: each slice of rows is written (then its `afterSlice` statements run)
- * in a transaction of its own, or, eager, in the one transaction that also joins each slice with
- * the snapshot. Each slice is answered `{inserted}`. Then it runs the diff's statements, answers
+ * {@link StageWorkerPlan}: each slice of rows is written, then its `afterSlice` statements (and,
+ * eager, its join with the snapshot) run, in a transaction of its own. Each slice is answered
+ * `{inserted}`. Then it runs the diff's statements, answers
  * `{counts}`, closes its connection and ends. After an error it answers `{error}` once and
  * ignores every slice that follows. The worker writes the stage file alone; the state database
  * is only read (in WAL mode, beside other connections' writes).
@@ -248,11 +259,11 @@ try {
   const prepare = (s) => Object.assign(db.prepare(s.sql), { params: s.params });
   afterSlice = w.plan.afterSlice.map(prepare);
   if (eager) {
-    // One transaction until the diff: every slice is compared with the same snapshot.
-    db.exec('BEGIN');
-    for (const s of eager.start) db.prepare(s.sql).run(...s.params);
     join = prepare(eager.join);
-    sliceRun(join, 0, written);
+    db.transaction(() => {
+      for (const s of eager.start) db.prepare(s.sql).run(...s.params);
+      sliceRun(join, 0, written);
+    })();
   }
 } catch (error) {
   fail(error);
@@ -267,7 +278,7 @@ const writeSlice = (values) => {
   for (const statement of afterSlice) sliceRun(statement, from, written);
   if (eager) sliceRun(join, from, written);
 };
-const write = failed ? null : eager ? writeSlice : db.transaction(writeSlice);
+const write = failed ? null : db.transaction(writeSlice);
 parentPort.on('message', (message) => {
   if (failed) return;
   if (message.values) {
@@ -281,15 +292,14 @@ parentPort.on('message', (message) => {
   }
   let counts;
   try {
-    if (!eager) db.exec('BEGIN');
-    for (const s of message.statements) db.prepare(s.sql).run(...s.params);
-    counts = db.prepare(message.counts.sql).get(...message.counts.params);
-    db.exec('COMMIT');
+    counts = db.transaction(() => {
+      for (const s of message.statements) db.prepare(s.sql).run(...s.params);
+      return db.prepare(message.counts.sql).get(...message.counts.params);
+    })();
   } catch (error) {
     fail(error);
   }
-  // Closed before the answer (a transaction still open is rolled back): the calling thread then
-  // attaches the file again, held by nobody.
+  // Closed before the answer: the calling thread then attaches the file again, held by nobody.
   db.close();
   if (!failed) parentPort.postMessage({ counts });
   parentPort.close();

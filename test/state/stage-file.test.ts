@@ -158,6 +158,35 @@ describe('stage files and the diff worker', () => {
     }
   });
 
+  it('holds no read of the state database between slices: its log is checkpointed while a large model is read', async () => {
+    const statePath = join(project.dir, 'state.db');
+    const store = new SqliteStateStore(statePath, { stageWorkerFromRows: 0 });
+    const other = new Database(statePath);
+    const layout = ['{"city":', '}'];
+    try {
+      const stage = store.openStage('customers-to-panel', 'r1');
+      await stage.insert([{ ok: true, pk: '1', email: 'a@example.com', emailKey: 'a@example.com', values: '"Oslo"' }], layout);
+      await stage.insert([{ ok: true, pk: '2', email: 'b@example.com', emailKey: 'b@example.com', values: '"Oslo"' }], layout);
+      // Another sync's run commits while this model is still being read (serve; or a run beside
+      // `plan`), once the worker has started (it has, in a second: else this test proves less).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      other.exec('CREATE TABLE filler (x TEXT)');
+      for (let i = 0; i < 200; i++) other.prepare('INSERT INTO filler VALUES (?)').run('x'.repeat(1000));
+      // The worker may still be writing a slice; between slices it holds no read that a checkpoint waits for.
+      let checkpoint = { log: -1, checkpointed: -2 };
+      for (let attempt = 0; attempt < 50 && checkpoint.checkpointed !== checkpoint.log; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        checkpoint = (other.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>)[0]!;
+      }
+      expect(checkpoint.checkpointed).toBe(checkpoint.log);
+      expect(await stage.diff()).toMatchObject({ added: 2 });
+      stage.drop();
+    } finally {
+      other.close();
+      store.close();
+    }
+  });
+
   it('removes the stage files of processes that died', () => {
     // pid 2^22 + 1 is above Linux's pid_max default: no such process.
     const stale = join(tmpdir(), 'panelsync-stage-4194305-0123456789ab.db');
