@@ -944,7 +944,7 @@ class SqliteStage implements Stage {
       written: this.staged,
       plan: {
         afterSlice: this.afterSliceStatements(),
-        eager: this.eager ? { start: this.snapshotFactStatements(), join: this.joinStatement() } : null,
+        eager: this.eager ? { start: this.snapshotFactStatements(), join: this.joinStatement(false) } : null,
       },
     });
   }
@@ -1005,8 +1005,10 @@ class SqliteStage implements Stage {
    * valid so far (repeated keys and shared emails are found after the last row) that are added or
    * changed, into the plan. A row with a write still in doubt (not settled yet: it may still land)
    * is never unchanged, nor one the snapshot marks to be sent again (`resend`).
+   * @param inKeyOrder look the rows up in key order (the whole stage at once: the snapshot's pages
+   *   are then read in order); a slice is looked up as written
    */
-  private joinStatement(): SliceStatement {
+  private joinStatement(inKeyOrder: boolean): SliceStatement {
     const { stage, plan } = this;
     return {
       sql: `
@@ -1018,7 +1020,7 @@ class SqliteStage implements Stage {
         WHERE s.seq > @from AND s.seq <= @to AND s.invalid IS NULL
           AND (@full OR n.pk IS NULL OR n.resend = 1 OR n.payload_layout IS NOT @layout OR n.payload_values <> s.payload_values
             OR n.email_key <> s.email_key OR s.pk IN (SELECT i.pk FROM main.write_intents AS i WHERE i.sync = @sync))
-        ORDER BY s.pk`,
+        ${inKeyOrder ? 'ORDER BY s.pk' : ''}`,
       params: {
         full: this.fullResync ? 1 : 0,
         sync: this.sync,
@@ -1088,7 +1090,7 @@ class SqliteStage implements Stage {
     const sql = (text: string, ...params: Array<string | number>): SqlStatement => ({ sql: text, params });
     const statements: SqlStatement[] = [];
     if (!this.eager) {
-      const join = this.joinStatement();
+      const join = this.joinStatement(true);
       statements.push(...this.snapshotFactStatements(), { sql: join.sql, params: [{ ...join.params, from: 0, to: this.staged }] });
     }
     statements.push(
