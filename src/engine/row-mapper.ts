@@ -135,9 +135,10 @@ export class RowMapper {
       if (!cast.ok) return { ok: false, pk, reason: cast.reason };
       values[i] = cast.value;
     }
-    let encoded = '';
-    for (let i = 0; i < this.order.length; i++) encoded += (i === 0 ? '' : VALUE_SEPARATOR) + JSON.stringify(values[this.order[i]!]);
-    return { ok: true, pk, email: email.value, values: encoded };
+    // Joined rather than concatenated: one flat string, not a rope that each later reader flattens.
+    const texts: string[] = new Array(this.order.length);
+    for (let i = 0; i < this.order.length; i++) texts[i] = JSON.stringify(values[this.order[i]!]);
+    return { ok: true, pk, email: email.value, values: texts.join(VALUE_SEPARATOR) };
   }
 
   /** The model's columns are known only from its first row: a missing one is a user error. */
