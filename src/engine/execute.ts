@@ -47,7 +47,8 @@ import {
   type WriteIntent,
 } from '../state/state-store.ts';
 import type { SyncEvents } from './events.ts';
-import { decideRow, needsDirectory, UNMATCHED_REASON } from './identity.ts';
+import { decideRow, readsDirectoryFirst, UNMATCHED_REASON } from './identity.ts';
+import { hasPlanned } from './plan.ts';
 import { readDirectory } from './read-directory.ts';
 import { emptyClassCounts, type ClassCounts } from './run-summary.ts';
 import { PartialBatchError, sendWithSplitRetries } from './split-retry.ts';
@@ -156,7 +157,7 @@ export async function execute(options: ExecuteOptions): Promise<ExecuteResult> {
   const { mode, delete_behavior: deleteBehavior } = options.sync;
 
   try {
-    if (mode !== 'upsert' && hasPlanned(ctx.stage, ['added', 'changed'], (row) => needsDirectory(mode, row))) await loadDirectory(ctx);
+    if (readsDirectoryFirst(mode, ctx.stage)) await loadDirectory(ctx);
     if (mode === 'insert') {
       await phase(ctx, ['added', 'changed'], 1, async ([row]) => [await insertRow(ctx, row!)], 'sync');
       // After a failure that ends the run, lost creates keep their intents: a later run adopts them.
@@ -629,16 +630,6 @@ async function loadDirectory(ctx: Context, reload = false): Promise<void> {
 function endRun(ctx: Context, failure: unknown): void {
   ctx.fatal ??= failure;
   ctx.onFatal?.();
-}
-
-/** True when the stage plans a row of `classes` for which `where` holds (read a page at a time). */
-export function hasPlanned(stage: Stage, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
-  for (let afterSeq = 0; ; ) {
-    const rows = stage.page(classes, afterSeq, PAGE_ROWS);
-    if (rows.length === 0) return false;
-    if (rows.some(where)) return true;
-    afterSeq = rows[rows.length - 1]!.seq;
-  }
 }
 
 /**

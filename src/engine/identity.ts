@@ -27,6 +27,7 @@
 import type { SyncMode } from '../config/schema.ts';
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import type { IntentSettlement, PlannedRow, Stage, WriteIntent } from '../state/state-store.ts';
+import { hasPlanned } from './plan.ts';
 
 /** What a mode does with a planned added or changed row, before any call; see {@link decideRow}. */
 export type RowDecision =
@@ -67,6 +68,17 @@ export const UNMATCHED_RECHECK_MS = 24 * 60 * 60 * 1000;
 export function needsDirectory(mode: SyncMode, row: PlannedRow, nowMs = Date.now()): boolean {
   if (mode === 'insert') return row.class === 'added' && row.previousPayload === null;
   return mode === 'update' && !recentlyUnmatched(row, nowMs);
+}
+
+/**
+ * True when a run of `mode` reads the directory before its writes: a planned added or changed row
+ * needs it ({@link needsDirectory}); upsert never does (a row may wait for another key instead).
+ * `forgetUnmatched`: decide as a full resync's run does, which forgets the keys update mode found
+ * unmatched (StateStore.markResend) before its diff.
+ */
+export function readsDirectoryFirst(mode: SyncMode, stage: Pick<Stage, 'page'>, forgetUnmatched = false): boolean {
+  if (mode === 'upsert') return false;
+  return hasPlanned(stage, ['added', 'changed'], (row) => needsDirectory(mode, forgetUnmatched ? { ...row, unmatchedAt: null } : row));
 }
 
 /** Update mode: the row's key has no participant id and a directory read found none with its email less than {@link UNMATCHED_RECHECK_MS} ago. */

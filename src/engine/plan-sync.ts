@@ -15,8 +15,7 @@ import type { DeleteBehavior, SyncMode } from '../config/schema.ts';
 import { SqliteStateStore } from '../state/sqlite-state-store.ts';
 import type { ChangeClass, PlanCounts, PlannedRow, Stage, StateStore } from '../state/state-store.ts';
 import { emptyClassCounts, type ClassCounts, type RunSummary } from './run-summary.ts';
-import { hasPlanned } from './execute.ts';
-import { decideRow, needsDirectory } from './identity.ts';
+import { decideRow, readsDirectoryFirst } from './identity.ts';
 import { readDirectory } from './read-directory.ts';
 import {
   createDestination,
@@ -137,7 +136,7 @@ export async function planSync(options: {
       // unmatched a moment ago. upsert decides without it (a row may wait for another key).
       // A full resync forgets the keys update mode found unmatched (StateStore.markResend): looked up again.
       const asRun = (row: PlannedRow): PlannedRow => (options.fullResync ? { ...row, unmatchedAt: null } : row);
-      if (sync.mode !== 'upsert' && hasPlanned(stage, ['added', 'changed'], (row) => needsDirectory(sync.mode, asRun(row)))) await readDirectory(target, stage);
+      if (readsDirectoryFirst(sync.mode, stage, options.fullResync === true)) await readDirectory(target, stage);
       const outcomeOf = (row: PlannedRow) => modeOutcome(sync.mode, asRun(row), stage);
       const counted = sync.mode !== 'upsert';
       const { skipped, alreadyExists } = counted ? countOutcomes(stage, outcomeOf) : { skipped: emptyClassCounts(), alreadyExists: 0 };

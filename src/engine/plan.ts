@@ -6,7 +6,7 @@
 import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import { readAhead } from '../sources/read-ahead.ts';
 import type { Row, Source } from '../sources/source.ts';
-import type { PlanCounts, Stage, StagedRow } from '../state/state-store.ts';
+import type { ChangeClass, PlanCounts, PlannedRow, Stage, StagedRow } from '../state/state-store.ts';
 import { oversizeReason, type RowMapper } from './row-mapper.ts';
 
 export interface PlanOptions {
@@ -26,6 +26,19 @@ export interface PlanOptions {
   /** Runs after the model is staged and before the diff reads the snapshot (settling writes in doubt). */
   beforeDiff?: () => Promise<void>;
   signal?: AbortSignal;
+}
+
+/** Planned rows read from a stage per page when looking for one. */
+const PAGE_ROWS = 1_000;
+
+/** True when the stage plans a row of `classes` for which `where` holds (read a page at a time). */
+export function hasPlanned(stage: Pick<Stage, 'page'>, classes: ChangeClass[], where: (row: PlannedRow) => boolean = () => true): boolean {
+  for (let afterSeq = 0; ; ) {
+    const rows = stage.page(classes, afterSeq, PAGE_ROWS);
+    if (rows.length === 0) return false;
+    if (rows.some(where)) return true;
+    afterSeq = rows[rows.length - 1]!.seq;
+  }
 }
 
 /** Rows mapped and staged between two turns of the event loop (a few ms of work). */

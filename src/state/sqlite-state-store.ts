@@ -818,6 +818,9 @@ const SHARED_EMAIL_KEYS_SHOWN = 5;
 /** Attached stage files beyond which a new stage stays in the temp schema (SQLite attaches at most 10 databases). */
 const MAX_ATTACHED_STAGES = 10;
 
+/** The diff's own tables beside a stage (see SqliteStage's `helper`), dropped with a stage in the temp schema. */
+const DIFF_TABLES = ['repeated', 'duplicates', 'shared', 'snapshot_facts', 'snapshot_shared'] as const;
+
 /** Rows per multi-row `INSERT` into a stage (5 parameters each, well under SQLite's 32,766). */
 const STAGE_INSERT_ROWS = 200;
 
@@ -839,8 +842,8 @@ class SqliteStage implements Stage {
   private hasDirectory = false;
   /** Inserts {@link STAGE_INSERT_ROWS} rows: one statement per many rows costs far less than one per row. */
   private readonly insertRows: Database.Statement;
-  /** The {@link afterSliceStatements}, prepared for the slices this thread writes. */
-  private readonly afterSlice: Array<{ statement: Database.Statement; params: Record<string, string | number> }>;
+  /** The {@link repeatedKeysStatement}, prepared for the slices this thread writes. */
+  private readonly repeatedKeys: Database.Statement;
   private readonly holderStatements = new Map<string, Database.Statement>();
   private directoryIdStatement: Database.Statement | undefined;
   /** When the loaded directory's read started (see {@link directoryReadAt}). */
@@ -896,11 +899,11 @@ class SqliteStage implements Stage {
         previous_layout INTEGER, previous_values TEXT, previous_email TEXT,
         moves_email INTEGER NOT NULL DEFAULT 0, resend INTEGER NOT NULL DEFAULT 0)`);
     this.insertRows = db.prepare(insertStageSql(this.stage, STAGE_INSERT_ROWS));
-    this.afterSlice = this.afterSliceStatements().map(({ sql, params }) => ({ statement: db.prepare(sql), params }));
+    this.repeatedKeys = db.prepare(this.repeatedKeysStatement().sql);
   }
 
   /** The name of one of the diff's own tables, in the stage's schema. */
-  private helper(name: string): string {
+  private helper(name: (typeof DIFF_TABLES)[number]): string {
     return `${this.schema}.${this.stageName}_${name}`;
   }
 
@@ -942,10 +945,9 @@ class SqliteStage implements Stage {
       table: this.stage,
       columns: STAGE_COLUMNS,
       written: this.staged,
-      plan: {
-        afterSlice: this.afterSliceStatements(),
-        eager: this.eager ? { start: this.snapshotFactStatements(), join: this.joinStatement(false) } : null,
-      },
+      plan: this.eager
+        ? { start: [...this.snapshotFactStatements(), this.joinedUpTo(this.staged)], eachSlice: [this.repeatedKeysStatement(), this.joinStatement(false)] }
+        : { start: [], eachSlice: [this.repeatedKeysStatement()] },
     });
   }
 
@@ -957,8 +959,7 @@ class SqliteStage implements Stage {
       let at = 0;
       for (; at + step <= values.length; at += step) this.insertRows.run(values.slice(at, at + step));
       if (at < values.length) this.db.prepare(insertStageSql(this.stage, (values.length - at) / width)).run(values.slice(at));
-      const bounds = { from: this.staged, to: this.staged + values.length / width };
-      for (const { statement, params } of this.afterSlice) statement.run({ ...params, ...bounds });
+      this.repeatedKeys.run({ from: this.staged, to: this.staged + values.length / width });
     })();
   }
 
@@ -967,24 +968,22 @@ class SqliteStage implements Stage {
    * staged by an earlier row are noted (each key once), so that the diff marks repeated keys
    * without grouping the whole stage.
    */
-  private afterSliceStatements(): SliceStatement[] {
+  private repeatedKeysStatement(): SliceStatement {
     const { stage } = this;
-    return [
-      {
-        sql: `
-          INSERT OR IGNORE INTO ${this.helper('repeated')} (pk)
-          SELECT s.pk FROM ${stage} AS s
-          WHERE s.seq > @from AND s.seq <= @to AND s.pk IS NOT NULL
-            AND EXISTS (SELECT 1 FROM ${stage} AS o WHERE o.pk = s.pk AND o.seq < s.seq)`,
-        params: {},
-      },
-    ];
+    return {
+      sql: `
+        INSERT OR IGNORE INTO ${this.helper('repeated')} (pk)
+        SELECT s.pk FROM ${stage} AS s
+        WHERE s.seq > @from AND s.seq <= @to AND s.pk IS NOT NULL
+          AND EXISTS (SELECT 1 FROM ${stage} AS o WHERE o.pk = s.pk AND o.seq < s.seq)`,
+      params: {},
+    };
   }
 
   /**
    * What the diff needs to know of the snapshot beyond the join: its number of rows and the emails
-   * two of its rows hold (see {@link diffStatements}). Eager, read when the worker starts, in the
-   * transaction of every join.
+   * two of its rows hold (see {@link diffStatements}). Eager, read when the worker starts (the
+   * sync's lock keeps the snapshot as it is until the diff).
    */
   private snapshotFactStatements(): SqlStatement[] {
     return [
@@ -1028,6 +1027,12 @@ class SqliteStage implements Stage {
         layout: this.layout === null ? -1 : (this.layouts.find(this.layout) ?? -1),
       },
     };
+  }
+
+  /** The join of the stage's first `rows` rows with the snapshot (see {@link joinStatement}). */
+  private joinedUpTo(rows: number, inKeyOrder = false): SqlStatement {
+    const join = this.joinStatement(inKeyOrder);
+    return { sql: join.sql, params: [{ ...join.params, from: 0, to: rows }] };
   }
 
   /**
@@ -1090,8 +1095,7 @@ class SqliteStage implements Stage {
     const sql = (text: string, ...params: Array<string | number>): SqlStatement => ({ sql: text, params });
     const statements: SqlStatement[] = [];
     if (!this.eager) {
-      const join = this.joinStatement(true);
-      statements.push(...this.snapshotFactStatements(), { sql: join.sql, params: [{ ...join.params, from: 0, to: this.staged }] });
+      statements.push(...this.snapshotFactStatements(), this.joinedUpTo(this.staged, true));
     }
     statements.push(
       sql(`
@@ -1344,7 +1348,7 @@ class SqliteStage implements Stage {
     this.worker = null;
     try {
       if (this.db.open && this.file === null) {
-        const helpers = ['repeated', 'duplicates', 'shared', 'snapshot_facts', 'snapshot_shared'].map((name) => this.helper(name));
+        const helpers = DIFF_TABLES.map((name) => this.helper(name));
         this.db.exec([this.plan, this.stage, this.directory, ...helpers].map((table) => `DROP TABLE IF EXISTS ${table};`).join(' '));
       } else if (this.db.open && this.attached) {
         this.attached = false;

@@ -6,8 +6,8 @@
  * connection. Once it holds many rows, a {@link StageWorker} takes the file over: it writes the
  * rest of the rows while the calling thread maps the next ones, and diffs them (the join of
  * millions of rows with the snapshot: slice by slice as they are written, or once at the end, see
- * {@link StageWorkerPlan}) on its own connection, so that the event loop of the process keeps turning (`panelsync serve` answers `GET /api/v1/healthz` while it plans a
- * large model). A file is removed when its stage is dropped; files left by a process that died
+ * {@link StageWorkerPlan}) on its own connection, so that the event loop of the process keeps
+ * turning (`panelsync serve` answers `GET /api/v1/healthz` while it plans a large model). A file is removed when its stage is dropped; files left by a process that died
  * are removed by the next process that opens a stage ({@link removeStaleStageFiles}).
  */
 import type Database from 'better-sqlite3';
@@ -110,19 +110,15 @@ export interface SliceStatement {
 }
 
 /**
- * What a {@link StageWorker} does besides writing rows.
- * - `afterSlice`: run for each slice written (the rows the calling thread wrote before the worker
- *   took over were handled by it), e.g. the search for repeated primary keys.
- * - `eager`: the diff is computed slice by slice while the model is read: `start` runs once with
- *   `join` for the rows written before, then `join` runs for each slice in the slice's transaction.
- *   Only for a snapshot nothing changes until the diff (a run holds its sync's lock; a `plan`
- *   made while a run of the same sync commits may compare slices with different moments of the
- *   snapshot, as a preview). No read of the state database is held open across slices, so its
- *   log (WAL) is checkpointed meanwhile. `null`: the whole diff runs at the end.
+ * What a {@link StageWorker} does besides writing rows: `start` runs once, in a transaction, when
+ * it takes the stage over; `eachSlice` runs in the transaction of each slice it writes (e.g. the
+ * search for repeated primary keys, and, for an eager diff, the slice's join with the snapshot).
+ * No read of the state database is held open across slices, so its log (WAL) is checkpointed
+ * meanwhile.
  */
 export interface StageWorkerPlan {
-  afterSlice: SliceStatement[];
-  eager: { start: SqlStatement[]; join: SliceStatement } | null;
+  start: SqlStatement[];
+  eachSlice: SliceStatement[];
 }
 
 /**
@@ -221,11 +217,10 @@ const WORKER_ROWS_PER_STATEMENT = 200;
 /**
  * The stage worker (plain JavaScript, run with `eval`: a worker thread does not go through the
  * TypeScript loader). It opens `statePath`, attaches `stagePath` as `schema`, and runs its
- * {@link StageWorkerPlan}: each slice of rows is written, then its `afterSlice` statements (and,
- * eager, its join with the snapshot) run, in a transaction of its own. Each slice is answered
- * `{inserted}`. Then it runs the diff's statements, answers
- * `{counts}`, closes its connection and ends. After an error it answers `{error}` once and
- * ignores every slice that follows. The worker writes the stage file alone; the state database
+ * {@link StageWorkerPlan}: its `start`, then each slice of rows written with its `eachSlice`
+ * statements, in a transaction of its own, answered `{inserted}`. Then it runs the diff's
+ * statements, answers `{counts}`, closes its connection and ends. After an error it answers
+ * `{error}` once and ignores every slice that follows. The worker writes the stage file alone; the state database
  * is only read (in WAL mode, beside other connections' writes).
  */
 const STAGE_WORKER = `
@@ -241,10 +236,8 @@ const fail = (error) => {
 const width = w.columns.length;
 const insertSql = (rows) => 'INSERT INTO ' + w.table + ' (' + w.columns.join(', ') + ') VALUES ' +
   Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
-let full, afterSlice, join;
+let full, eachSlice;
 let written = w.written;
-const eager = w.plan.eager;
-const sliceRun = (statement, from, to) => statement.run(Object.assign({}, statement.params, { from, to }));
 try {
   db = new Database(w.statePath, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
@@ -256,15 +249,10 @@ try {
   db.pragma(w.schema + '.synchronous = OFF');
   db.pragma(w.schema + '.cache_size = -' + w.cacheKib);
   full = db.prepare(insertSql(w.rowsPerStatement));
-  const prepare = (s) => Object.assign(db.prepare(s.sql), { params: s.params });
-  afterSlice = w.plan.afterSlice.map(prepare);
-  if (eager) {
-    join = prepare(eager.join);
-    db.transaction(() => {
-      for (const s of eager.start) db.prepare(s.sql).run(...s.params);
-      sliceRun(join, 0, written);
-    })();
-  }
+  eachSlice = w.plan.eachSlice.map((s) => ({ statement: db.prepare(s.sql), params: s.params }));
+  db.transaction(() => {
+    for (const s of w.plan.start) db.prepare(s.sql).run(...s.params);
+  })();
 } catch (error) {
   fail(error);
 }
@@ -275,8 +263,7 @@ const writeSlice = (values) => {
   if (at < values.length) db.prepare(insertSql((values.length - at) / width)).run(values.slice(at));
   const from = written;
   written += values.length / width;
-  for (const statement of afterSlice) sliceRun(statement, from, written);
-  if (eager) sliceRun(join, from, written);
+  for (const { statement, params } of eachSlice) statement.run(Object.assign({}, params, { from, to: written }));
 };
 const write = failed ? null : db.transaction(writeSlice);
 parentPort.on('message', (message) => {
