@@ -3,11 +3,11 @@
  * respect to the destination: it makes no API call and changes no snapshot row (changesets'
  * assembleReleasePlan / applyReleasePlan split: `execute` applies what `plan` computed).
  */
-import { normalizeEmail } from '../destinations/user-interviews/wire.ts';
 import { readAhead } from '../sources/read-ahead.ts';
-import type { Row, Source } from '../sources/source.ts';
-import type { ChangeClass, PlanCounts, PlannedRow, Stage, StagedRow } from '../state/state-store.ts';
-import { oversizeReason, type RowMapper } from './row-mapper.ts';
+import type { Source } from '../sources/source.ts';
+import type { ChangeClass, PlanCounts, PlannedRow, Stage, StageMapping } from '../state/state-store.ts';
+import type { RowMapper } from './row-mapper.ts';
+import { stageMapping } from './stage-rows.ts';
 
 export interface PlanOptions {
   source: Source;
@@ -44,17 +44,6 @@ export function hasPlanned(stage: Pick<Stage, 'page'>, classes: ChangeClass[], w
 /** Rows mapped and staged between two turns of the event loop (a few ms of work). */
 const STAGE_SLICE_ROWS = 1_000;
 
-/** One model row as staged: mapped, or invalid with its reason. */
-function stagedRow(mapper: RowMapper, row: Row): StagedRow {
-  const mapped = mapper.map(row);
-  if (!mapped.ok) return mapped;
-  const { pk, email, values } = mapped;
-  // Refused before any call: a participant over the API's size limit would fail its whole batch.
-  const tooLarge = oversizeReason(email, mapper.layout, values, mapper.layoutLength);
-  if (tooLarge !== null) return { ok: false, pk, reason: tooLarge };
-  return { ok: true, pk, email, emailKey: normalizeEmail(email), values };
-}
-
 /**
  * Streams the model into the stage (bounded memory: one chunk at a time) and diffs it.
  * @returns the plan's row counts; the planned rows are then read from the stage
@@ -63,23 +52,27 @@ function stagedRow(mapper: RowMapper, row: Row): StagedRow {
  */
 export async function plan(options: PlanOptions): Promise<PlanCounts> {
   const { source, sql, stage } = options;
-  let mapper: RowMapper | null = null;
+  let mapping: StageMapping | null = null;
   let read = 0;
   // The next chunk is read while this one is mapped and staged.
   for await (const chunk of readAhead(source.stream(sql, { chunkSize: options.chunkSize }))) {
     options.signal?.throwIfAborted();
-    mapper ??= await options.createMapper();
-    const map = mapper;
+    if (mapping === null) {
+      const mapper: RowMapper = await options.createMapper();
+      // Here, whichever thread maps the rows: a missing column is the user's error, not a worker's.
+      if (chunk.length > 0) mapper.assertColumns(chunk[0]!);
+      mapping = stageMapping(mapper);
+    }
     // A slice at a time, yielding between slices: the event loop never waits for a whole chunk.
     for (let start = 0; start < chunk.length; start += STAGE_SLICE_ROWS) {
       if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      await stage.insert(chunk.slice(start, start + STAGE_SLICE_ROWS).map((row) => stagedRow(map, row)), map.layout);
+      await stage.insertModelRows(chunk.slice(start, start + STAGE_SLICE_ROWS), mapping);
     }
     read += chunk.length;
     options.onProgress?.(read);
   }
   // A model with no row still has its mappings checked (an unknown characteristic is an error).
-  if (mapper === null) await options.createMapper();
+  if (mapping === null) await options.createMapper();
   await options.beforeDiff?.();
   return await stage.diff();
 }

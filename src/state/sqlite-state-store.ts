@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { withSummaryDefaults, type RunSummary } from '../engine/run-summary.ts';
 import type { ApiCall } from '../http/http-client.ts';
+import type { Row } from '../sources/source.ts';
 import type { RateLimit } from '../http/rate-limit-gate.ts';
 import { parseBatchCallTag } from './batch-call-tag.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -28,6 +29,7 @@ import {
   removeStaleStageFiles,
   STAGE_WORKER_FROM_ROWS,
   StageWorker,
+  WORKER_MAPS_BELOW_BACKLOG,
   type SliceStatement,
   type SqlStatement,
 } from './stage-file.ts';
@@ -60,6 +62,7 @@ import type {
   RunStart,
   RunTrigger,
   Stage,
+  StageMapping,
   StagedRow,
   StateStore,
 } from './state-store.ts';
@@ -79,6 +82,12 @@ export interface SqliteStateStoreOptions {
   lockHeartbeatMs?: number;
   /** A stage diffs in a worker thread from this many staged rows; default {@link STAGE_WORKER_FROM_ROWS}. */
   stageWorkerFromRows?: number;
+  /**
+   * That worker maps a slice of model rows itself while fewer slices than this wait for it;
+   * default {@link WORKER_MAPS_BELOW_BACKLOG}; 0: never (the calling thread maps every row),
+   * `Infinity`: always.
+   */
+  stageWorkerMapsBelowBacklog?: number;
 }
 
 /** Opens (creating if needed) the state database at `path` and applies pending migrations. */
@@ -90,6 +99,7 @@ export class SqliteStateStore implements StateStore {
   private readonly lockLeaseMs: number;
   private readonly lockHeartbeatMs: number;
   private readonly stageWorkerFromRows: number;
+  private readonly stageWorkerMapsBelowBacklog: number;
   private readonly layouts: PayloadLayouts;
 
   /**
@@ -105,6 +115,7 @@ export class SqliteStateStore implements StateStore {
     this.lockLeaseMs = options.lockLeaseMs ?? LOCK_LEASE_MS;
     this.lockHeartbeatMs = options.lockHeartbeatMs ?? LOCK_HEARTBEAT_MS;
     this.stageWorkerFromRows = options.stageWorkerFromRows ?? STAGE_WORKER_FROM_ROWS;
+    this.stageWorkerMapsBelowBacklog = options.stageWorkerMapsBelowBacklog ?? WORKER_MAPS_BELOW_BACKLOG;
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
@@ -367,7 +378,7 @@ export class SqliteStateStore implements StateStore {
     // Stages with a file: attached here, or detached while a worker owns the file (it attaches again for its diff).
     if ([...this.stages.values()].filter((stage) => stage.hasFile).length >= MAX_ATTACHED_STAGES) return null;
     if (this.stageCount === 1) removeStaleStageFiles();
-    return { path: newStageFilePath(), schema: `stage_${suffix}`, statePath: this.db.name, workerFromRows: this.stageWorkerFromRows };
+    return { path: newStageFilePath(), schema: `stage_${suffix}`, statePath: this.db.name, workerFromRows: this.stageWorkerFromRows, workerMapsBelowBacklog: this.stageWorkerMapsBelowBacklog };
   }
 
   commitBatch(commit: BatchCommit): CommitRefusal[] {
@@ -871,7 +882,7 @@ class SqliteStage implements Stage {
     private readonly db: Database.Database,
     private readonly sync: string,
     suffix: string,
-    private readonly file: { path: string; schema: string; statePath: string; workerFromRows: number } | null,
+    private readonly file: { path: string; schema: string; statePath: string; workerFromRows: number; workerMapsBelowBacklog: number } | null,
     private readonly layouts: PayloadLayouts,
     private readonly fullResync: boolean,
     private readonly onDrop: () => void,
@@ -908,10 +919,7 @@ class SqliteStage implements Stage {
   }
 
   async insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void> {
-    if (this.layout === null) this.layout = layout;
-    else if (layout !== this.layout && layoutKey(layout) !== layoutKey(this.layout)) {
-      throw new Error('a stage holds payloads of one layout: rows of another were inserted');
-    }
+    this.useLayout(layout);
     // Each row's values in STAGE_COLUMNS order.
     const values: Array<string | null> = [];
     for (const row of rows) {
@@ -924,7 +932,27 @@ class SqliteStage implements Stage {
     if (this.worker !== null) await this.worker.insert(values);
     else this.writeHere(values);
     this.staged += rows.length;
-    // Large: a worker thread writes the rest and diffs, while this thread maps the next rows.
+    this.startWorkerWhenLarge();
+  }
+
+  async insertModelRows(rows: readonly Row[], mapping: StageMapping): Promise<void> {
+    // Mapped here unless a worker writes the stage and keeps up (it maps then: see WORKER_MAPS_BELOW_BACKLOG).
+    if (this.worker === null || this.worker.backlog() >= this.file!.workerMapsBelowBacklog) return await this.insert(mapping.map(rows), mapping.layout);
+    this.useLayout(mapping.layout);
+    await this.worker.insertModelRows(rows, mapping.worker);
+    this.staged += rows.length;
+  }
+
+  /** @throws Error when `layout` is not the layout of the rows staged before */
+  private useLayout(layout: PayloadLayout): void {
+    if (this.layout === null) this.layout = layout;
+    else if (layout !== this.layout && layoutKey(layout) !== layoutKey(this.layout)) {
+      throw new Error('a stage holds payloads of one layout: rows of another were inserted');
+    }
+  }
+
+  /** Large: a worker thread writes (and maps) the rest and diffs, while this thread reads the next rows. */
+  private startWorkerWhenLarge(): void {
     if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) this.startWorker(this.file);
   }
 
@@ -1042,6 +1070,8 @@ class SqliteStage implements Stage {
    * other is diffed here, in one transaction.
    */
   async diff(): Promise<PlanCounts> {
+    // The invalid rows a worker staged are counted once it has written every slice.
+    if (this.worker !== null) this.stagedInvalid += await this.worker.drain();
     const { statements, counts } = this.diffStatements();
     let rows: { queried: number; invalid: number; added: number; changed: number; removed: number };
     if (this.worker !== null) {

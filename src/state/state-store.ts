@@ -5,6 +5,7 @@
  */
 import type { RateSlotLedger } from '../http/rate-limit-gate.ts';
 import type { ApiCall } from '../http/http-client.ts';
+import type { Row } from '../sources/source.ts';
 import type { PruneCounts } from './prune-history.ts';
 import type { PayloadLayout } from './payload-codec.ts';
 
@@ -65,6 +66,19 @@ export type RowResultKind = (typeof ROW_RESULTS)[number];
 export type StagedRow =
   | { ok: true; pk: string; email: string; emailKey: string; values: string }
   | { ok: false; pk: string | null; reason: string };
+
+/**
+ * How model rows become {@link StagedRow}s: `map` in the calling thread, or in a stage worker
+ * thread the function `createRowMap(options)` of the ES module `worker.module` (a file URL;
+ * TypeScript is loaded with tsx) returns, which must stage every row exactly as `map` does.
+ * `options` must be structured-cloneable.
+ */
+export interface StageMapping {
+  /** The layout the staged rows' values are encoded for. */
+  layout: PayloadLayout;
+  map(rows: readonly Row[]): StagedRow[];
+  worker: { module: string; options: unknown };
+}
 
 /** Row counts of a plan. `queried = added + changed + unchanged + invalid`; `removed` is apart. */
 export interface PlanCounts {
@@ -151,6 +165,14 @@ export interface Stage {
    * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per stage)
    */
   insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void>;
+  /**
+   * Adds model rows not mapped yet (call with chunks of a few thousand): `mapping.map` stages them
+   * in this thread, or, once a worker writes a large stage, the worker stages them itself with
+   * `mapping.worker` (the calling thread then only reads the model). Same result either way.
+   * @throws Error when `mapping.layout` differs from the layout of rows inserted before; the error
+   *   of a worker that could not load `mapping.worker.module`, at this or a later call
+   */
+  insertModelRows(rows: readonly Row[], mapping: StageMapping): Promise<void>;
   /**
    * Marks duplicates invalid (every copy of a duplicated primary key; every row sharing an email
    * with another valid row) and diffs the stage against the sync's snapshot by primary key, over

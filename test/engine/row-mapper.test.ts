@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PARTICIPANT_FIELDS, type CharacteristicType } from '../../src/destinations/user-interviews/wire.ts';
-import { RowMapper } from '../../src/engine/row-mapper.ts';
+import { jsonText, RowMapper } from '../../src/engine/row-mapper.ts';
 import { decodePayload, encodeCanonical, encodeWithLayout } from '../../src/state/payload-codec.ts';
 
 function sortedJson(value: unknown): string {
@@ -51,6 +51,22 @@ describe('RowMapper payload', () => {
         },
       ),
       { numRuns: 500, seed: 20261207 },
+    );
+  });
+
+  it('writes each value exactly as JSON.stringify does (quotes, backslashes, controls, lone surrogates, numbers)', () => {
+    const value = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.string({ unit: fc.constantFrom('a', '"', '\\', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udc00', 'é', '😀') }),
+      fc.double(),
+      fc.integer(),
+      fc.constantFrom(-0, Number.MAX_SAFE_INTEGER + 2, 1e21, 5e-324, true, false, null),
+    );
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(jsonText(v)).toBe(JSON.stringify(v));
+      }),
+      { numRuns: 2_000, seed: 20261207 },
     );
   });
 });

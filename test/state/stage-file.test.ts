@@ -83,6 +83,64 @@ describe('stage files and the diff worker', () => {
     }
   });
 
+  it('maps model rows in the worker exactly as in the calling thread: templates, invalid rows, emails to normalize, text JSON escapes', async () => {
+    // 4,500 rows: 5 slices, the worker taking over after the first. Every 97th email is not an
+    // email, every 89th needs trimming and lower-casing, names hold quotes, backslashes, control
+    // characters, decomposed accents and astral characters, some last names are NULL.
+    project.writeModel(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4500)
+      SELECT i AS CustomerId,
+             CASE WHEN i % 97 = 0 THEN 'not an email ' || i WHEN i % 89 = 0 THEN '  User' || i || '@Example.COM ' ELSE 'user' || i || '@example.com' END AS Email,
+             CASE i % 5 WHEN 0 THEN 'Ren' || char(101, 769) WHEN 1 THEN 'Quote"' || i WHEN 2 THEN 'Back\\slash' || char(9) ELSE 'Star ' || char(128171) END AS FirstName,
+             CASE WHEN i % 7 = 0 THEN NULL ELSE 'Last' || i END AS LastName
+      FROM n`);
+    project.writeSync({
+      mappings: [
+        { from: 'FirstName', to: 'first_name' },
+        { template: '{{ row.LastName | upcase }} ({{ row.CustomerId }})', to: 'last_name' },
+      ],
+    });
+    const statePath = join(project.dir, 'state.db');
+    const planWith = async (options: ConstructorParameters<typeof SqliteStateStore>[1]) => {
+      const store = new SqliteStateStore(statePath, options);
+      try {
+        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 10_000 })), duration_ms: 0 };
+      } finally {
+        store.close();
+      }
+    };
+    const here = await planWith({ stageWorkerFromRows: Number.MAX_SAFE_INTEGER });
+    expect(here.rows).toMatchObject({ queried: 4500, invalid: 46, added: 4454 });
+    expect(here.sample).toHaveLength(4454);
+    // The worker maps every slice after the first; never (this thread maps); or as it keeps up.
+    for (const stageWorkerMapsBelowBacklog of [Infinity, 0, 2]) {
+      expect(await planWith({ stageWorkerFromRows: 1, stageWorkerMapsBelowBacklog })).toEqual(here);
+    }
+    expect(stageFiles()).toEqual([]);
+  });
+
+  it('fails the plan with the error of a mapping module the worker cannot load, and removes the stage file', async () => {
+    const store = new SqliteStateStore(join(project.dir, 'state.db'), { stageWorkerFromRows: 0, stageWorkerMapsBelowBacklog: Infinity });
+    try {
+      const stage = store.openStage('customers-to-panel', 'run1', { fullResync: false });
+      const mapping = {
+        layout: ['{"city":', '}'],
+        map: () => [{ ok: true as const, pk: '1', email: 'a@example.com', emailKey: 'a@example.com', values: '"Oslo"' }],
+        worker: { module: new URL('./no-such-mapping-module.ts', import.meta.url).href, options: null },
+      };
+      await stage.insertModelRows([{ pk: '1' }], mapping);
+      const attempt = (async () => {
+        await stage.insertModelRows([{ pk: '2' }], mapping);
+        await stage.diff();
+      })();
+      await expect(attempt).rejects.toThrow(/no-such-mapping-module/);
+      stage.drop();
+      expect(stageFiles()).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('marks invalid every row sharing an email, also unchanged rows whose snapshot rows share it', async () => {
     const statePath = join(project.dir, 'state.db');
     const first = new SqliteStateStore(statePath);

@@ -6,7 +6,8 @@
  * across slices, invalid rows, emails shared in the model and in the snapshot, an email differing
  * from its key, resend marks, writes in doubt, full resyncs and removed rows. Compared: the counts,
  * every planned row, the invalid rows and their reasons, and the mass-delete guard's count of
- * removed rows whose participant another key takes. `STAGE_PLACEMENT_RUNS` runs more cases.
+ * removed rows whose participant another key takes. Also when the rows come as model rows that the
+ * worker maps itself. `STAGE_PLACEMENT_RUNS` runs more cases.
  */
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -15,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { SqliteStateStore } from '../../src/state/sqlite-state-store.ts';
+import type { Row } from '../../src/sources/source.ts';
 import type { StagedRow } from '../../src/state/state-store.ts';
+import { stagedRowsAsModel } from './fixtures/staged-rows-as-model.ts';
 
 const LAYOUT = ['{"city":', '}'];
 const PKS = ['1', '2', '3', '4', '5', '6', '7'];
@@ -49,10 +52,14 @@ type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 let cases = 0;
 
-/** The plan of `s` with the stage worker taking over from `workerFrom` staged rows. */
-async function planOf(dir: string, s: Scenario, workerFrom: number) {
+/**
+ * The plan of `s` with the stage worker taking over from `workerFrom` staged rows; `modelRows`:
+ * rows handed over as model rows, mapped by the worker while fewer than `modelRows` slices wait
+ * for it (0: by the calling thread), rather than staged rows.
+ */
+async function planOf(dir: string, s: Scenario, workerFrom: number, modelRows?: number) {
   const path = join(dir, `case${++cases}.db`);
-  const store = new SqliteStateStore(path, { stageWorkerFromRows: workerFrom });
+  const store = new SqliteStateStore(path, { stageWorkerFromRows: workerFrom, stageWorkerMapsBelowBacklog: modelRows ?? 0 });
   const db = new Database(path);
   try {
     const layout = db.prepare('INSERT INTO payload_layouts (parts) VALUES (?) RETURNING id').pluck().get(JSON.stringify(LAYOUT));
@@ -71,7 +78,9 @@ async function planOf(dir: string, s: Scenario, workerFrom: number) {
     const stage = store.openStage('s', 'run1', { fullResync: s.fullResync });
     try {
       for (let at = 0, k = 0; at < s.rows.length; at += s.sliceSizes[k++]!) {
-        await stage.insert(s.rows.slice(at, at + s.sliceSizes[k]!), LAYOUT);
+        const slice = s.rows.slice(at, at + s.sliceSizes[k]!);
+        if (modelRows === undefined) await stage.insert(slice, LAYOUT);
+        else await stage.insertModelRows(slice as unknown as Row[], stagedRowsAsModel(LAYOUT));
       }
       const counts = await stage.diff();
       return {
@@ -89,7 +98,7 @@ async function planOf(dir: string, s: Scenario, workerFrom: number) {
   }
 }
 
-it('plans the same in the calling thread and by a stage worker taking over at any row', { timeout: 300_000 }, async () => {
+it('plans the same in the calling thread and by a stage worker taking over at any row, mapping model rows or not', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'panelsync-stage-placement-'));
   try {
     await fc.assert(
@@ -97,6 +106,8 @@ it('plans the same in the calling thread and by a stage worker taking over at an
         const here = await planOf(dir, s, Number.MAX_SAFE_INTEGER);
         expect(here.counts.queried).toBe(s.rows.length);
         for (const workerFrom of [0, 1, 2, 3]) expect(await planOf(dir, s, workerFrom)).toEqual(here);
+        // Model rows mapped by the worker (every slice, or while it keeps up) or by this thread.
+        for (const modelRows of [Infinity, 2, 0]) expect(await planOf(dir, s, s.sliceSizes[0]! - 1, modelRows)).toEqual(here);
       }),
       { seed: 20261207, numRuns: Number(process.env.STAGE_PLACEMENT_RUNS ?? 40) },
     );
