@@ -92,6 +92,11 @@ export class RowMapper {
   readonly layoutLength: number;
   /** What this mapper was built from (see {@link RowMapper.fromSpec}). */
   readonly spec: RowMapperSpec;
+  /**
+   * Every model column {@link map} reads: the primary key, the match column, `from` columns and
+   * the columns templates name (templates can read no other). A row holding only these maps the same.
+   */
+  readonly columns: readonly string[];
   private checkedColumns = false;
 
   /** The mapper `spec` describes; the same mapping, row for row, as the one it was taken from. */
@@ -135,6 +140,7 @@ export class RowMapper {
         columns: templateColumns(liquid, template, `${path}.template`),
       };
     });
+    this.columns = [...new Set([primaryKey, match, ...this.mappings.flatMap((m) => m.columns)])];
     const { order, closing } = payloadLayout(this.mappings);
     this.order = order.map((o) => o.index);
     this.layout = [...order.map((o) => o.prefix), closing];

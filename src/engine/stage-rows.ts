@@ -22,13 +22,13 @@ export function stagedRow(mapper: RowMapper, row: Row): StagedRow {
 
 /**
  * How `mapper` stages model rows, here and in a stage worker thread (this module, loaded there,
- * builds the same mapper from `mapper.spec`).
+ * builds the same mapper from `mapper.spec`; it is handed only the columns the mapper reads).
  */
 export function stageMapping(mapper: RowMapper): StageMapping {
   return {
     layout: mapper.layout,
     map: (rows) => rows.map((row) => stagedRow(mapper, row)),
-    worker: { module: import.meta.url, options: mapper.spec },
+    worker: { module: import.meta.url, options: mapper.spec, columns: mapper.columns },
   };
 }
 

@@ -10,15 +10,22 @@ const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Checks that `columns` (the result's column names in query order, as the engine reports them,
- * 0 rows included) holds no name twice. Names are compared exactly, as the keys of a row are:
+ * 0 rows included) holds no name twice, and not `__proto__` (a row keyed by it would lose the
+ * value, or take it as its prototype). Names are compared exactly, as the keys of a row are:
  * `email` and `Email` are two columns. Called once per query, never per row.
  *
  * Throws {@link SourceError} `SOURCE_DUPLICATE_COLUMNS` naming each duplicated column and how
  * many times it appears, e.g. `The model returns column "email" 2 times, but a row keeps only one
  * value per column name: give each a distinct name with AS in the model's sql, e.g.
- * SELECT p.*, o.email AS order_email.`
+ * SELECT p.*, o.email AS order_email.`; `SOURCE_RESERVED_COLUMN` for a column named `__proto__`.
  */
-export function assertUniqueColumns(columns: readonly string[]): void {
+export function assertColumnNames(columns: readonly string[]): void {
+  if (columns.includes('__proto__')) {
+    throw new SourceError(
+      'SOURCE_RESERVED_COLUMN',
+      'The model returns a column named "__proto__", which a row cannot hold as a value (it is the name of a JavaScript object\'s prototype): rename it with AS in the model\'s sql, e.g. SELECT __proto__ AS proto.',
+    );
+  }
   if (new Set(columns).size === columns.length) return;
   const counts = new Map<string, number>();
   for (const name of columns) counts.set(name, (counts.get(name) ?? 0) + 1);

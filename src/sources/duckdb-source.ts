@@ -24,8 +24,8 @@ import {
   objectFromUnionValue,
 } from '@duckdb/node-api';
 import { chunkRows, chunkSizeOf } from './chunk-rows.ts';
-import { assertUniqueColumns } from './column-names.ts';
-import { base64FromBytes, floatValue, integerValue, isoFromEpochMicros } from './normalize-value.ts';
+import { assertColumnNames } from './column-names.ts';
+import { base64FromBytes, floatValue, integerValue, isoFromEpochMicros, parseJsonText } from './normalize-value.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
 export interface DuckdbSourceOptions {
@@ -81,7 +81,7 @@ const toJson: DuckDBValueConverter<JsonValue> = createDuckDBValueConverter<JsonV
   [DuckDBTypeId.TIMESTAMP_TZ]: timestampValue,
   [DuckDBTypeId.INTERVAL]: text,
   // JSON is a VARCHAR with the alias "JSON".
-  [DuckDBTypeId.VARCHAR]: (value, type) => (type.alias === 'JSON' ? (JSON.parse(String(value)) as JsonValue) : String(value)),
+  [DuckDBTypeId.VARCHAR]: (value, type) => (type.alias === 'JSON' ? parseJsonText(String(value)) : String(value)),
   [DuckDBTypeId.BLOB]: (value) => (value instanceof DuckDBBlobValue ? base64FromBytes(value.bytes) : String(value)),
   [DuckDBTypeId.UUID]: text,
   [DuckDBTypeId.ENUM]: text,
@@ -154,7 +154,7 @@ export class DuckdbSource implements Source {
       throw queryFailed(error);
     }
     const names = result.columnNames();
-    assertUniqueColumns(names);
+    assertColumnNames(names);
     // The result's column types carry aliases (JSON is VARCHAR aliased "JSON"); vector types do not.
     const types = result.columnTypes();
     for (;;) {

@@ -5,7 +5,7 @@
 import mysql from 'mysql2';
 import type { FieldPacket, Pool, PoolConnection, TypeCastField, TypeCastNext } from 'mysql2';
 import { chunkRows, chunkSizeOf } from './chunk-rows.ts';
-import { assertUniqueColumns } from './column-names.ts';
+import { assertColumnNames } from './column-names.ts';
 import { isoFromDateTimeText, jsonValue } from './normalize-value.ts';
 import { redactUrl, scrubPassword } from './redact-url.ts';
 import { type Row, type Source, SourceError, type StreamOptions } from './source.ts';
@@ -118,7 +118,7 @@ export class MysqlSource implements Source {
           throw this.#queryFailed(error);
         }
         const names = first ? columns() : undefined;
-        if (names) assertUniqueColumns(names);
+        if (names) assertColumnNames(names);
         if (next.done) return;
         const source = next.value;
         if (source === null || typeof source !== 'object' || Array.isArray(source)) {

@@ -70,6 +70,20 @@ export function isoFromDateTimeText(text: string): string {
   return Number.isNaN(result.getTime()) ? text : result.toISOString();
 }
 
+/**
+ * A JSON column's text -> its {@link JsonValue}. A number beyond a double's range (`1e999`) parses
+ * to `Infinity`, which JSON cannot hold: it becomes the string `"Infinity"` (`"-Infinity"`), as a
+ * non-finite float column's value does.
+ * @throws SyntaxError when `text` is not JSON
+ */
+export function parseJsonText(text: string): JsonValue {
+  return JSON.parse(text, finiteOrText) as JsonValue;
+}
+
+function finiteOrText(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
 /** Bytes -> standard base64 (`"qg=="`). */
 export function base64FromBytes(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');

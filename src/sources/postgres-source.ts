@@ -5,8 +5,8 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { chunkSizeOf } from './chunk-rows.ts';
-import { assertUniqueColumns } from './column-names.ts';
-import { base64FromBytes, floatValue, integerValue, isoFromDateTimeText } from './normalize-value.ts';
+import { assertColumnNames } from './column-names.ts';
+import { base64FromBytes, floatValue, integerValue, isoFromDateTimeText, parseJsonText } from './normalize-value.ts';
 import { redactUrl, scrubPassword } from './redact-url.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
@@ -48,7 +48,7 @@ const OID = {
 const raw = (value: string): string => value;
 const int8 = (value: string): JsonValue => integerValue(value);
 const float = (value: string): JsonValue => floatValue(Number.parseFloat(value));
-const json = (value: string): JsonValue => JSON.parse(value) as JsonValue;
+const json = (value: string): JsonValue => parseJsonText(value);
 const bytea = (value: string): JsonValue =>
   value.startsWith('\\x') ? base64FromBytes(Buffer.from(value.slice(2), 'hex')) : value;
 
@@ -163,7 +163,7 @@ export class PostgresSource implements Source {
           throw this.#queryFailed(error);
         }
         // The row description lists every column; the row objects keep one value per name.
-        if (first) assertUniqueColumns(fields.map((field) => field.name));
+        if (first) assertColumnNames(fields.map((field) => field.name));
         if (rows.length === 0) return;
         yield rows as Row[];
         if (rows.length < chunkSize) return;

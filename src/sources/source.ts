@@ -43,7 +43,8 @@ export interface Source {
    * Runs `sql` and yields its rows in chunks of at most `chunkSize` rows, streamed from the
    * engine (server-side cursor or streaming query). Stopping the iteration early releases the
    * cursor. Throws {@link SourceError} (code `SOURCE_QUERY_FAILED`) when the query fails, with the
-   * engine's message, and `SOURCE_DUPLICATE_COLUMNS` before the first chunk when two columns of the
+   * engine's message, `SOURCE_RESERVED_COLUMN` before the first chunk when a column is named
+   * `__proto__`, and `SOURCE_DUPLICATE_COLUMNS` before the first chunk when two columns of the
    * result share a name (a row would keep only one of them; see `column-names.ts`).
    */
   stream(sql: string, options?: StreamOptions): AsyncIterable<Row[]>;
@@ -51,7 +52,7 @@ export interface Source {
   close(): Promise<void>;
 }
 
-export const SOURCE_ERROR_CODES = ['SOURCE_CONNECT_FAILED', 'SOURCE_QUERY_FAILED', 'SOURCE_DUPLICATE_COLUMNS'] as const;
+export const SOURCE_ERROR_CODES = ['SOURCE_CONNECT_FAILED', 'SOURCE_QUERY_FAILED', 'SOURCE_DUPLICATE_COLUMNS', 'SOURCE_RESERVED_COLUMN'] as const;
 export type SourceErrorCode = (typeof SOURCE_ERROR_CODES)[number];
 
 /**

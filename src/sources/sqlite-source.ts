@@ -3,7 +3,7 @@
  */
 import Database from 'better-sqlite3';
 import { chunkSizeOf } from './chunk-rows.ts';
-import { assertUniqueColumns } from './column-names.ts';
+import { assertColumnNames } from './column-names.ts';
 import { base64FromBytes, floatValue, integerValue } from './normalize-value.ts';
 import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
@@ -64,7 +64,7 @@ export class SqliteSource implements Source {
       throw queryFailed(error);
     }
     // The prepared statement's columns, before `iterate()` builds row objects that keep one value per name.
-    assertUniqueColumns(statement.columns().map((column) => column.name));
+    assertColumnNames(statement.columns().map((column) => column.name));
     let iterator: IterableIterator<unknown>;
     try {
       statement.safeIntegers(true);

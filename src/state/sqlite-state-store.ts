@@ -937,10 +937,14 @@ class SqliteStage implements Stage {
 
   async insertModelRows(rows: readonly Row[], mapping: StageMapping): Promise<void> {
     // Mapped here unless a worker writes the stage and keeps up (it maps then: see WORKER_MAPS_BELOW_BACKLOG).
-    if (this.worker === null || this.worker.backlog() >= this.file!.workerMapsBelowBacklog) return await this.insert(mapping.map(rows), mapping.layout);
-    this.useLayout(mapping.layout);
-    await this.worker.insertModelRows(rows, mapping.worker);
-    this.staged += rows.length;
+    if (this.worker !== null && this.worker.backlog() < this.file!.workerMapsBelowBacklog) {
+      this.useLayout(mapping.layout);
+      if (await this.worker.insertModelRows(rows, mapping.worker)) {
+        this.staged += rows.length;
+        return;
+      }
+    }
+    await this.insert(mapping.map(rows), mapping.layout);
   }
 
   /** @throws Error when `layout` is not the layout of the rows staged before */

@@ -208,16 +208,27 @@ export class StageWorker {
   /**
    * Hands one slice of model rows to the worker, which stages them itself: it loads
    * `mapping.module` (with tsx: TypeScript is allowed) once and stages each slice with the
-   * function its `createRowMap(mapping.options)` returns. Waits like {@link insert}.
+   * function its `createRowMap(mapping.options)` returns. Only `mapping.columns` are handed over,
+   * as JSON, a list of values per column; the worker builds the rows again. Waits like {@link insert}.
+   * @returns false, handing nothing over, when JSON cannot hold the slice (longer than a string
+   *   can be, or nested too deep): the caller stages it
    * @throws the error that stopped the worker (e.g. the module could not be loaded), at this or a later call
    */
-  async insertModelRows(rows: readonly Row[], mapping: { module: string; options: unknown }): Promise<void> {
-    if (!this.mapping) {
-      if (this.failure) throw this.failure;
-      this.mapping = true;
-      this.worker.postMessage({ mapping: { ...mapping, loader: TS_LOADER } });
+  async insertModelRows(rows: readonly Row[], mapping: { module: string; options: unknown; columns: readonly string[] }): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    let json: string;
+    try {
+      json = JSON.stringify(mapping.columns.map((column) => rows.map((row) => row[column] ?? null)));
+    } catch (error) {
+      if (error instanceof RangeError) return false;
+      throw error;
     }
-    await this.send({ rows: JSON.stringify(rows) });
+    if (!this.mapping) {
+      this.mapping = true;
+      this.worker.postMessage({ mapping: { module: mapping.module, options: mapping.options, columns: mapping.columns, loader: tsLoader() } });
+    }
+    await this.send({ rows: json });
+    return true;
   }
 
   /** Slices handed over and not written yet. */
@@ -273,13 +284,14 @@ export class StageWorker {
 /**
  * The file URL of tsx's ES module register API (`tsx/esm/api`), with which a stage worker loads a
  * TypeScript mapping module (see {@link StageWorker.insertModelRows}). Resolved through tsx's own
- * export map: a worker run with `eval` resolves bare names from the working directory.
+ * export map (a worker run with `eval` resolves bare names from the working directory), when a
+ * worker first needs it.
  */
-const TS_LOADER = ((): string => {
+function tsLoader(): string {
   const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
   const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
   return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
-})();
+}
 
 /** Rows per multi-row INSERT the worker writes (5 parameters each: well under SQLite's 32,766). */
 const WORKER_ROWS_PER_STATEMENT = 200;
@@ -353,6 +365,18 @@ const stagedValues = (rows) => {
   return { values, invalid };
 };
 let mapRows = null;
+let columns = null;
+// A slice handed over as a list of values per column -> its rows (keys set as a source sets them).
+const rowsOf = (values) => {
+  const count = columns.length === 0 ? 0 : values[0].length;
+  const rows = new Array(count);
+  for (let r = 0; r < count; r++) {
+    const row = {};
+    for (let c = 0; c < columns.length; c++) row[columns[c]] = values[c][r];
+    rows[r] = row;
+  }
+  return rows;
+};
 // Messages are handled one after the other, loading the mapping module included.
 let queue = Promise.resolve();
 parentPort.on('message', (message) => {
@@ -364,10 +388,11 @@ const handle = async (message) => {
     (await import(message.mapping.loader)).register();
     const { createRowMap } = await import(message.mapping.module);
     mapRows = createRowMap(message.mapping.options);
+    columns = message.mapping.columns;
     return;
   }
   if (message.rows) {
-    const { values, invalid } = stagedValues(mapRows(JSON.parse(message.rows)));
+    const { values, invalid } = stagedValues(mapRows(rowsOf(JSON.parse(message.rows))));
     write(values);
     parentPort.postMessage({ inserted: true, invalid });
     return;

@@ -70,14 +70,15 @@ export type StagedRow =
 /**
  * How model rows become {@link StagedRow}s: `map` in the calling thread, or in a stage worker
  * thread the function `createRowMap(options)` of the ES module `worker.module` (a file URL;
- * TypeScript is loaded with tsx) returns, which must stage every row exactly as `map` does.
- * `options` must be structured-cloneable.
+ * TypeScript is loaded with tsx) returns. That function gets the rows through JSON, holding only
+ * `worker.columns`, and must stage each as `map` stages the whole row (see
+ * test/engine/stage-rows.test.ts). `options` must be structured-cloneable.
  */
 export interface StageMapping {
   /** The layout the staged rows' values are encoded for. */
   layout: PayloadLayout;
   map(rows: readonly Row[]): StagedRow[];
-  worker: { module: string; options: unknown };
+  worker: { module: string; options: unknown; columns: readonly string[] };
 }
 
 /** Row counts of a plan. `queried = added + changed + unchanged + invalid`; `removed` is apart. */
@@ -167,8 +168,9 @@ export interface Stage {
   insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void>;
   /**
    * Adds model rows not mapped yet (call with chunks of a few thousand): `mapping.map` stages them
-   * in this thread, or, once a worker writes a large stage, the worker stages them itself with
-   * `mapping.worker` (the calling thread then only reads the model). Same result either way.
+   * in this thread, or, once a worker writes a large stage and keeps up, the worker stages them
+   * itself with `mapping.worker` (the calling thread then only reads the model). A slice that
+   * cannot be handed over (JSON cannot hold it) is staged here.
    * @throws Error when `mapping.layout` differs from the layout of rows inserted before; the error
    *   of a worker that could not load `mapping.worker.module`, at this or a later call
    */

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { assertUniqueColumns } from '../../src/sources/column-names.ts';
+import { assertColumnNames } from '../../src/sources/column-names.ts';
 import { SourceError } from '../../src/sources/source.ts';
 
 function refusal(columns: string[]): unknown {
   try {
-    assertUniqueColumns(columns);
+    assertColumnNames(columns);
   } catch (error) {
     return error;
   }
   return undefined;
 }
 
-describe('assertUniqueColumns', () => {
+describe('assertColumnNames', () => {
   it('accepts distinct names, names that differ only in case, and no columns', () => {
     expect(refusal(['id', 'email', 'order_email'])).toBeUndefined();
     expect(refusal(['email', 'Email', 'EMAIL'])).toBeUndefined();
@@ -39,5 +39,10 @@ describe('assertUniqueColumns', () => {
     expect(refusal(['?column?', '?column?'])).toMatchObject({
       message: expect.stringMatching(/^The model returns column "\?column\?" 2 times, .* o\.email AS order_email\.$/),
     });
+  });
+
+  it('refuses a column named __proto__, which a row would take as its prototype rather than a value', () => {
+    expect(refusal(['id', '__proto__'])).toMatchObject({ code: 'SOURCE_RESERVED_COLUMN', message: expect.stringContaining('SELECT __proto__ AS proto') });
+    expect(refusal(['id', 'proto', 'constructor', 'toString'])).toBeUndefined();
   });
 });

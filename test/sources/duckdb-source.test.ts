@@ -21,6 +21,7 @@ SELECT
   TIMESTAMP '1969-12-31 23:59:59.9995' AS ts_before_epoch,
   UUID '0E984725-C51C-4BF4-9960-E1C80E27ABA0' AS uuid,
   '{"a":[1,"x"],"b":null}'::JSON AS json,
+  '{"big":1e999,"small":-1e999,"fine":1e308}'::JSON AS json_beyond_double,
   'O''Köhler' AS text,
   '\\xAA\\x01'::BLOB AS bytes,
   [1, 2] AS list,
@@ -44,6 +45,8 @@ const EXPECTED = {
   ts_before_epoch: '1969-12-31T23:59:59.999Z',
   uuid: '0e984725-c51c-4bf4-9960-e1c80e27aba0',
   json: { a: [1, 'x'], b: null },
+  // A JSON number beyond a double's range is text, as NaN is: JSON cannot hold Infinity.
+  json_beyond_double: { big: 'Infinity', small: '-Infinity', fine: 1e308 },
   text: "O'Köhler",
   bytes: 'qgE=',
   list: [1, 2],

@@ -126,7 +126,7 @@ describe('stage files and the diff worker', () => {
       const mapping = {
         layout: ['{"city":', '}'],
         map: () => [{ ok: true as const, pk: '1', email: 'a@example.com', emailKey: 'a@example.com', values: '"Oslo"' }],
-        worker: { module: new URL('./no-such-mapping-module.ts', import.meta.url).href, options: null },
+        worker: { module: new URL('./no-such-mapping-module.ts', import.meta.url).href, options: null, columns: ['pk'] },
       };
       await stage.insertModelRows([{ pk: '1' }], mapping);
       const attempt = (async () => {

@@ -300,6 +300,12 @@ export function emailProblemByFullRules(email: string): string | null {
     const code = forbidden[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     return `contains the invisible or control character U+${code}: remove it from the address`;
   }
+  // A lone surrogate is no character (text decoded badly); validator's byte count would throw on it.
+  const surrogate = /\p{Cs}/u.exec(email);
+  if (surrogate) {
+    const code = surrogate[0].charCodeAt(0).toString(16).toUpperCase();
+    return `contains U+${code}, half of a UTF-16 surrogate pair and no character: fix the text's encoding in the model`;
+  }
   if (/\s/.test(email)) return 'contains a space: an address has none';
   const localLength = textLength(email.slice(0, Math.max(0, email.lastIndexOf('@'))));
   if (localLength > MAX_EMAIL_LOCAL_PART_LENGTH) {

@@ -4,7 +4,7 @@
  * the same way by the client and by the emulator (one `textLength` in wire.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { castCharacteristic, castFieldValue } from '../../../src/destinations/user-interviews/fields.ts';
+import { castCharacteristic, castEmail, castFieldValue } from '../../../src/destinations/user-interviews/fields.ts';
 import { ACCEPT, CONTENT_TYPE, MAX_TEXT_LENGTH, textLength } from '../../../src/destinations/user-interviews/wire.ts';
 import { createChinookProject, TEST_API_KEY, type ChinookProject } from '../../helpers/chinook-project.ts';
 import { expectAddsUp, runProject } from '../../helpers/run-helpers.ts';
@@ -50,6 +50,18 @@ describe('number characteristics', () => {
 
   it('refuses text that is not a number, and non-finite numbers', () => {
     for (const input of ['abc', '', 'NaN', 'Infinity', '1.2.3']) expect(castCharacteristic('x', 'number', input).ok, input).toBe(false);
+  });
+});
+
+describe('emails', () => {
+  // Found by test/engine/stage-rows.test.ts (shrunk): validator's byte count threw URIError on a
+  // lone surrogate, and the whole plan failed instead of the one row.
+  it('refuses an email holding a lone surrogate as an invalid row, without throwing', () => {
+    expect(castEmail('\ud800')).toEqual({ ok: false, reason: expect.stringContaining('contains U+D800, half of a UTF-16 surrogate pair') });
+    expect(castEmail('a\udc00@example.com')).toMatchObject({ ok: false });
+    expect(castEmail('ü@bücher.de')).toMatchObject({ ok: true });
+    // A whole pair is a character: whatever validator says of it, it is not called a surrogate.
+    expect(castEmail('😀@example.com')).not.toMatchObject({ reason: expect.stringContaining('surrogate') });
   });
 });
 
