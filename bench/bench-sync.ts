@@ -236,10 +236,10 @@ try {
     peak >= MAX_RSS_BYTES ? 'peak RSS reached 1 GiB' : '',
   ].filter(Boolean);
   if (broken.length > 0) {
-    console.error(`FAILED: ${broken.join('; ')}`);
+    console.error(`FAILED: ${broken.join('; ')}; the project and its state database are kept in ${dir}`);
     process.exitCode = 1;
   }
 } finally {
   emulator.child.kill();
-  rmSync(dir, { recursive: true, force: true });
+  if (process.exitCode !== 1) rmSync(dir, { recursive: true, force: true });
 }
