@@ -20,6 +20,11 @@ export function stagedRow(mapper: RowMapper, row: Row): StagedRow {
   return { ok: true, pk, email, emailKey: normalizeEmail(email), values };
 }
 
+/** Stages rows with `mapper`, one {@link stagedRow} each. */
+function stagedRows(mapper: RowMapper): (rows: readonly Row[]) => StagedRow[] {
+  return (rows) => rows.map((row) => stagedRow(mapper, row));
+}
+
 /**
  * How `mapper` stages model rows, here and in a stage worker thread (this module, loaded there,
  * builds the same mapper from `mapper.spec`; it is handed only the columns the mapper reads).
@@ -27,7 +32,7 @@ export function stagedRow(mapper: RowMapper, row: Row): StagedRow {
 export function stageMapping(mapper: RowMapper): StageMapping {
   return {
     layout: mapper.layout,
-    map: (rows) => rows.map((row) => stagedRow(mapper, row)),
+    map: stagedRows(mapper),
     worker: { module: import.meta.url, options: mapper.spec, columns: mapper.columns },
   };
 }
@@ -39,6 +44,5 @@ export function stageMapping(mapper: RowMapper): StageMapping {
  *   taken from a working mapper)
  */
 export function createRowMap(spec: RowMapperSpec): (rows: readonly Row[]) => StagedRow[] {
-  const mapper = RowMapper.fromSpec(spec);
-  return (rows) => rows.map((row) => stagedRow(mapper, row));
+  return stagedRows(RowMapper.fromSpec(spec));
 }
