@@ -19,7 +19,7 @@ export interface PlanOptions {
   createMapper: () => Promise<RowMapper>;
   /** The stage, opened for a full resync or not (see StateStore.openStage). */
   stage: Stage;
-  /** Rows per chunk read from the source. */
+  /** Rows per chunk read from the source; default {@link PLAN_CHUNK_ROWS}. */
   chunkSize?: number;
   /** Called after each staged chunk with the number of rows read so far. */
   onProgress?: (rowsRead: number) => void;
@@ -41,8 +41,17 @@ export function hasPlanned(stage: Pick<Stage, 'page'>, classes: ChangeClass[], w
   }
 }
 
-/** Rows mapped and staged between two turns of the event loop (a few ms of work). */
-const STAGE_SLICE_ROWS = 1_000;
+/** Rows mapped and staged between two turns of the event loop (a few ms of work): half a {@link PLAN_CHUNK_ROWS} chunk. */
+const STAGE_SLICE_ROWS = 1_024;
+
+/**
+ * Rows per chunk read from the source, unless the caller says otherwise: DuckDB's own chunk
+ * size. The plan holds two chunks at once (it reads ahead), and rows held across V8's young
+ * generation collections cost a copy each and then an old-generation collection: with chunks of
+ * 5,000 rows, a no-change rerun of 1M rows spent 1.8 s in the main thread's collections, against
+ * 0.85 s with chunks of 2,048 (and the GC threads 2.3 s against 1.3 s).
+ */
+const PLAN_CHUNK_ROWS = 2_048;
 
 /**
  * Streams the model into the stage (bounded memory: one chunk at a time) and diffs it.
@@ -55,7 +64,7 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
   let mapping: StageMapping | null = null;
   let read = 0;
   // The next chunk is read while this one is mapped and staged.
-  for await (const chunk of readAhead(source.stream(sql, { chunkSize: options.chunkSize }))) {
+  for await (const chunk of readAhead(source.stream(sql, { chunkSize: options.chunkSize ?? PLAN_CHUNK_ROWS }))) {
     options.signal?.throwIfAborted();
     if (mapping === null) {
       const mapper: RowMapper = await options.createMapper();

@@ -28,10 +28,12 @@ import {
   removeStageFile,
   removeStaleStageFiles,
   STAGE_WORKER_FROM_ROWS,
+  STAGE_WORKER_WARM_FROM_ROWS,
   StageWorker,
   WORKER_MAPS_BELOW_BACKLOG,
   type SliceStatement,
   type SqlStatement,
+  type WorkerMapping,
 } from './stage-file.ts';
 import type {
   AlertChannelNotified,
@@ -866,6 +868,10 @@ class SqliteStage implements Stage {
   private layout: PayloadLayout | null = null;
   /** Writes and diffs the stage file once the stage is large (see ./stage-file.ts); the file is detached here meanwhile. */
   private worker: StageWorker | null = null;
+  /** The worker that will take the stage over, getting ready meanwhile (see {@link STAGE_WORKER_WARM_FROM_ROWS}). */
+  private warming: StageWorker | null = null;
+  /** How the worker stages model rows, once the plan handed the stage some (see {@link insertModelRows}). */
+  private workerMapping: WorkerMapping | undefined;
   /** The worker joins each slice with the snapshot as it is written: its diff only completes the plan. */
   private eager = false;
   /** The stage file is attached to {@link db} (not while a worker owns it, nor after attaching it again failed). */
@@ -918,6 +924,11 @@ class SqliteStage implements Stage {
     return `${this.schema}.${this.stageName}_${name}`;
   }
 
+  /** The name of a table of {@link snapshotFactStatements}. */
+  private snapshotFacts(name: 'snapshot_facts' | 'snapshot_shared'): string {
+    return this.eager ? `temp.${this.stageName}_${name}` : this.helper(name);
+  }
+
   async insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void> {
     this.useLayout(layout);
     // Each row's values in STAGE_COLUMNS order.
@@ -932,10 +943,11 @@ class SqliteStage implements Stage {
     if (this.worker !== null) await this.worker.insert(values);
     else this.writeHere(values);
     this.staged += rows.length;
-    this.startWorkerWhenLarge();
+    await this.startWorkerWhenLarge();
   }
 
   async insertModelRows(rows: readonly Row[], mapping: StageMapping): Promise<void> {
+    this.workerMapping ??= mapping.worker;
     // Mapped here unless a worker writes the stage and keeps up (it maps then: see WORKER_MAPS_BELOW_BACKLOG).
     if (this.worker !== null && this.worker.backlog() < this.file!.workerMapsBelowBacklog) {
       this.useLayout(mapping.layout);
@@ -955,30 +967,54 @@ class SqliteStage implements Stage {
     }
   }
 
-  /** Large: a worker thread writes (and maps) the rest and diffs, while this thread reads the next rows. */
-  private startWorkerWhenLarge(): void {
-    if (this.worker === null && this.file !== null && this.staged >= this.file.workerFromRows) this.startWorker(this.file);
+  /**
+   * Growing: a worker thread starts getting ready ({@link STAGE_WORKER_WARM_FROM_ROWS}) while this
+   * thread stages on. Large: the worker writes (and maps) the rest and diffs, while this thread
+   * reads the next rows.
+   */
+  private async startWorkerWhenLarge(): Promise<void> {
+    const { file } = this;
+    if (this.worker !== null || file === null) return;
+    if (this.warming === null && this.staged >= Math.min(file.workerFromRows, STAGE_WORKER_WARM_FROM_ROWS)) this.warmWorker(file);
+    if (this.warming !== null && this.staged >= file.workerFromRows) await this.startWorker(file);
   }
 
   /**
-   * Hands the stage file to a {@link StageWorker}. It joins each slice with the snapshot as it
-   * writes it (eager) unless the plan is a full resync (the run marks every snapshot row before
-   * its diff) or writes of an earlier run are in doubt (the run settles them before its diff,
-   * changing the snapshot): then the whole diff waits for the last row.
+   * Starts the {@link StageWorker} that will take the stage over. It joins each slice with the
+   * snapshot as it writes it (eager) unless the plan is a full resync (the run marks every
+   * snapshot row before its diff) or writes of an earlier run are in doubt (the run settles them
+   * before its diff, changing the snapshot): then the whole diff waits for the last row. Eager, it
+   * reads the snapshot's facts while it gets ready (the sync's lock keeps the snapshot as it is
+   * until the diff).
    */
-  private startWorker(file: NonNullable<SqliteStage['file']>): void {
+  private warmWorker(file: NonNullable<SqliteStage['file']>): void {
     this.eager = !this.fullResync && this.db.prepare('SELECT 1 FROM write_intents WHERE sync = ? LIMIT 1').get(this.sync) === undefined;
+    this.warming = new StageWorker({
+      statePath: file.statePath,
+      warmUp: this.eager ? this.snapshotFactStatements() : [],
+      ...(this.workerMapping === undefined ? {} : { mapping: this.workerMapping }),
+    });
+  }
+
+  /**
+   * Hands the stage file to the worker once it is ready.
+   * @throws the error that stopped the worker getting ready
+   */
+  private async startWorker(file: NonNullable<SqliteStage['file']>): Promise<void> {
+    const worker = this.warming!;
+    await worker.ready();
+    this.warming = null;
     this.db.exec(`DETACH DATABASE ${file.schema}`);
     this.attached = false;
-    this.worker = new StageWorker({
-      statePath: file.statePath,
+    this.worker = worker;
+    worker.takeOver({
       stagePath: file.path,
       schema: file.schema,
       table: this.stage,
       columns: STAGE_COLUMNS,
       written: this.staged,
       plan: this.eager
-        ? { start: [...this.snapshotFactStatements(), this.joinedUpTo(this.staged)], eachSlice: [this.repeatedKeysStatement(), this.joinStatement(false)] }
+        ? { start: [this.joinedUpTo(this.staged)], eachSlice: [this.repeatedKeysStatement(), this.joinStatement(false)] }
         : { start: [], eachSlice: [this.repeatedKeysStatement()] },
     });
   }
@@ -1014,17 +1050,18 @@ class SqliteStage implements Stage {
 
   /**
    * What the diff needs to know of the snapshot beyond the join: its number of rows and the emails
-   * two of its rows hold (see {@link diffStatements}). Eager, read when the worker starts (the
-   * sync's lock keeps the snapshot as it is until the diff).
+   * two of its rows hold (see {@link diffStatements}). Eager, read by the worker while it gets
+   * ready, into its connection's `temp` schema (the sync's lock keeps the snapshot as it is until
+   * the diff); else by the diff, into the stage's schema.
    */
   private snapshotFactStatements(): SqlStatement[] {
     return [
       {
-        sql: `CREATE TABLE ${this.helper('snapshot_facts')} AS SELECT count(*) AS rows FROM main.snapshot WHERE sync = ?`,
+        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_facts')} AS SELECT count(*) AS rows FROM main.snapshot WHERE sync = ?`,
         params: [this.sync],
       },
       {
-        sql: `CREATE TABLE ${this.helper('snapshot_shared')} AS
+        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_shared')} AS
                 SELECT email_key FROM main.snapshot WHERE sync = ? GROUP BY email_key HAVING count(*) > 1`,
         params: [this.sync],
       },
@@ -1074,6 +1111,8 @@ class SqliteStage implements Stage {
    * other is diffed here, in one transaction.
    */
   async diff(): Promise<PlanCounts> {
+    // A stage that stayed smaller than the take-over is diffed here.
+    this.stopWarming();
     // The invalid rows a worker staged are counted once it has written every slice.
     if (this.worker !== null) this.stagedInvalid += await this.worker.drain();
     const { statements, counts } = this.diffStatements();
@@ -1124,8 +1163,8 @@ class SqliteStage implements Stage {
     const repeated = this.helper('repeated');
     const duplicates = this.helper('duplicates');
     const shared = this.helper('shared');
-    const facts = this.helper('snapshot_facts');
-    const sharedInSnapshot = this.helper('snapshot_shared');
+    const facts = this.snapshotFacts('snapshot_facts');
+    const sharedInSnapshot = this.snapshotFacts('snapshot_shared');
     const sql = (text: string, ...params: Array<string | number>): SqlStatement => ({ sql: text, params });
     const statements: SqlStatement[] = [];
     if (!this.eager) {
@@ -1376,8 +1415,17 @@ class SqliteStage implements Stage {
     return this.file !== null;
   }
 
+  /** Stops a worker that did not take the stage over (and will not). */
+  private stopWarming(): void {
+    if (this.warming === null) return;
+    this.warming.stop();
+    this.warming = null;
+    this.eager = false;
+  }
+
   drop(): void {
     this.onDrop();
+    this.stopWarming();
     this.worker?.stop();
     this.worker = null;
     try {

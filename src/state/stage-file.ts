@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Row } from '../sources/source.ts';
+import type { JsonValue, Row } from '../sources/source.ts';
 import { SQLITE_DRIVER_PATH } from './prepared.ts';
 
 /** One SQL statement and its parameters. */
@@ -39,6 +39,14 @@ export const STAGE_CACHE_KIB = 16_384;
 
 /** A {@link StageWorker} takes a stage over once it holds this many rows; a smaller one is written and diffed in the calling thread. */
 export const STAGE_WORKER_FROM_ROWS = 50_000;
+
+/**
+ * A stage starts its {@link StageWorker} (which then gets ready: see {@link StageWorker}) once it
+ * holds this many rows, or at {@link STAGE_WORKER_FROM_ROWS} if that is fewer: the calling thread
+ * stages the rows up to the take-over meanwhile, rather than waiting for the worker. Getting
+ * ready took about 0.9 s on 2 cores next to a 1M-row snapshot; a model of fewer rows never starts one.
+ */
+export const STAGE_WORKER_WARM_FROM_ROWS = 5_000;
 
 const PREFIX = 'panelsync-stage-';
 
@@ -134,11 +142,24 @@ export interface StageWorkerPlan {
   eachSlice: SliceStatement[];
 }
 
+/** How a stage worker stages model rows itself (see {@link StageWorker.insertModelRows}). */
+export interface WorkerMapping {
+  /** The URL of a module exporting `createRowMap(options)`, which returns the function that stages a slice of rows. */
+  module: string;
+  options: unknown;
+  /** The model's columns the function reads. */
+  columns: readonly string[];
+}
+
 /**
  * A worker thread that owns a stage file once its stage is large: it writes the rows the calling
  * thread maps (so that mapping and writing run at once, on two cores), then runs the diff on its
- * own connection to the state database and ends. Until then the stage file must not be attached
- * to the calling thread's connection.
+ * own connection to the state database and ends.
+ *
+ * It gets ready before it owns the file, while the calling thread still writes the stage: it
+ * opens the state database, runs the `warmUp` statements (reads of the snapshot the diff needs,
+ * into its connection's `temp` schema) and loads the mapping module. {@link takeOver} then hands it
+ * the file, which from then on must not be attached to the calling thread's connection.
  */
 export class StageWorker {
   private readonly worker: Worker;
@@ -153,26 +174,27 @@ export class StageWorker {
   private exited = false;
   /** The diff's counts came back: the worker ends on its own. */
   private done = false;
+  private readonly isReady: Promise<void>;
+  private readied: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   /**
-   * @param job.table the stage table (`schema.name`) the rows go to, with its `columns` in the
-   *   order of each row's values; `written` rows are in it already (sequence numbers 1 to `written`)
+   * Starts the worker, which gets ready (see {@link ready}).
+   * @param job.warmUp statements run in one transaction once the state database is open
+   * @param job.mapping the mapping module to load now, if known (else at the first {@link insertModelRows})
    */
-  constructor(job: {
-    statePath: string;
-    stagePath: string;
-    schema: string;
-    table: string;
-    columns: readonly string[];
-    written: number;
-    plan: StageWorkerPlan;
-  }) {
+  constructor(job: { statePath: string; warmUp: SqlStatement[]; mapping?: WorkerMapping }) {
+    this.isReady = new Promise<void>((resolve, reject) => (this.readied = { resolve, reject }));
+    // Seen only by a caller that waits for it.
+    this.isReady.catch(() => undefined);
+    const mapping = job.mapping === undefined ? undefined : this.mappingMessage(job.mapping);
     this.worker = new Worker(STAGE_WORKER, {
       eval: true,
-      workerData: { ...job, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB, rowsPerStatement: WORKER_ROWS_PER_STATEMENT },
+      workerData: { statePath: job.statePath, warmUp: job.warmUp, mapping, driver: SQLITE_DRIVER_PATH, cacheKib: STAGE_CACHE_KIB, rowsPerStatement: WORKER_ROWS_PER_STATEMENT },
     });
-    this.worker.on('message', (message: { inserted: true; invalid?: number } | { counts: unknown } | { error: { message: string; code?: string } }) => {
-      if ('inserted' in message) {
+    type Message = { ready: true } | { inserted: true; invalid?: number } | { counts: unknown } | { error: { message: string; code?: string } };
+    this.worker.on('message', (message: Message) => {
+      if ('ready' in message) this.readied?.resolve();
+      else if ('inserted' in message) {
         this.inFlight--;
         this.invalid += message.invalid ?? 0;
         for (const wake of this.waiting.splice(0)) wake();
@@ -192,7 +214,33 @@ export class StageWorker {
   private fail(error: Error): void {
     this.failure ??= error;
     for (const wake of this.waiting.splice(0)) wake();
+    this.readied?.reject(this.failure);
     this.answer?.reject(this.failure);
+  }
+
+  /**
+   * Resolves once the worker is ready: the state database open, the warm-up run and the mapping
+   * module given to the constructor loaded.
+   * @throws the error that stopped the worker (e.g. the mapping module could not be loaded)
+   */
+  ready(): Promise<void> {
+    return this.isReady;
+  }
+
+  /**
+   * Hands the worker the stage file (detached from the calling thread's connection): it attaches
+   * it as `schema`, then runs `plan.start` in one transaction, after its warm-up.
+   * @param job.table the stage table (`schema.name`) the rows go to, with its `columns` in the
+   *   order of each row's values; `written` rows are in it already (sequence numbers 1 to `written`)
+   */
+  takeOver(job: { stagePath: string; schema: string; table: string; columns: readonly string[]; written: number; plan: StageWorkerPlan }): void {
+    this.worker.postMessage({ takeOver: job });
+  }
+
+  /** The message that tells the worker how to stage model rows (see {@link insertModelRows}). */
+  private mappingMessage(mapping: WorkerMapping): WorkerMapping & { loader: string } {
+    this.mapping = true;
+    return { module: mapping.module, options: mapping.options, columns: mapping.columns, loader: tsLoader() };
   }
 
   /**
@@ -201,33 +249,33 @@ export class StageWorker {
    * @throws the error that stopped the worker (e.g. SQLITE_FULL), at this or a later call
    */
   async insert(values: ReadonlyArray<string | null>): Promise<void> {
-    // One string rather than thousands: a structured clone costs per string, far more than JSON.
-    await this.send({ values: JSON.stringify(values) });
+    // A few strings and arrays rather than thousands of strings: a structured clone costs per string.
+    await this.send({ values: packValues(values) });
   }
 
   /**
    * Hands one slice of model rows to the worker, which stages them itself: it loads
    * `mapping.module` (with tsx: TypeScript is allowed) once and stages each slice with the
    * function its `createRowMap(mapping.options)` returns. Only `mapping.columns` are handed over,
-   * as JSON, a list of values per column; the worker builds the rows again. Waits like {@link insert}.
-   * @returns false, handing nothing over, when JSON cannot hold the slice (longer than a string
-   *   can be, or nested too deep): the caller stages it
+   * packed ({@link packValues}), column after column; the worker builds the rows again. Waits
+   * like {@link insert}.
+   * @returns false, handing nothing over, when the slice cannot be packed (longer than a string
+   *   can be, or nested too deep for JSON): the caller stages it
    * @throws the error that stopped the worker (e.g. the module could not be loaded), at this or a later call
    */
-  async insertModelRows(rows: readonly Row[], mapping: { module: string; options: unknown; columns: readonly string[] }): Promise<boolean> {
+  async insertModelRows(rows: readonly Row[], mapping: WorkerMapping): Promise<boolean> {
     if (this.failure) throw this.failure;
-    let json: string;
+    const values: Array<JsonValue | undefined> = [];
+    for (const column of mapping.columns) for (const row of rows) values.push(row[column]);
+    let packed: PackedValues;
     try {
-      json = JSON.stringify(mapping.columns.map((column) => rows.map((row) => row[column] ?? null)));
+      packed = packValues(values);
     } catch (error) {
       if (error instanceof RangeError) return false;
       throw error;
     }
-    if (!this.mapping) {
-      this.mapping = true;
-      this.worker.postMessage({ mapping: { module: mapping.module, options: mapping.options, columns: mapping.columns, loader: tsLoader() } });
-    }
-    await this.send({ rows: json });
+    if (!this.mapping) this.worker.postMessage({ mapping: this.mappingMessage(mapping) });
+    await this.send({ rows: packed });
     return true;
   }
 
@@ -236,10 +284,10 @@ export class StageWorker {
     return this.inFlight;
   }
 
-  private async send(message: { values: string } | { rows: string }): Promise<void> {
+  private async send(message: { values: PackedValues } | { rows: PackedValues }): Promise<void> {
     if (this.failure) throw this.failure;
     this.inFlight++;
-    this.worker.postMessage(message);
+    this.worker.postMessage(message, transferred('values' in message ? message.values : message.rows));
     await this.until(() => this.inFlight <= WORKER_SLICES_IN_FLIGHT);
   }
 
@@ -293,19 +341,78 @@ function tsLoader(): string {
   return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
 }
 
+/**
+ * Values handed to a stage worker in one message, packed rather than as JSON: parsing JSON text
+ * whose strings are full of escaped quotes and separators cost the worker about 1 s per million
+ * rows, packing and unpacking costs a copy. `tags` says what each of the `count` values is
+ * ({@link PACKED_TAG}); strings are concatenated in `text`, their lengths (UTF-16 code units) in
+ * `lengths`, in order; numbers are in `numbers` (a double keeps -0); arrays and objects are JSON
+ * text in `text`. Unpacked by the worker's `unpack`.
+ */
+export interface PackedValues {
+  count: number;
+  tags: Uint8Array;
+  lengths: Int32Array;
+  numbers: Float64Array;
+  text: string;
+}
+
+/** What a packed value is: see {@link PackedValues}. */
+const PACKED_TAG = { null: 0, string: 1, number: 2, true: 3, false: 4, json: 5 } as const;
+
+/**
+ * Packs `values` (missing ones are null) for a stage worker.
+ * @throws RangeError when the text is longer than a string can be, or an array or object is
+ *   nested too deep for JSON
+ */
+export function packValues(values: ReadonlyArray<JsonValue | undefined>): PackedValues {
+  const tags = new Uint8Array(values.length);
+  const lengths = new Int32Array(values.length);
+  const numbers = new Float64Array(values.length);
+  const text: string[] = [];
+  let strings = 0;
+  let doubles = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value === 'string') {
+      tags[i] = PACKED_TAG.string;
+      lengths[strings++] = value.length;
+      text.push(value);
+    } else if (typeof value === 'number') {
+      tags[i] = PACKED_TAG.number;
+      numbers[doubles++] = value;
+    } else if (typeof value === 'boolean') tags[i] = value ? PACKED_TAG.true : PACKED_TAG.false;
+    else if (value === null || value === undefined) tags[i] = PACKED_TAG.null;
+    else {
+      const json = JSON.stringify(value);
+      tags[i] = PACKED_TAG.json;
+      lengths[strings++] = json.length;
+      text.push(json);
+    }
+  }
+  return { count: values.length, tags, lengths: lengths.slice(0, strings), numbers: numbers.slice(0, doubles), text: text.join('') };
+}
+
+/** The buffers of `packed`, handed over to the worker rather than copied. */
+function transferred(packed: PackedValues): ArrayBuffer[] {
+  return [packed.tags.buffer as ArrayBuffer, packed.lengths.buffer as ArrayBuffer, packed.numbers.buffer as ArrayBuffer];
+}
+
 /** Rows per multi-row INSERT the worker writes (5 parameters each: well under SQLite's 32,766). */
 const WORKER_ROWS_PER_STATEMENT = 200;
 
 /**
  * The stage worker (plain JavaScript, run with `eval`: a worker thread does not go through the
  * TypeScript loader; it registers tsx itself only to load a mapping module). It opens `statePath`,
- * attaches `stagePath` as `schema`, and runs its {@link StageWorkerPlan}: its `start`, then each
- * slice of rows written with its `eachSlice` statements, in a transaction of its own, answered
- * `{inserted}` (with the slice's invalid rows when it mapped the slice: `{mapping}` once, then
- * `{rows}`; staged values come as `{values}`). Messages are handled in order. Then it runs the diff's
- * statements, answers `{counts}`, closes its connection and ends. After an error it answers
- * `{error}` once and ignores every slice that follows. The worker writes the stage file alone; the state database
- * is only read (in WAL mode, beside other connections' writes).
+ * starts loading the `mapping` module if given, runs `warmUp`, and answers `{ready}` once both are
+ * done. `{takeOver}` then attaches `stagePath` as `schema` and runs its {@link StageWorkerPlan}:
+ * its `start`, then each slice of rows written with its `eachSlice` statements, in a transaction of
+ * its own, answered `{inserted}` (with the slice's invalid rows when it mapped the slice:
+ * `{mapping}` once if not given at the start, then `{rows}`; staged values come as `{values}`).
+ * Messages are handled in order. Then it runs the diff's statements, answers `{counts}`, closes
+ * its connection and ends. After an error it answers `{error}` once and ignores every message that
+ * follows. The worker writes the stage file alone; the state database is only read (in WAL mode,
+ * beside other connections' writes).
  */
 const STAGE_WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
@@ -317,29 +424,47 @@ const fail = (error) => {
   failed = true;
   parentPort.postMessage({ error: { message: error && error.message || String(error), code: error && error.code } });
 };
-const width = w.columns.length;
-const insertSql = (rows) => 'INSERT INTO ' + w.table + ' (' + w.columns.join(', ') + ') VALUES ' +
-  Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
-let full, eachSlice;
-let written = w.written;
+// The mapping module, loaded (see loadMapping) while the warm-up runs.
+let mapping = null;
+const loadMapping = async (m) => {
+  (await import(m.loader)).register();
+  const { createRowMap } = await import(m.module);
+  return { mapRows: createRowMap(m.options), columns: m.columns };
+};
+if (w.mapping) {
+  mapping = loadMapping(w.mapping);
+  mapping.catch(() => undefined);
+}
 try {
   db = new Database(w.statePath, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
   db.pragma('temp_store = FILE');
   db.pragma('cache_size = -' + w.cacheKib);
-  db.prepare('ATTACH DATABASE ? AS ' + w.schema).run(w.stagePath);
-  db.pragma(w.schema + '.locking_mode = EXCLUSIVE');
-  db.pragma(w.schema + '.journal_mode = MEMORY');
-  db.pragma(w.schema + '.synchronous = OFF');
-  db.pragma(w.schema + '.cache_size = -' + w.cacheKib);
-  full = db.prepare(insertSql(w.rowsPerStatement));
-  eachSlice = w.plan.eachSlice.map((s) => ({ statement: db.prepare(s.sql), params: s.params }));
   db.transaction(() => {
-    for (const s of w.plan.start) db.prepare(s.sql).run(...s.params);
+    for (const s of w.warmUp) db.prepare(s.sql).run(...s.params);
   })();
 } catch (error) {
   fail(error);
 }
+// Set by takeOver: the stage table, its columns, the rows in it and the statements per slice.
+let stage, width, full, eachSlice, written;
+const insertSql = (rows) => 'INSERT INTO ' + stage.table + ' (' + stage.columns.join(', ') + ') VALUES ' +
+  Array(rows).fill('(' + Array(width).fill('?').join(', ') + ')').join(', ');
+const takeOver = (job) => {
+  stage = job;
+  width = job.columns.length;
+  written = job.written;
+  db.prepare('ATTACH DATABASE ? AS ' + job.schema).run(job.stagePath);
+  db.pragma(job.schema + '.locking_mode = EXCLUSIVE');
+  db.pragma(job.schema + '.journal_mode = MEMORY');
+  db.pragma(job.schema + '.synchronous = OFF');
+  db.pragma(job.schema + '.cache_size = -' + w.cacheKib);
+  full = db.prepare(insertSql(w.rowsPerStatement));
+  eachSlice = job.plan.eachSlice.map((s) => ({ statement: db.prepare(s.sql), params: s.params }));
+  db.transaction(() => {
+    for (const s of job.plan.start) db.prepare(s.sql).run(...s.params);
+  })();
+};
 const writeSlice = (values) => {
   const step = w.rowsPerStatement * width;
   let at = 0;
@@ -364,41 +489,64 @@ const stagedValues = (rows) => {
   }
   return { values, invalid };
 };
-let mapRows = null;
-let columns = null;
-// A slice handed over as a list of values per column -> its rows (keys set as a source sets them).
-const rowsOf = (values) => {
-  const count = columns.length === 0 ? 0 : values[0].length;
+// PackedValues -> the values packed (see packValues).
+const unpack = (packed) => {
+  const { count, tags, lengths, numbers, text } = packed;
+  const values = new Array(count);
+  let at = 0;
+  let string = 0;
+  let number = 0;
+  for (let i = 0; i < count; i++) {
+    switch (tags[i]) {
+      case 1: values[i] = text.slice(at, (at += lengths[string++])); break;
+      case 2: values[i] = numbers[number++]; break;
+      case 3: values[i] = true; break;
+      case 4: values[i] = false; break;
+      case 5: values[i] = JSON.parse(text.slice(at, (at += lengths[string++]))); break;
+      default: values[i] = null;
+    }
+  }
+  return values;
+};
+// A slice handed over column after column -> its rows (keys set as a source sets them).
+const rowsOf = (values, columns) => {
+  const count = columns.length === 0 ? 0 : values.length / columns.length;
   const rows = new Array(count);
   for (let r = 0; r < count; r++) {
     const row = {};
-    for (let c = 0; c < columns.length; c++) row[columns[c]] = values[c][r];
+    for (let c = 0; c < columns.length; c++) row[columns[c]] = values[c * count + r];
     rows[r] = row;
   }
   return rows;
 };
-// Messages are handled one after the other, loading the mapping module included.
-let queue = Promise.resolve();
+// Messages are handled one after the other, once the worker is ready.
+let queue = (async () => {
+  if (mapping) await mapping;
+  if (!failed) parentPort.postMessage({ ready: true });
+})().catch(fail);
 parentPort.on('message', (message) => {
   queue = queue.then(() => handle(message)).catch(fail);
 });
 const handle = async (message) => {
   if (failed) return;
+  if (message.takeOver) {
+    takeOver(message.takeOver);
+    return;
+  }
   if (message.mapping) {
-    (await import(message.mapping.loader)).register();
-    const { createRowMap } = await import(message.mapping.module);
-    mapRows = createRowMap(message.mapping.options);
-    columns = message.mapping.columns;
+    mapping = loadMapping(message.mapping);
+    mapping.catch(() => undefined);
     return;
   }
   if (message.rows) {
-    const { values, invalid } = stagedValues(mapRows(rowsOf(JSON.parse(message.rows))));
+    const { mapRows, columns } = await mapping;
+    const { values, invalid } = stagedValues(mapRows(rowsOf(unpack(message.rows), columns)));
     write(values);
     parentPort.postMessage({ inserted: true, invalid });
     return;
   }
   if (message.values) {
-    write(JSON.parse(message.values));
+    write(unpack(message.values));
     parentPort.postMessage({ inserted: true });
     return;
   }

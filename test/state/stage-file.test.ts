@@ -128,8 +128,9 @@ describe('stage files and the diff worker', () => {
         map: () => [{ ok: true as const, pk: '1', email: 'a@example.com', emailKey: 'a@example.com', values: '"Oslo"' }],
         worker: { module: new URL('./no-such-mapping-module.ts', import.meta.url).href, options: null, columns: ['pk'] },
       };
-      await stage.insertModelRows([{ pk: '1' }], mapping);
+      // The worker starts with the first slice and loads the module to get ready: the plan waits for it.
       const attempt = (async () => {
+        await stage.insertModelRows([{ pk: '1' }], mapping);
         await stage.insertModelRows([{ pk: '2' }], mapping);
         await stage.diff();
       })();
