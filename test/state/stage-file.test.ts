@@ -119,6 +119,39 @@ describe('stage files and the diff worker', () => {
     expect(stageFiles()).toEqual([]);
   });
 
+  it('plans the same when a worker got ready and the stage stayed too small for it to take over, or it took over once ready', async () => {
+    project.writeModel(generatedModel(7000));
+    project.writeSync({ mappings: NAME_MAPPINGS });
+    const statePath = join(project.dir, 'state.db');
+    const first = new SqliteStateStore(statePath);
+    try {
+      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 7000 } });
+    } finally {
+      first.close();
+    }
+    // 70 changed rows and one removed: the diff must join every row, however the stage was written.
+    project.writeModel(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6999)
+      SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName,
+             CASE WHEN i % 100 = 0 THEN 'Changed' || i ELSE 'Last' || i END AS LastName FROM n`);
+    const planWith = async (stageWorkerFromRows: number) => {
+      const store = new SqliteStateStore(statePath, { stageWorkerFromRows });
+      try {
+        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 })), duration_ms: 0 };
+      } finally {
+        store.close();
+      }
+    };
+    const here = await planWith(Number.MAX_SAFE_INTEGER);
+    expect(here.rows).toMatchObject({ queried: 6999, unchanged: 6930, changed: 69, removed: 1, added: 0 });
+    // A worker starts at 5,000 rows and reads the snapshot's facts to join eagerly, but the stage
+    // never reaches 20,000 rows: it is stopped and this thread diffs every row.
+    expect(await planWith(20_000)).toEqual(here);
+    // It takes over at 6,000 rows, once ready: it joins those, then each slice as it comes.
+    expect(await planWith(6_000)).toEqual(here);
+    expect(stageFiles()).toEqual([]);
+  });
+
   it('fails the plan with the error of a mapping module the worker cannot load, and removes the stage file', async () => {
     const store = new SqliteStateStore(join(project.dir, 'state.db'), { stageWorkerFromRows: 0, stageWorkerMapsBelowBacklog: Infinity });
     try {
