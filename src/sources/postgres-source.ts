@@ -8,7 +8,7 @@ import { chunkSizeOf } from './chunk-rows.ts';
 import { assertColumnNames } from './column-names.ts';
 import { base64FromBytes, floatValue, integerValue, isoFromDateTimeText, parseJsonText } from './normalize-value.ts';
 import { redactUrl, scrubPassword } from './redact-url.ts';
-import { type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
+import { DEFAULT_CHUNK_SIZE, type JsonValue, type Row, type Source, SourceError, type StreamOptions } from './source.ts';
 
 export interface PostgresSourceOptions {
   /** `postgres://user:password@host:port/database[?sslmode=…]` (see node-postgres connection strings). */
@@ -148,6 +148,9 @@ export class PostgresSource implements Source {
    */
   async *stream(sql: string, options?: StreamOptions): AsyncGenerator<Row[], void, undefined> {
     const chunkSize = chunkSizeOf(options);
+    // A round trip per FETCH: small chunks (a plan's) are fetched a few at a time, at least
+    // DEFAULT_CHUNK_SIZE rows per round trip.
+    const fetchSize = chunkSize * Math.ceil(DEFAULT_CHUNK_SIZE / chunkSize);
     const client = await this.#connect();
     const cursor = client.query(new Cursor<Record<string, unknown>>(sql, undefined, { types: TYPES }));
     let failed = false;
@@ -157,7 +160,7 @@ export class PostgresSource implements Source {
         let rows: Record<string, unknown>[];
         let fields: pg.FieldDef[];
         try {
-          ({ rows, fields } = await readChunk(cursor, chunkSize));
+          ({ rows, fields } = await readChunk(cursor, fetchSize));
         } catch (error) {
           failed = true;
           throw this.#queryFailed(error);
@@ -165,8 +168,8 @@ export class PostgresSource implements Source {
         // The row description lists every column; the row objects keep one value per name.
         if (first) assertColumnNames(fields.map((field) => field.name));
         if (rows.length === 0) return;
-        yield rows as Row[];
-        if (rows.length < chunkSize) return;
+        for (let at = 0; at < rows.length; at += chunkSize) yield (rows.length <= chunkSize ? rows : rows.slice(at, at + chunkSize)) as Row[];
+        if (rows.length < fetchSize) return;
       }
     } finally {
       // After a query error the server already ended the portal (and pg-cursor must not send a

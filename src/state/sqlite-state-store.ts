@@ -28,7 +28,7 @@ import {
   removeStageFile,
   removeStaleStageFiles,
   STAGE_WORKER_FROM_ROWS,
-  STAGE_WORKER_WARM_FROM_ROWS,
+  STAGE_WORKER_WARM_AHEAD_ROWS,
   StageWorker,
   WORKER_MAPS_BELOW_BACKLOG,
   type SliceStatement,
@@ -868,8 +868,10 @@ class SqliteStage implements Stage {
   private layout: PayloadLayout | null = null;
   /** Writes and diffs the stage file once the stage is large (see ./stage-file.ts); the file is detached here meanwhile. */
   private worker: StageWorker | null = null;
-  /** The worker that will take the stage over, getting ready meanwhile (see {@link STAGE_WORKER_WARM_FROM_ROWS}). */
+  /** The worker that will take the stage over, getting ready meanwhile (see {@link STAGE_WORKER_WARM_AHEAD_ROWS}). */
   private warming: StageWorker | null = null;
+  /** Why that worker could not be started: thrown when the stage grows large enough for it. */
+  private warmFailure: unknown = null;
   /** How the worker stages model rows, once the plan handed the stage some (see {@link insertModelRows}). */
   private workerMapping: WorkerMapping | undefined;
   /** The worker joins each slice with the snapshot as it is written: its diff only completes the plan. */
@@ -968,15 +970,19 @@ class SqliteStage implements Stage {
   }
 
   /**
-   * Growing: a worker thread starts getting ready ({@link STAGE_WORKER_WARM_FROM_ROWS}) while this
+   * Growing: a worker thread starts getting ready ({@link STAGE_WORKER_WARM_AHEAD_ROWS}) while this
    * thread stages on. Large: the worker writes (and maps) the rest and diffs, while this thread
    * reads the next rows.
+   * @throws the error that kept the worker from starting or getting ready, once the stage is large
    */
   private async startWorkerWhenLarge(): Promise<void> {
     const { file } = this;
     if (this.worker !== null || file === null) return;
-    if (this.warming === null && this.staged >= Math.min(file.workerFromRows, STAGE_WORKER_WARM_FROM_ROWS)) this.warmWorker(file);
-    if (this.warming !== null && this.staged >= file.workerFromRows) await this.startWorker(file);
+    const warmFrom = file.workerFromRows - STAGE_WORKER_WARM_AHEAD_ROWS;
+    if (this.warming === null && this.warmFailure === null && this.staged >= warmFrom) this.warmWorker(file);
+    if (this.staged < file.workerFromRows) return;
+    if (this.warmFailure !== null) throw this.warmFailure;
+    await this.startWorker(file);
   }
 
   /**
@@ -988,12 +994,21 @@ class SqliteStage implements Stage {
    * until the diff).
    */
   private warmWorker(file: NonNullable<SqliteStage['file']>): void {
-    this.eager = !this.fullResync && this.db.prepare('SELECT 1 FROM write_intents WHERE sync = ? LIMIT 1').get(this.sync) === undefined;
-    this.warming = new StageWorker({
-      statePath: file.statePath,
-      warmUp: this.eager ? this.snapshotFactStatements() : [],
-      ...(this.workerMapping === undefined ? {} : { mapping: this.workerMapping }),
-    });
+    const eager = !this.fullResync && this.db.prepare('SELECT 1 FROM write_intents WHERE sync = ? LIMIT 1').get(this.sync) === undefined;
+    // The facts' table names depend on `eager`: set while the statements are made.
+    this.eager = eager;
+    const warmUp = eager ? this.snapshotFactStatements() : [];
+    this.eager = false;
+    // The mapper is loaded only for a worker that may map.
+    const mapping = file.workerMapsBelowBacklog > 0 ? this.workerMapping : undefined;
+    try {
+      this.warming = new StageWorker({ statePath: file.statePath, warmUp, ...(mapping === undefined ? {} : { mapping }) });
+    } catch (error) {
+      // Fails the plan only if the stage grows large enough to need the worker.
+      this.warmFailure = error;
+      return;
+    }
+    this.eager = eager;
   }
 
   /**
@@ -1003,10 +1018,11 @@ class SqliteStage implements Stage {
   private async startWorker(file: NonNullable<SqliteStage['file']>): Promise<void> {
     const worker = this.warming!;
     await worker.ready();
+    // Held as the stage's worker before anything else can fail: drop() stops it.
+    this.worker = worker;
     this.warming = null;
     this.db.exec(`DETACH DATABASE ${file.schema}`);
     this.attached = false;
-    this.worker = worker;
     worker.takeOver({
       stagePath: file.path,
       schema: file.schema,

@@ -41,12 +41,15 @@ export const STAGE_CACHE_KIB = 16_384;
 export const STAGE_WORKER_FROM_ROWS = 50_000;
 
 /**
- * A stage starts its {@link StageWorker} (which then gets ready: see {@link StageWorker}) once it
- * holds this many rows, or at {@link STAGE_WORKER_FROM_ROWS} if that is fewer: the calling thread
- * stages the rows up to the take-over meanwhile, rather than waiting for the worker. Getting
- * ready took about 0.9 s on 2 cores next to a 1M-row snapshot; a model of fewer rows never starts one.
+ * A stage starts its {@link StageWorker}, which then gets ready (see {@link StageWorker}), this
+ * many rows before the worker takes it over (from the first row if the take-over comes sooner):
+ * at 5,000 rows with the default take-over. The calling thread stages the rows up to the
+ * take-over meanwhile rather than waiting for the worker: getting ready took about 0.9 s on 2
+ * cores next to a 1M-row snapshot, and a 1M-row no-change rerun waited 1 s for it before. The
+ * price: a model of 5,000 to 50,000 rows starts a worker it never hands the stage (about 0.6 s of
+ * CPU on another core, mostly loading the mapper); a smaller one starts none.
  */
-export const STAGE_WORKER_WARM_FROM_ROWS = 5_000;
+export const STAGE_WORKER_WARM_AHEAD_ROWS = 45_000;
 
 const PREFIX = 'panelsync-stage-';
 
@@ -424,7 +427,7 @@ const fail = (error) => {
   failed = true;
   parentPort.postMessage({ error: { message: error && error.message || String(error), code: error && error.code } });
 };
-// The mapping module, loaded (see loadMapping) while the warm-up runs.
+// The mapping module (see loadMapping): its loading starts before the warm-up.
 let mapping = null;
 const loadMapping = async (m) => {
   (await import(m.loader)).register();

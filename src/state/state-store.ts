@@ -70,8 +70,8 @@ export type StagedRow =
 /**
  * How model rows become {@link StagedRow}s: `map` in the calling thread, or in a stage worker
  * thread the function `createRowMap(options)` of the ES module `worker.module` (a file URL;
- * TypeScript is loaded with tsx) returns. That function gets the rows through JSON, holding only
- * `worker.columns`, and must stage each as `map` stages the whole row (see
+ * TypeScript is loaded with tsx) returns. That function gets the rows rebuilt from their values
+ * (packed: see packValues in ./stage-file.ts), holding only `worker.columns`, and must stage each as `map` stages the whole row (see
  * test/engine/stage-rows.test.ts). `options` must be structured-cloneable.
  */
 export interface StageMapping {
@@ -162,17 +162,19 @@ export interface PageFilter {
 export interface Stage {
   /**
    * Adds mapped rows (call with chunks of a few thousand) whose values are encoded for `layout`;
-   * waits while a worker writing a large stage is behind (see ./stage-file.ts).
-   * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per stage)
+   * waits while a worker writing a large stage is behind, and, when the stage becomes large, for
+   * that worker to be ready (see ./stage-file.ts).
+   * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per
+   *   stage); the error that kept the worker from starting or getting ready, once the stage is large
    */
   insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void>;
   /**
    * Adds model rows not mapped yet (call with chunks of a few thousand): `mapping.map` stages them
    * in this thread, or, once a worker writes a large stage and keeps up, the worker stages them
    * itself with `mapping.worker` (the calling thread then only reads the model). A slice that
-   * cannot be handed over (JSON cannot hold it) is staged here.
+   * cannot be handed over (too long for a string, or nested too deep for JSON) is staged here.
    * @throws Error when `mapping.layout` differs from the layout of rows inserted before; the error
-   *   of a worker that could not load `mapping.worker.module`, at this or a later call
+   *   of a worker that could not load `mapping.worker.module`, once the stage is large
    */
   insertModelRows(rows: readonly Row[], mapping: StageMapping): Promise<void>;
   /**

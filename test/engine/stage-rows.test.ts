@@ -4,7 +4,7 @@
  * -0, booleans, null, JSON objects and arrays), generated mappings (fields, characteristics of
  * every type, a template), emails to normalize and repeated keys, planned once with every row
  * mapped here and once with the worker mapping every slice after the first (handed only the
- * columns the mapper reads, through JSON). Compared: the counts, every planned row and every
+ * columns the mapper reads, packed). Compared: the counts, every planned row and every
  * invalid row with its reason.
  */
 import fc from 'fast-check';

@@ -89,6 +89,14 @@ describe('PostgresSource', () => {
   it('streams 10,005 rows in chunks of 1,000 through a server-side cursor, in order', async () => {
     const chunks = await collectChunks(source, 'SELECT n FROM generate_series(1, 10005) AS n ORDER BY n', 1000);
     expect(sequenceOf(chunks)).toEqual({ sizes: EXPECTED_SIZES, values: EXPECTED_VALUES });
+    // A plan's chunks (2,048 rows: three per fetch) and chunks larger than a default fetch.
+    for (const [chunkSize, sizes] of [
+      [2048, [2048, 2048, 2048, 2048, 1813]],
+      [7000, [7000, 3005]],
+    ] as const) {
+      const rows = await collectChunks(source, 'SELECT n FROM generate_series(1, 10005) AS n ORDER BY n', chunkSize);
+      expect(sequenceOf(rows)).toEqual({ sizes, values: EXPECTED_VALUES });
+    }
   });
 
   it('releases the cursor and the connection when the consumer stops early', async () => {
