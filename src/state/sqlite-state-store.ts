@@ -982,6 +982,9 @@ class SqliteStage implements Stage {
     if (this.warming === null && this.warmFailure === null && this.staged >= warmFrom) this.warmWorker(file);
     if (this.staged < file.workerFromRows) return;
     if (this.warmFailure !== null) throw this.warmFailure;
+    // A worker started ahead is handed the stage once ready (this thread stages on meanwhile); one
+    // that could not be started ahead (the take-over set too low for it) is waited for.
+    if (warmFrom >= 0 && !this.warming!.settled()) return;
     await this.startWorker(file);
   }
 
@@ -1127,7 +1130,9 @@ class SqliteStage implements Stage {
    * other is diffed here, in one transaction.
    */
   async diff(): Promise<PlanCounts> {
-    // A stage that stayed smaller than the take-over is diffed here.
+    // A large stage is diffed by its worker (waited for if not ready yet); a stage that stayed
+    // smaller than the take-over, here.
+    if (this.warming !== null && this.staged >= this.file!.workerFromRows) await this.startWorker(this.file!);
     this.stopWarming();
     // The invalid rows a worker staged are counted once it has written every slice.
     if (this.worker !== null) this.stagedInvalid += await this.worker.drain();

@@ -42,12 +42,13 @@ export const STAGE_WORKER_FROM_ROWS = 50_000;
 
 /**
  * A stage starts its {@link StageWorker}, which then gets ready (see {@link StageWorker}), this
- * many rows before the worker takes it over (from the first row if the take-over comes sooner):
- * at 5,000 rows with the default take-over. The calling thread stages the rows up to the
- * take-over meanwhile rather than waiting for the worker: getting ready took about 0.9 s on 2
- * cores next to a 1M-row snapshot, and a 1M-row no-change rerun waited 1 s for it before. The
- * price: a model of 5,000 to 50,000 rows starts a worker it never hands the stage (about 0.6 s of
- * CPU on another core, mostly loading the mapper); a smaller one starts none.
+ * many rows before the worker takes it over: at 5,000 rows with the default take-over. The
+ * calling thread stages on meanwhile, past the take-over too until the worker is ready, rather
+ * than waiting for it: getting ready took about 0.9 s on 2 cores next to a 1M-row snapshot, and a
+ * 1M-row no-change rerun waited 1 s for it before. (A take-over set lower than this, as tests do,
+ * starts the worker at the first row and waits for it.) The price: a model of 5,000 to 50,000
+ * rows starts a worker it never hands the stage (about 0.6 s of CPU on another core, mostly
+ * loading the mapper); a smaller one starts none.
  */
 export const STAGE_WORKER_WARM_AHEAD_ROWS = 45_000;
 
@@ -179,6 +180,8 @@ export class StageWorker {
   private done = false;
   private readonly isReady: Promise<void>;
   private readied: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** The worker answered `{ready}`. */
+  private wasReady = false;
 
   /**
    * Starts the worker, which gets ready (see {@link ready}).
@@ -196,7 +199,10 @@ export class StageWorker {
     });
     type Message = { ready: true } | { inserted: true; invalid?: number } | { counts: unknown } | { error: { message: string; code?: string } };
     this.worker.on('message', (message: Message) => {
-      if ('ready' in message) this.readied?.resolve();
+      if ('ready' in message) {
+        this.wasReady = true;
+        this.readied?.resolve();
+      }
       else if ('inserted' in message) {
         this.inFlight--;
         this.invalid += message.invalid ?? 0;
@@ -228,6 +234,16 @@ export class StageWorker {
    */
   ready(): Promise<void> {
     return this.isReady;
+  }
+
+  /** The worker is ready now (see {@link ready}), or stopped by an error (see {@link error}). */
+  settled(): boolean {
+    return this.wasReady || this.failure !== null;
+  }
+
+  /** The error that stopped the worker, if one did. */
+  error(): Error | null {
+    return this.failure;
   }
 
   /**

@@ -162,8 +162,7 @@ export interface PageFilter {
 export interface Stage {
   /**
    * Adds mapped rows (call with chunks of a few thousand) whose values are encoded for `layout`;
-   * waits while a worker writing a large stage is behind, and, when the stage becomes large, for
-   * that worker to be ready (see ./stage-file.ts).
+   * waits while a worker writing a large stage is behind (see ./stage-file.ts).
    * @throws Error when `layout` differs from the layout of rows inserted before (one mapper per
    *   stage); the error that kept the worker from starting or getting ready, once the stage is large
    */

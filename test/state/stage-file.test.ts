@@ -149,6 +149,15 @@ describe('stage files and the diff worker', () => {
     expect(await planWith(20_000)).toEqual(here);
     // It takes over at 6,000 rows, once ready: it joins those, then each slice as it comes.
     expect(await planWith(6_000)).toEqual(here);
+    // Started 45,000 rows ahead (at 1,000), as with the default take-over: handed the stage once
+    // it is ready, whenever that is, or at the diff.
+    project.writeModel(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
+      SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName,
+             CASE WHEN i % 100 = 0 THEN 'Changed' || i ELSE 'Last' || i END AS LastName FROM n`);
+    const large = await planWith(Number.MAX_SAFE_INTEGER);
+    expect(large.rows).toMatchObject({ queried: 60000, unchanged: 6930, changed: 70, added: 53000, removed: 0 });
+    expect(await planWith(46_000)).toEqual(large);
     expect(stageFiles()).toEqual([]);
   });
 
