@@ -72,9 +72,11 @@ export async function plan(options: PlanOptions): Promise<PlanCounts> {
       if (chunk.length > 0) mapper.assertColumns(chunk[0]!);
       mapping = stageMapping(mapper);
     }
-    // A slice at a time, yielding between slices: the event loop never waits for a whole chunk.
+    // A slice at a time, yielding before each (a staged slice may settle without a turn of the
+    // event loop, and the next chunk is read in the meantime): the event loop never waits for
+    // more than one slice.
     for (let start = 0; start < chunk.length; start += STAGE_SLICE_ROWS) {
-      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => setImmediate(resolve));
       await stage.insertModelRows(chunk.slice(start, start + STAGE_SLICE_ROWS), mapping);
     }
     read += chunk.length;
