@@ -926,9 +926,9 @@ class SqliteStage implements Stage {
     return `${this.schema}.${this.stageName}_${name}`;
   }
 
-  /** The name of a table of {@link snapshotFactStatements}. */
-  private snapshotFacts(name: 'snapshot_facts' | 'snapshot_shared'): string {
-    return this.eager ? `temp.${this.stageName}_${name}` : this.helper(name);
+  /** The name of a table of {@link snapshotFactStatements}: in the worker's `temp` schema for an eager diff. */
+  private snapshotFacts(name: 'snapshot_facts' | 'snapshot_shared', eager = this.eager): string {
+    return eager ? `temp.${this.stageName}_${name}` : this.helper(name);
   }
 
   async insert(rows: readonly StagedRow[], layout: PayloadLayout): Promise<void> {
@@ -998,10 +998,7 @@ class SqliteStage implements Stage {
    */
   private warmWorker(file: NonNullable<SqliteStage['file']>): void {
     const eager = !this.fullResync && this.db.prepare('SELECT 1 FROM write_intents WHERE sync = ? LIMIT 1').get(this.sync) === undefined;
-    // The facts' table names depend on `eager`: set while the statements are made.
-    this.eager = eager;
-    const warmUp = eager ? this.snapshotFactStatements() : [];
-    this.eager = false;
+    const warmUp = eager ? this.snapshotFactStatements(true) : [];
     // The mapper is loaded only for a worker that may map.
     const mapping = file.workerMapsBelowBacklog > 0 ? this.workerMapping : undefined;
     try {
@@ -1073,14 +1070,14 @@ class SqliteStage implements Stage {
    * ready, into its connection's `temp` schema (the sync's lock keeps the snapshot as it is until
    * the diff); else by the diff, into the stage's schema.
    */
-  private snapshotFactStatements(): SqlStatement[] {
+  private snapshotFactStatements(eager = this.eager): SqlStatement[] {
     return [
       {
-        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_facts')} AS SELECT count(*) AS rows FROM main.snapshot WHERE sync = ?`,
+        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_facts', eager)} AS SELECT count(*) AS rows FROM main.snapshot WHERE sync = ?`,
         params: [this.sync],
       },
       {
-        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_shared')} AS
+        sql: `CREATE TABLE ${this.snapshotFacts('snapshot_shared', eager)} AS
                 SELECT email_key FROM main.snapshot WHERE sync = ? GROUP BY email_key HAVING count(*) > 1`,
         params: [this.sync],
       },
