@@ -236,14 +236,9 @@ export class StageWorker {
     return this.isReady;
   }
 
-  /** The worker is ready now (see {@link ready}), or stopped by an error (see {@link error}). */
+  /** The worker is ready now (see {@link ready}), or an error stopped it (which {@link ready} then throws). */
   settled(): boolean {
     return this.wasReady || this.failure !== null;
-  }
-
-  /** The error that stopped the worker, if one did. */
-  error(): Error | null {
-    return this.failure;
   }
 
   /**
