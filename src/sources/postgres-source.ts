@@ -168,7 +168,7 @@ export class PostgresSource implements Source {
         // The row description lists every column; the row objects keep one value per name.
         if (first) assertColumnNames(fields.map((field) => field.name));
         if (rows.length === 0) return;
-        for (let at = 0; at < rows.length; at += chunkSize) yield (rows.length <= chunkSize ? rows : rows.slice(at, at + chunkSize)) as Row[];
+        for (let at = 0; at < rows.length; at += chunkSize) yield rows.slice(at, at + chunkSize) as Row[];
         if (rows.length < fetchSize) return;
       }
     } finally {

@@ -350,10 +350,16 @@ export class StageWorker {
  * worker first needs it.
  */
 function tsLoader(): string {
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
+  if (tsLoaderUrl === undefined) {
+    const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+    const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+    tsLoaderUrl = pathToFileURL(join(dirname(manifest), exports['./esm/api']!.import.default)).href;
+  }
+  return tsLoaderUrl;
 }
+
+/** {@link tsLoader}'s answer, read from tsx's package.json once per process (every large plan starts a worker). */
+let tsLoaderUrl: string | undefined;
 
 /**
  * Values handed to a stage worker in one message, packed rather than as JSON: parsing JSON text

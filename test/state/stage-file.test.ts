@@ -15,6 +15,28 @@ import { planSync } from '../../src/engine/plan-sync.ts';
 
 const stageFiles = () => readdirSync(tmpdir()).filter((name) => name.startsWith(`panelsync-stage-${process.pid}-`));
 
+type StoreOptions = ConstructorParameters<typeof SqliteStateStore>[1];
+
+/** The plan of the project's sync with a store opened with `options` (its duration zeroed: plans are compared). */
+async function planWith(project: ChinookProject, options: StoreOptions, sampleSize = 100) {
+  const store = new SqliteStateStore(join(project.dir, 'state.db'), options);
+  try {
+    return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize })), duration_ms: 0 };
+  } finally {
+    store.close();
+  }
+}
+
+/** Runs the project's sync once with a store opened with `options`; every row of the model is added. */
+async function syncAll(project: ChinookProject, added: number, options?: StoreOptions): Promise<void> {
+  const store = new SqliteStateStore(join(project.dir, 'state.db'), options);
+  try {
+    expect((await run(project, { store })).summary).toMatchObject({ status: 'success', rows: { added } });
+  } finally {
+    store.close();
+  }
+}
+
 describe('stage files and the diff worker', () => {
   let project: ChinookProject;
   beforeEach(async () => {
@@ -26,14 +48,9 @@ describe('stage files and the diff worker', () => {
 
   it('plans and runs the same in a worker thread as in the calling thread', async () => {
     const statePath = join(project.dir, 'state.db');
-    const inWorker = () => new SqliteStateStore(statePath, { stageWorkerFromRows: 0 });
-    const here = () => new SqliteStateStore(statePath, { stageWorkerFromRows: Number.MAX_SAFE_INTEGER });
-    const first = inWorker();
-    try {
-      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 59 } });
-    } finally {
-      first.close();
-    }
+    const inWorker = { stageWorkerFromRows: 0 };
+    const here = { stageWorkerFromRows: Number.MAX_SAFE_INTEGER };
+    await syncAll(project, 59, inWorker);
     // A changed row, a removed row, a duplicated primary key and an email shared by two keys.
     project.db.prepare(`UPDATE Customer SET City = 'Porto' WHERE CustomerId = 10`).run();
     project.writeModel(`
@@ -42,16 +59,8 @@ describe('stage files and the diff worker', () => {
       UNION ALL SELECT 1000, 'Shared', 'Email', NULL, NULL, NULL, NULL, NULL, 'leonekohler@surfeu.de', '1.00', NULL`);
     // In this thread; by a worker from the first row; by a worker taking over after 2 rows (it
     // joins those, then each slice as it comes).
-    const takesOver = () => new SqliteStateStore(statePath, { stageWorkerFromRows: 2 });
-    const planWith = async (open: () => SqliteStateStore) => {
-      const store = open();
-      try {
-        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 })), duration_ms: 0 };
-      } finally {
-        store.close();
-      }
-    };
-    const plans = [await planWith(inWorker), await planWith(here), await planWith(takesOver)];
+    const takesOver = { stageWorkerFromRows: 2 };
+    const plans = [await planWith(project, inWorker), await planWith(project, here), await planWith(project, takesOver)];
     expect(plans[0]).toEqual(plans[1]);
     expect(plans[2]).toEqual(plans[1]);
     expect(plans[0]!.rows).toMatchObject({ changed: expect.any(Number), removed: 1, invalid: 4 });
@@ -65,14 +74,14 @@ describe('stage files and the diff worker', () => {
     } finally {
       state.close();
     }
-    const inDoubt = [await planWith(inWorker), await planWith(here), await planWith(takesOver)];
+    const inDoubt = [await planWith(project, inWorker), await planWith(project, here), await planWith(project, takesOver)];
     expect(inDoubt[0]).toEqual(inDoubt[1]);
     expect(inDoubt[2]).toEqual(inDoubt[1]);
     expect(inDoubt[1]!.rows.changed).toBe(plans[1]!.rows.changed + 1);
     const cleared = new Database(statePath);
     cleared.prepare('DELETE FROM write_intents').run();
     cleared.close();
-    const store = inWorker();
+    const store = new SqliteStateStore(statePath, inWorker);
     try {
       const { summary } = await run(project, { store });
       expectAddsUp(summary);
@@ -100,21 +109,12 @@ describe('stage files and the diff worker', () => {
         { template: '{{ row.LastName | upcase }} ({{ row.CustomerId }})', to: 'last_name' },
       ],
     });
-    const statePath = join(project.dir, 'state.db');
-    const planWith = async (options: ConstructorParameters<typeof SqliteStateStore>[1]) => {
-      const store = new SqliteStateStore(statePath, options);
-      try {
-        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 10_000 })), duration_ms: 0 };
-      } finally {
-        store.close();
-      }
-    };
-    const here = await planWith({ stageWorkerFromRows: Number.MAX_SAFE_INTEGER });
+    const here = await planWith(project, { stageWorkerFromRows: Number.MAX_SAFE_INTEGER }, 10_000);
     expect(here.rows).toMatchObject({ queried: 4500, invalid: 46, added: 4454 });
     expect(here.sample).toHaveLength(4454);
     // The worker maps every slice after the first; never (this thread maps); or as it keeps up.
     for (const stageWorkerMapsBelowBacklog of [Infinity, 0, 2]) {
-      expect(await planWith({ stageWorkerFromRows: 1, stageWorkerMapsBelowBacklog })).toEqual(here);
+      expect(await planWith(project, { stageWorkerFromRows: 1, stageWorkerMapsBelowBacklog }, 10_000)).toEqual(here);
     }
     expect(stageFiles()).toEqual([]);
   });
@@ -122,42 +122,29 @@ describe('stage files and the diff worker', () => {
   it('plans the same when a worker got ready and the stage stayed too small for it to take over, or it took over once ready', async () => {
     project.writeModel(generatedModel(7000));
     project.writeSync({ mappings: NAME_MAPPINGS });
-    const statePath = join(project.dir, 'state.db');
-    const first = new SqliteStateStore(statePath);
-    try {
-      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 7000 } });
-    } finally {
-      first.close();
-    }
+    await syncAll(project, 7000);
     // 70 changed rows and one removed: the diff must join every row, however the stage was written.
     project.writeModel(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6999)
       SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName,
              CASE WHEN i % 100 = 0 THEN 'Changed' || i ELSE 'Last' || i END AS LastName FROM n`);
-    const planWith = async (stageWorkerFromRows: number) => {
-      const store = new SqliteStateStore(statePath, { stageWorkerFromRows });
-      try {
-        return { ...(await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 })), duration_ms: 0 };
-      } finally {
-        store.close();
-      }
-    };
-    const here = await planWith(Number.MAX_SAFE_INTEGER);
+    const planFrom = (stageWorkerFromRows: number) => planWith(project, { stageWorkerFromRows });
+    const here = await planFrom(Number.MAX_SAFE_INTEGER);
     expect(here.rows).toMatchObject({ queried: 6999, unchanged: 6930, changed: 69, removed: 1, added: 0 });
     // A worker starts at 5,000 rows and reads the snapshot's facts to join eagerly, but the stage
     // never reaches 20,000 rows: it is stopped and this thread diffs every row.
-    expect(await planWith(20_000)).toEqual(here);
+    expect(await planFrom(20_000)).toEqual(here);
     // It takes over at 6,000 rows, once ready: it joins those, then each slice as it comes.
-    expect(await planWith(6_000)).toEqual(here);
+    expect(await planFrom(6_000)).toEqual(here);
     // Started 45,000 rows ahead (at 1,000), as with the default take-over: handed the stage once
     // it is ready, whenever that is, or at the diff.
     project.writeModel(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)
       SELECT i AS CustomerId, 'user' || i || '@example.com' AS Email, 'First' || i AS FirstName,
              CASE WHEN i % 100 = 0 THEN 'Changed' || i ELSE 'Last' || i END AS LastName FROM n`);
-    const large = await planWith(Number.MAX_SAFE_INTEGER);
+    const large = await planFrom(Number.MAX_SAFE_INTEGER);
     expect(large.rows).toMatchObject({ queried: 60000, unchanged: 6930, changed: 70, added: 53000, removed: 0 });
-    expect(await planWith(46_000)).toEqual(large);
+    expect(await planFrom(46_000)).toEqual(large);
     expect(stageFiles()).toEqual([]);
   });
 
@@ -186,12 +173,7 @@ describe('stage files and the diff worker', () => {
 
   it('marks invalid every row sharing an email, also unchanged rows whose snapshot rows share it', async () => {
     const statePath = join(project.dir, 'state.db');
-    const first = new SqliteStateStore(statePath);
-    try {
-      expect((await run(project, { store: first })).summary).toMatchObject({ status: 'success', rows: { added: 59 } });
-    } finally {
-      first.close();
-    }
+    await syncAll(project, 59);
     // Keys 5 and 6 now share an email in the model, and their snapshot rows already say so (as
     // if recorded so by hand): neither row changed, neither is planned, both are invalid.
     project.db.prepare(`UPDATE Customer SET Email = 'twins@example.com' WHERE CustomerId IN (5, 6)`).run();
@@ -199,17 +181,12 @@ describe('stage files and the diff worker', () => {
     state.prepare(`UPDATE snapshot SET email = NULL, email_key = 'twins@example.com' WHERE pk IN ('5', '6')`).run();
     state.close();
     for (const stageWorkerFromRows of [0, 2, Number.MAX_SAFE_INTEGER]) {
-      const store = new SqliteStateStore(statePath, { stageWorkerFromRows });
-      try {
-        const plan = await planSync({ project: await project.load(), sync: 'customers-to-panel', store, sampleSize: 100 });
-        expect(plan.rows).toMatchObject({ queried: 59, invalid: 2, unchanged: 57, added: 0, changed: 0, removed: 0 });
-        expect(plan.invalid_rows.map((row) => row.reason)).toEqual([
-          expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 6;/),
-          expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 5;/),
-        ]);
-      } finally {
-        store.close();
-      }
+      const plan = await planWith(project, { stageWorkerFromRows });
+      expect(plan.rows).toMatchObject({ queried: 59, invalid: 2, unchanged: 57, added: 0, changed: 0, removed: 0 });
+      expect(plan.invalid_rows.map((row) => row.reason)).toEqual([
+        expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 6;/),
+        expect.stringMatching(/^email 'twins@example.com' is shared by 2 rows of the model: it is also the email of primary key 5;/),
+      ]);
     }
   });
 
